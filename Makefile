@@ -1,0 +1,47 @@
+# What a newcomer types is what CI runs: `make demo`, `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := 1
+export PYTHONDONTWRITEBYTECODE := 1
+# Lambda code lives in lambdas/ (the asset root); the local runner imports it as Lambda would.
+export PYTHONPATH := lambdas:.
+
+.PHONY: install demo test unit lint typecheck bench synth clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: install
+	$(PY) -m localrun.demo --out demo-output
+
+test: install lint typecheck
+	$(PY) -m pytest -n 2 tests
+
+unit: install
+	$(PY) -m pytest tests/unit
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy lambdas stacks localrun app.py
+
+bench: install
+	$(PY) -m benchmarks.run
+
+synth: install
+	npx cdk synth --quiet
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out demo-output bench-output .mypy_cache .ruff_cache .pytest_cache

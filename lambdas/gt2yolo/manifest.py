@@ -1,0 +1,221 @@
+"""Reading output manifests: one JSON Lines record -> a typed record or a rejection.
+
+Line layout (Ground Truth output): the input keys (`source-ref`, pass-through keys) plus
+`<attr>` and `<attr>-metadata` for every job in a chain. Only the chosen label attribute is read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gt2yolo.paths import InvalidSourceRef, UnsafeSourceRef, source_ref_segments
+from gt2yolo.records import DrawnBox, LabeledImage, LineOrigin, LineRejection, RejectedLine
+
+OBJECT_DETECTION_TYPE = "groundtruth/object-detection"
+METADATA_SUFFIX = "-metadata"
+
+
+class ManifestSource(Protocol):
+    """A manifest that can be streamed line by line, more than once (two passes)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def lines(self) -> Iterator[bytes]: ...
+
+
+@dataclass(frozen=True)
+class LineRules:
+    """Which attribute holds the boxes, and which verification verdicts keep a line."""
+
+    label_attribute: str
+    verification_attribute: str | None = None
+    accepted_verdicts: frozenset[str] = field(default_factory=lambda: frozenset({"good"}))
+
+
+class _Reject(Exception):
+    def __init__(self, reason: LineRejection, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def load_line(raw: bytes | str) -> dict[str, Any]:
+    """Decode one JSON Lines record; raises _Reject for anything that is not a JSON object."""
+    try:
+        record = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _Reject(LineRejection.MALFORMED_JSON, f"not JSON: {exc}") from None
+    if not isinstance(record, dict):
+        raise _Reject(LineRejection.NOT_AN_OBJECT, f"a JSON {type(record).__name__}, not an object")
+    return record
+
+
+def parse_line(
+    raw: bytes | str, origin: LineOrigin, rules: LineRules
+) -> LabeledImage | RejectedLine:
+    """Apply the line rules: an accepted image with its drawn boxes, or a counted rejection."""
+    source_ref: str | None = None
+    try:
+        record = load_line(raw)
+        source_ref = _source_ref(record)
+        _check_labeled(record, rules)
+        _check_verified(record, rules)
+        return _labeled_image(record, source_ref, origin, rules.label_attribute)
+    except _Reject as rejection:
+        return RejectedLine(rejection.reason, rejection.detail, origin, source_ref)
+
+
+def _source_ref(record: dict[str, Any]) -> str:
+    source_ref = record.get("source-ref")
+    if not isinstance(source_ref, str):
+        raise _Reject(LineRejection.MISSING_SOURCE_REF, 'no "source-ref" string')
+    try:
+        source_ref_segments(source_ref)
+    except UnsafeSourceRef as exc:
+        raise _Reject(LineRejection.UNSAFE_PATH, str(exc)) from None
+    except InvalidSourceRef as exc:
+        raise _Reject(LineRejection.INVALID_SOURCE_REF, str(exc)) from None
+    return source_ref
+
+
+def _check_labeled(record: dict[str, Any], rules: LineRules) -> None:
+    attribute = rules.label_attribute
+    metadata = record.get(attribute + METADATA_SUFFIX)
+    if isinstance(metadata, dict) and "failure-reason" in metadata:
+        raise _Reject(LineRejection.FAILED_OBJECT, str(metadata["failure-reason"])[:500])
+    if attribute not in record:
+        raise _Reject(LineRejection.NOT_LABELED, f'no "{attribute}" attribute on this line')
+
+
+def _check_verified(record: dict[str, Any], rules: LineRules) -> None:
+    attribute = rules.verification_attribute
+    if attribute is None:
+        return
+    metadata = record.get(attribute + METADATA_SUFFIX)
+    verdict = metadata.get("class-name") if isinstance(metadata, dict) else None
+    if not isinstance(verdict, str):
+        raise _Reject(LineRejection.NOT_VERIFIED, f'no "{attribute}" verdict on this line')
+    if verdict not in rules.accepted_verdicts:
+        raise _Reject(LineRejection.VERIFICATION_REJECTED, f"verdict {verdict!r}")
+
+
+def _labeled_image(
+    record: dict[str, Any], source_ref: str, origin: LineOrigin, attribute: str
+) -> LabeledImage:
+    annotation = record[attribute]
+    if not isinstance(annotation, dict):
+        raise _Reject(LineRejection.INVALID_ANNOTATION, f'"{attribute}" is not a box annotation')
+    width, height = _image_size(annotation)
+    metadata = record.get(attribute + METADATA_SUFFIX)
+    metadata = metadata if isinstance(metadata, dict) else {}
+    boxes = _drawn_boxes(annotation, metadata)
+    return LabeledImage(source_ref, width, height, boxes, origin)
+
+
+def _image_size(annotation: dict[str, Any]) -> tuple[int, int]:
+    sizes = annotation.get("image_size")
+    if not sizes:
+        raise _Reject(LineRejection.MISSING_IMAGE_SIZE, "no image_size: box sizes can't be scaled")
+    size = sizes[0] if isinstance(sizes, list) else None
+    if not isinstance(size, dict):
+        raise _Reject(LineRejection.INVALID_IMAGE_SIZE, f"image_size is {sizes!r}")
+    width, height = size.get("width"), size.get("height")
+    if not (_is_positive_int(width) and _is_positive_int(height)):
+        raise _Reject(LineRejection.INVALID_IMAGE_SIZE, f"width={width!r} height={height!r}")
+    assert isinstance(width, int | float) and isinstance(height, int | float)
+    return int(width), int(height)
+
+
+def _is_positive_int(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and value > 0 and float(value).is_integer()
+
+
+def _drawn_boxes(annotation: dict[str, Any], metadata: dict[str, Any]) -> tuple[DrawnBox, ...]:
+    entries = annotation.get("annotations")
+    if not isinstance(entries, list):
+        raise _Reject(LineRejection.INVALID_ANNOTATION, 'no "annotations" list')
+    class_map = metadata.get("class-map")
+    class_map = class_map if isinstance(class_map, dict) else {}
+    objects = metadata.get("objects")
+    objects = objects if isinstance(objects, list) else []
+    return tuple(
+        _drawn_box(i, entry, class_map, objects[i] if i < len(objects) else None)
+        for i, entry in enumerate(entries)
+    )
+
+
+def _drawn_box(position: int, entry: object, class_map: dict[str, Any], extra: object) -> DrawnBox:
+    if not isinstance(entry, dict):
+        raise _Reject(LineRejection.INVALID_ANNOTATION, f"annotation {position} is not an object")
+    class_id = _class_id(entry.get("class_id"), position)
+    numbers = [_number(entry, key, position) for key in ("left", "top", "width", "height")]
+    name = class_map.get(str(class_id))
+    confidence = extra.get("confidence") if isinstance(extra, dict) else None
+    return DrawnBox(
+        class_id=class_id,
+        class_name=name if isinstance(name, str) else None,
+        left=numbers[0],
+        top=numbers[1],
+        width=numbers[2],
+        height=numbers[3],
+        confidence=float(confidence)
+        if isinstance(confidence, int | float) and _is_number(confidence)
+        else None,
+    )
+
+
+def _class_id(value: object, position: int) -> int:
+    # Image jobs write an int; video jobs a string: accept both spellings of a non-negative id.
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise _Reject(LineRejection.INVALID_ANNOTATION, f"annotation {position}: class_id {value!r}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _number(entry: dict[str, Any], key: str, position: int) -> float:
+    value = entry.get(key)
+    if not _is_number(value):
+        raise _Reject(LineRejection.INVALID_ANNOTATION, f"annotation {position}: {key}={value!r}")
+    assert isinstance(value, int | float)
+    return float(value)
+
+
+def metadata_type(record: dict[str, Any], attribute: str) -> object:
+    metadata = record.get(attribute + METADATA_SUFFIX)
+    return metadata.get("type") if isinstance(metadata, dict) else None
+
+
+def detection_attributes(record: dict[str, Any]) -> Iterator[str]:
+    """Attributes on this line whose metadata says they hold bounding boxes."""
+    for key, value in record.items():
+        if (
+            key.endswith(METADATA_SUFFIX)
+            and isinstance(value, dict)
+            and value.get("type") == OBJECT_DETECTION_TYPE
+        ):
+            yield key[: -len(METADATA_SUFFIX)]
+
+
+def class_map_of(record: dict[str, Any], attribute: str) -> dict[str, Any] | None:
+    metadata = record.get(attribute + METADATA_SUFFIX)
+    class_map = metadata.get("class-map") if isinstance(metadata, dict) else None
+    return class_map if isinstance(class_map, dict) else None
+
+
+def numbered_lines(source: ManifestSource) -> Iterator[tuple[LineOrigin, bytes]]:
+    """Non-blank lines with their 1-based line numbers (blank lines carry no object)."""
+    for number, raw in enumerate(source.lines(), start=1):
+        if raw.strip():
+            yield LineOrigin(source.name, number), raw

@@ -1,0 +1,69 @@
+"""Where an image and its label file go inside the dataset.
+
+An image's dataset path is its `bucket/key` relative to the longest common folder of all
+source-refs: subfolders are kept (so `a/x.jpg` and `b/x.jpg` never collide) and nothing can point
+outside the dataset folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+S3_SCHEME = "s3://"
+# Ultralytics finds a label by replacing the *last* `/images/` of the image path with `/labels/`,
+# Darknet the *first*: an inner folder named `images` would send them to different places.
+RESERVED_SEGMENT = "images"
+RESERVED_SEGMENT_REWRITE = "images_"
+
+
+class InvalidSourceRef(ValueError):
+    """A source-ref that is not `s3://bucket/key` naming a file."""
+
+
+class UnsafeSourceRef(InvalidSourceRef):
+    """A source-ref with a segment no file system can hold, or that would leave its folder."""
+
+
+def source_ref_segments(source_ref: str) -> tuple[str, ...]:
+    """`s3://bucket/a/b.jpg` -> ("bucket", "a", "b.jpg"), refusing unsafe parts."""
+    if not source_ref.startswith(S3_SCHEME):
+        raise InvalidSourceRef(f"not an s3:// URI: {source_ref!r}")
+    segments = tuple(source_ref[len(S3_SCHEME) :].split("/"))
+    if len(segments) < 2 or not segments[0] or not segments[-1]:
+        raise InvalidSourceRef(f"needs s3://bucket/key naming a file: {source_ref!r}")
+    for segment in segments:
+        if segment in ("", ".", ".."):
+            raise UnsafeSourceRef(f"path segment {segment!r} would leave its folder")
+        # Image lists are read with str.splitlines(), which also breaks on U+0085, U+2028, ...
+        if any(ord(ch) < 0x20 for ch in segment) or segment.splitlines() != [segment]:
+            raise UnsafeSourceRef("control character or line break in path")
+    return segments
+
+
+def common_folder(current: tuple[str, ...] | None, segments: Sequence[str]) -> tuple[str, ...]:
+    """Fold one more source-ref into the common folder (file name excluded)."""
+    folder = tuple(segments[:-1])
+    if current is None:
+        return folder
+    length = 0
+    for mine, theirs in zip(current, folder, strict=False):
+        if mine != theirs:
+            break
+        length += 1
+    return current[:length]
+
+
+def dataset_path(segments: Sequence[str], common: Sequence[str]) -> str:
+    """The image's path under `images/<split>/`, relative to the common folder."""
+    relative = segments[len(common) :]
+    path = "/".join(RESERVED_SEGMENT_REWRITE if s == RESERVED_SEGMENT else s for s in relative)
+    # Ultralytics expands a list entry's leading `./` with `str.replace`, which replaces *every*
+    # `./`: a folder name ending in `.` (`Acme Inc./x.jpg`) would point elsewhere.
+    return path.replace("./", "._/")
+
+
+def label_path(image_path: str) -> str:
+    """`a/img.v2.final.jpg` -> `a/img.v2.final.txt`: only the last extension goes."""
+    folder, _, name = image_path.rpartition("/")
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return f"{folder}/{stem}.txt" if folder else f"{stem}.txt"

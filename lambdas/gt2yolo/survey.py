@@ -1,0 +1,111 @@
+"""First pass over the manifests: what the rules need before the first file is written.
+
+The label attribute (given, or detected when exactly one bounding-box attribute occurs), the
+class order (config, or the lines' class-maps) and the common folder of all source-refs. Streams
+the lines and keeps only per-attribute counters, never per-image state.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from gt2yolo.classes import ClassList, ClassMapCollector
+from gt2yolo.errors import ConversionError
+from gt2yolo.manifest import (
+    METADATA_SUFFIX,
+    ManifestSource,
+    _Reject,
+    class_map_of,
+    detection_attributes,
+    load_line,
+    numbered_lines,
+)
+from gt2yolo.paths import InvalidSourceRef, common_folder, source_ref_segments
+
+
+@dataclass(frozen=True)
+class Survey:
+    label_attribute: str
+    class_list: ClassList
+    common_folder: tuple[str, ...]
+    lines: int
+
+
+@dataclass
+class _Tally:
+    lines: int = 0
+    folder: tuple[str, ...] | None = None
+    detection: Counter[str] = field(default_factory=Counter)
+    attributes_per_manifest: dict[str, Counter[str]] = field(default_factory=dict)
+    class_maps: dict[str, ClassMapCollector] = field(default_factory=dict)
+
+
+def survey_manifests(
+    sources: Sequence[ManifestSource],
+    label_attribute: str | None,
+    class_list: ClassList | None,
+    progress: Callable[[str, int], None] | None = None,
+) -> Survey:
+    tally = _Tally()
+    for source in sources:
+        seen = tally.attributes_per_manifest.setdefault(source.name, Counter())
+        for origin, raw in numbered_lines(source):
+            tally.lines += 1
+            _survey_line(raw, f"{origin.manifest}:{origin.line}", seen, tally, class_list is None)
+            if progress and tally.lines % 1000 == 0:
+                progress("survey", 1000)
+    if progress:
+        progress("survey", tally.lines % 1000)
+    attribute = label_attribute or _detect_attribute(tally.detection)
+    _require_attribute_everywhere(attribute, tally.attributes_per_manifest)
+    if class_list is None:
+        collector = tally.class_maps.get(attribute, ClassMapCollector())
+        class_list = collector.class_list()
+    return Survey(attribute, class_list, tally.folder or (), tally.lines)
+
+
+def _survey_line(raw: bytes, where: str, seen: Counter[str], tally: _Tally, maps: bool) -> None:
+    try:
+        record = load_line(raw)
+    except _Reject:
+        return  # counted by the conversion pass, with its line number
+    source_ref = record.get("source-ref")
+    if isinstance(source_ref, str):
+        with suppress(InvalidSourceRef):  # such lines are rejected by the conversion pass
+            tally.folder = common_folder(tally.folder, source_ref_segments(source_ref))
+    for key in record:
+        if key.endswith(METADATA_SUFFIX):
+            seen[key[: -len(METADATA_SUFFIX)]] += 1
+    for attribute in detection_attributes(record):
+        tally.detection[attribute] += 1
+        class_map = class_map_of(record, attribute) if maps else None
+        if class_map:
+            tally.class_maps.setdefault(attribute, ClassMapCollector()).add(class_map, where)
+
+
+def _detect_attribute(detection: Counter[str]) -> str:
+    if len(detection) == 1:
+        return next(iter(detection))
+    if not detection:
+        raise ConversionError(
+            "no bounding-box label attribute found (no <attr>-metadata with type "
+            '"groundtruth/object-detection"); pass --label-attribute'
+        )
+    listed = ", ".join(f"{name} ({count} lines)" for name, count in detection.most_common())
+    raise ConversionError(
+        f"several bounding-box attributes: {listed}; pick one with --label-attribute"
+    )
+
+
+def _require_attribute_everywhere(attribute: str, per_manifest: dict[str, Counter[str]]) -> None:
+    """A manifest where no line even carries the attribute is a wrong attribute, not empty data."""
+    for manifest, seen in per_manifest.items():
+        if seen[attribute] == 0:
+            found = ", ".join(sorted(seen)) or "none"
+            raise ConversionError(
+                f'{manifest}: no line has label attribute "{attribute}" '
+                f"(attributes found: {found}); check --label-attribute"
+            )

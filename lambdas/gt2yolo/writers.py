@@ -1,0 +1,173 @@
+"""Writers: typed records -> the dataset's files, streamed (no file is built in memory).
+
+Layout (relative to the dataset root):
+    data.yaml  classes.txt  annot.csv  images.csv  train.txt  val.txt [test.txt]
+    report.json  rejected.jsonl  images/<split>/<path>  labels/<split>/<path stem>.txt
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, TextIO
+
+from gt2yolo.geometry import yolo_line
+from gt2yolo.records import DrawnBox, LabeledImage, RejectedLine, YoloBox
+from gt2yolo.split import Split
+from gt2yolo.storage import Storage
+
+# The seed blog's columns first, in its order, so existing notebooks keep working.
+BLOG_COLUMNS = (
+    "img_file", "category", "box_left", "box_top", "box_height", "box_width", "img_width",
+    "img_height",
+)  # fmt: skip
+ANNOT_COLUMNS = (*BLOG_COLUMNS, "class_id", "source_ref", "split", "confidence", "label", "status")
+IMAGES_COLUMNS = (
+    "source_ref", "image", "label", "split", "width", "height", "boxes", "dropped_boxes",
+    "clamped_boxes", "manifest", "line",
+)  # fmt: skip
+
+DATA_YAML = "data.yaml"
+CLASSES_TXT = "classes.txt"
+ANNOT_CSV = "annot.csv"
+IMAGES_CSV = "images.csv"
+REPORT_JSON = "report.json"
+REJECTED_JSONL = "rejected.jsonl"
+
+
+def image_key(split: Split, path: str) -> str:
+    return f"images/{split}/{path}"
+
+
+def label_key(split: Split, label_path: str) -> str:
+    return f"labels/{split}/{label_path}"
+
+
+def list_key(split: Split) -> str:
+    return f"{split}.txt"
+
+
+@dataclass(frozen=True, slots=True)
+class BoxOutcome:
+    """One drawn box and what the rules made of it (kept, clamped, or dropped with a reason)."""
+
+    drawn: DrawnBox
+    category: str | None
+    yolo: YoloBox | None
+    status: str
+
+
+def _number(value: float) -> str:
+    """Pixels as drawn: `111`, not `111.0`, when the labeler's value was whole."""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+class DatasetWriter:
+    """Streams the per-image files and tables while records arrive; writes the summary last."""
+
+    def __init__(self, storage: Storage, splits: Sequence[Split]) -> None:
+        self.storage = storage
+        self._stack = ExitStack()
+        self._annot = csv.writer(self._open(ANNOT_CSV), lineterminator="\n")
+        self._images = csv.writer(self._open(IMAGES_CSV), lineterminator="\n")
+        self._rejected = self._open(REJECTED_JSONL)
+        self._lists = {split: self._open(list_key(split)) for split in splits}
+        self._annot.writerow(ANNOT_COLUMNS)
+        self._images.writerow(IMAGES_COLUMNS)
+
+    def _open(self, key: str) -> TextIO:
+        return self._stack.enter_context(self.storage.open_text(key))
+
+    def __enter__(self) -> DatasetWriter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stack.__exit__(kind, exc, tb)
+
+    def add_image(
+        self, image: LabeledImage, path: str, label: str, split: Split, boxes: Sequence[BoxOutcome]
+    ) -> None:
+        kept = [box.yolo for box in boxes if box.yolo is not None]
+        body = "".join(yolo_line(box) + "\n" for box in kept)
+        self.storage.write_bytes(label_key(split, label), body.encode())
+        image_path = image_key(split, path)
+        self._lists[split].write(f"./{image_path}\n")
+        clamped = sum(1 for box in boxes if box.status == "clamped")
+        self._images.writerow((
+            image.source_ref, image_path, label_key(split, label), split, image.width,
+            image.height, len(kept), len(boxes) - len(kept), clamped, image.origin.manifest,
+            image.origin.line,
+        ))  # fmt: skip
+        for box in boxes:
+            self._annot.writerow(self._annot_row(image, path, label, split, box))
+
+    @staticmethod
+    def _annot_row(
+        image: LabeledImage, path: str, label: str, split: Split, box: BoxOutcome
+    ) -> tuple[Any, ...]:
+        drawn = box.drawn
+        return (
+            path, box.category or "", _number(drawn.left), _number(drawn.top),
+            _number(drawn.height), _number(drawn.width), image.width, image.height,
+            box.yolo.class_id if box.yolo else "", image.source_ref, split,
+            "" if drawn.confidence is None else drawn.confidence, label_key(split, label),
+            box.status,
+        )  # fmt: skip
+
+    def add_rejection(self, rejection: RejectedLine) -> None:
+        entry = {
+            "manifest": rejection.origin.manifest,
+            "line": rejection.origin.line,
+            "reason": str(rejection.reason),
+            "detail": rejection.detail,
+            "source_ref": rejection.source_ref,
+        }
+        self._rejected.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def write_summary(
+        self,
+        classes: Sequence[str],
+        splits: Sequence[Split],
+        root: str | None,
+        report: dict[str, Any],
+    ) -> None:
+        """classes.txt, data.yaml and report.json: written after every label file."""
+        self.storage.write_bytes(CLASSES_TXT, "".join(f"{n}\n" for n in classes).encode())
+        self.storage.write_bytes(DATA_YAML, data_yaml(classes, splits, root).encode())
+        self.storage.write_bytes(
+            REPORT_JSON, (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode()
+        )
+
+
+# Characters YAML may not hold raw (PyYAML refuses them, Ultralytics strips them) or reads as
+# line breaks; JSON already escapes the C0 controls.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufffe\uffff]")
+
+
+def _yaml_string(value: str) -> str:
+    # A JSON string is a valid YAML double-quoted scalar once the characters above are escaped.
+    quoted = json.dumps(value, ensure_ascii=False)
+    return _YAML_UNSAFE.sub(lambda found: f"\\u{ord(found.group()):04x}", quoted)
+
+
+def data_yaml(classes: Sequence[str], splits: Sequence[Split], root: str | None) -> str:
+    """Ultralytics' dataset file; `train`/`val` are the image lists beside it."""
+    lines = ["# Written by gt2yolo. Train with: yolo detect train data=data.yaml"]
+    if root is None:
+        # Ultralytics resolves a relative `path` against its own datasets folder, but an absent
+        # one against this file's folder: the right choice for a dataset that gets downloaded.
+        lines.append("# path: omitted: Ultralytics then uses the folder holding this file")
+    else:
+        lines.append(f"path: {_yaml_string(root)}")
+    lines += [f"{split}: {list_key(split)}" for split in splits]
+    lines.append(f"nc: {len(classes)}")
+    lines.append("names:")
+    lines += [f"  {i}: {_yaml_string(name)}" for i, name in enumerate(classes)]
+    return "\n".join(lines) + "\n"

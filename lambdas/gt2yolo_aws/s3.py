@@ -1,0 +1,198 @@
+"""S3 behind the core's interfaces: streamed manifest reads, bounded-concurrency writes.
+
+S3 answers 503 SlowDown near 3,500 PUT/s per prefix: botocore's adaptive retry mode backs off
+and rate-limits the client, and the thread pool bounds how many requests are in flight.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, TextIO, cast
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+DEFAULT_CONCURRENCY = 32
+SPOOL_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class S3Uri:
+    bucket: str
+    key: str
+
+    @classmethod
+    def parse(cls, uri: str) -> S3Uri:
+        if not uri.startswith("s3://"):
+            raise ValueError(f"not an s3:// URI: {uri}")
+        bucket, _, key = uri[5:].partition("/")
+        if not bucket:
+            raise ValueError(f"no bucket in {uri}")
+        return cls(bucket, key)
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def join(self, key: str) -> S3Uri:
+        prefix = self.key if not self.key or self.key.endswith("/") else self.key + "/"
+        return S3Uri(self.bucket, prefix + key)
+
+
+def s3_client(concurrency: int = DEFAULT_CONCURRENCY) -> Any:
+    """A client whose connection pool matches the worker count, with adaptive retries."""
+    config = Config(
+        retries={"mode": "adaptive", "max_attempts": 10},
+        max_pool_connections=max(10, concurrency),
+    )
+    return boto3.client("s3", config=config)
+
+
+class S3Manifest:
+    """A manifest object, streamed (never downloaded whole); each pass is a new GET."""
+
+    def __init__(self, uri: str, client: Any | None = None) -> None:
+        self.uri = S3Uri.parse(uri)
+        self.client = client or s3_client()
+
+    @property
+    def name(self) -> str:
+        return str(self.uri)
+
+    def lines(self) -> Iterator[bytes]:
+        body = self.client.get_object(Bucket=self.uri.bucket, Key=self.uri.key)["Body"]
+        try:
+            yield from body.iter_lines(chunk_size=1024 * 1024)
+        finally:
+            body.close()
+
+
+def read_object(uri: str, client: Any | None = None) -> bytes:
+    """A small object (label config, sidecar) read whole."""
+    location = S3Uri.parse(uri)
+    response = (client or s3_client()).get_object(Bucket=location.bucket, Key=location.key)
+    return cast(bytes, response["Body"].read())
+
+
+class S3Storage:
+    """A dataset root under an S3 prefix. Label files are queued on a bounded thread pool."""
+
+    def __init__(
+        self, root: str, client: Any | None = None, concurrency: int = DEFAULT_CONCURRENCY
+    ) -> None:
+        self.root = S3Uri.parse(root)
+        self.client = client or s3_client(concurrency)
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="s3-put")
+        self._slots = threading.BoundedSemaphore(concurrency * 4)
+        self._pending: list[Future[None]] = []
+
+    def _key(self, key: str) -> str:
+        return self.root.join(key).key
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        # The semaphore keeps queued bodies bounded: memory stays flat on a million labels.
+        self._slots.acquire()
+        future = self._pool.submit(self._put, self._key(key), data)
+        future.add_done_callback(lambda _: self._slots.release())
+        self._pending.append(future)
+        if len(self._pending) >= 4096:
+            self._pending = [f for f in self._pending if not f.done() or f.exception()]
+
+    def _put(self, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.root.bucket, Key=key, Body=data)
+
+    @contextmanager
+    def open_text(self, key: str) -> Iterator[TextIO]:
+        # Spooled: small tables stay in memory, big ones (annot.csv of 1M boxes) go to /tmp.
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b") as raw:
+            text = io.TextIOWrapper(cast(IO[bytes], raw), encoding="utf-8", newline="\n")
+            yield text
+            text.flush()
+            text.detach()  # hand the bytes back without closing the spool
+            raw.seek(0)
+            # put_object, not upload_fileobj: the transfer manager closes the file it is given.
+            if raw.tell() == 0 and _size(raw) <= SPOOL_BYTES:
+                self.client.put_object(Bucket=self.root.bucket, Key=self._key(key), Body=raw.read())
+            else:
+                self.client.upload_fileobj(raw, self.root.bucket, self._key(key))
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def location(self, key: str = "") -> str:
+        return str(self.root.join(key)) if key else str(self.root)
+
+    def close(self) -> None:
+        self.flush()
+        self._pool.shutdown()
+
+
+def _size(stream: IO[bytes]) -> int:
+    position = stream.tell()
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    stream.seek(position)
+    return size
+
+
+class S3ImageSink:
+    """Server-side copies of images into the dataset, a batch at a time, in parallel."""
+
+    def __init__(self, storage: S3Storage, concurrency: int = DEFAULT_CONCURRENCY) -> None:
+        self.storage = storage
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="s3-copy")
+
+    def copy_batch(self, items: Sequence[tuple[str, str]]) -> Mapping[str, str]:
+        futures = {key: self._pool.submit(self._copy, ref, key) for ref, key in items}
+        return {key: reason for key, f in futures.items() if (reason := f.result()) is not None}
+
+    def _copy(self, source_ref: str, key: str) -> str | None:
+        source = S3Uri.parse(source_ref)
+        try:
+            self.storage.client.copy(
+                {"Bucket": source.bucket, "Key": source.key},
+                self.storage.root.bucket,
+                self.storage._key(key),
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("404", "NoSuchKey", "403", "AccessDenied", "NoSuchBucket"):
+                return f"image not readable: {source_ref} ({code})"
+            raise
+        return None
+
+
+class S3ToLocalImageSink:
+    """Downloads images from S3 into a local dataset folder (the CLI's `--images copy`)."""
+
+    def __init__(self, out_root: str, client: Any | None = None, concurrency: int = 16) -> None:
+
+        self.out_root = Path(out_root)
+        self.client = client or s3_client(concurrency)
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="s3-get")
+
+    def copy_batch(self, items: Sequence[tuple[str, str]]) -> Mapping[str, str]:
+        futures = {key: self._pool.submit(self._download, ref, key) for ref, key in items}
+        return {key: reason for key, f in futures.items() if (reason := f.result()) is not None}
+
+    def _download(self, source_ref: str, key: str) -> str | None:
+        source = S3Uri.parse(source_ref)
+        target = self.out_root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.client.download_file(source.bucket, source.key, str(target))
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("404", "NoSuchKey", "403", "AccessDenied", "NoSuchBucket"):
+                return f"image not readable: {source_ref} ({code})"
+            raise
+        return None

@@ -1,0 +1,1 @@
+"""The `gt2yolo` command line: a thin shell around the core."""

@@ -1,0 +1,224 @@
+"""`gt2yolo convert MANIFEST... --out DIR`: the conversion core on a laptop.
+
+Manifests and the label config may be local paths or s3:// URIs (standard AWS configuration:
+profile, region and AWS_ENDPOINT_URL for S3-compatible stores). `--out` may be a folder or an
+s3:// prefix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gt2yolo import ConversionError, ConversionOptions, ConversionResult, convert_manifests
+from gt2yolo.classes import ClassList, class_list_from_label_config
+from gt2yolo.manifest import ManifestSource
+from gt2yolo.split import SplitFractions
+from gt2yolo.storage import ImageSink, LocalImageSink, LocalManifest, LocalStorage, Storage
+
+EXIT_UNUSABLE_INPUT = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gt2yolo", description="SageMaker Ground Truth bounding-box output -> YOLO dataset."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    convert = commands.add_parser(
+        "convert",
+        help="convert output manifests into one YOLO dataset",
+        description="Convert Ground Truth output manifests (JSON Lines) into a YOLO dataset: "
+        "labels/, data.yaml, classes.txt, annot.csv, images.csv, train/val lists, "
+        "report.json and rejected.jsonl.",
+    )
+    convert.add_argument("manifests", nargs="+", metavar="MANIFEST",
+                         help="output.manifest files: local paths or s3:// URIs (merged)")  # fmt: skip
+    convert.add_argument("--out", required=True, metavar="DIR",
+                         help="dataset folder to write (or an s3:// prefix)")  # fmt: skip
+    convert.add_argument("--label-attribute", metavar="NAME",
+                         help="the job's LabelAttributeName; detected when exactly one "
+                         "bounding-box attribute occurs")  # fmt: skip
+    convert.add_argument("--label-config", metavar="FILE_OR_S3_URI",
+                         help='label category config ({"labels":[{"label":"cat"}]}): class ids '
+                         "follow its order; without it, the lines' class-maps give the order")  # fmt: skip
+    convert.add_argument("--val-fraction", type=float, default=0.2, metavar="F",
+                         help="fraction of images in val (default 0.2)")  # fmt: skip
+    convert.add_argument("--test-fraction", type=float, default=0.0, metavar="F",
+                         help="fraction of images in test (default 0: no test split)")  # fmt: skip
+    convert.add_argument("--images", choices=("copy", "skip"), default="copy",
+                         help="copy each image into images/<split>/ (default), or write "
+                         "everything else only")  # fmt: skip
+    convert.add_argument("--images-from", metavar="DIR",
+                         help="copy images from this local folder (a sync of the bucket: the "
+                         "source-ref key relative to the common prefix) instead of from S3")  # fmt: skip
+    convert.add_argument("--verification-attribute", metavar="NAME",
+                         help="keep only lines whose verification job (this attribute) gave an "
+                         "accepted verdict")  # fmt: skip
+    convert.add_argument("--accept", action="append", metavar="VERDICT",
+                         help="verification class-name to keep (repeatable; default: good)")  # fmt: skip
+    convert.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = run_convert(args)
+    except ConversionError as exc:
+        print(f"gt2yolo: error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE_INPUT
+    except (OSError, ValueError) as exc:
+        print(f"gt2yolo: error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE_INPUT
+    except Exception as exc:  # botocore errors: credentials, endpoint, access
+        if type(exc).__module__.startswith(("botocore", "boto3", "s3transfer")):
+            print(f"gt2yolo: error: S3: {exc}", file=sys.stderr)
+            return EXIT_UNUSABLE_INPUT
+        raise
+    print(summary(result.report, args.out))
+    return 0
+
+
+def run_convert(args: argparse.Namespace) -> ConversionResult:
+    if args.images_from and args.images == "skip":
+        raise ConversionError("--images-from needs --images copy")
+    options = ConversionOptions(
+        label_attribute=args.label_attribute,
+        class_list=load_class_list(args.label_config),
+        verification_attribute=args.verification_attribute,
+        accepted_verdicts=frozenset(args.accept or ["good"]),
+        fractions=SplitFractions(val=args.val_fraction, test=args.test_fraction),
+        dataset_root=None if is_s3(args.out) else str(Path(args.out).resolve()),
+    )
+    sources = [open_manifest(m) for m in args.manifests]
+    storage = open_storage(args.out)
+    sink = _LazyImageSink(args, storage) if args.images == "copy" else None
+    with _Progress(enabled=not args.no_progress) as progress:
+        try:
+            return convert_manifests(sources, storage, options, sink, progress)
+        finally:
+            if hasattr(storage, "close"):
+                storage.close()
+
+
+def is_s3(location: str) -> bool:
+    return location.startswith("s3://")
+
+
+def open_manifest(location: str) -> ManifestSource:
+    if is_s3(location):
+        from gt2yolo_aws.s3 import S3Manifest
+
+        return S3Manifest(location)
+    if not Path(location).is_file():
+        raise ConversionError(f"manifest not found: {location}")
+    return LocalManifest(location)
+
+
+def load_class_list(location: str | None) -> ClassList | None:
+    if location is None:
+        return None
+    if is_s3(location):
+        from gt2yolo_aws.s3 import read_object
+
+        return class_list_from_label_config(read_object(location), location)
+    path = Path(location)
+    if not path.is_file():
+        raise ConversionError(f"label config not found: {location}")
+    return class_list_from_label_config(path.read_bytes(), location)
+
+
+def open_storage(location: str) -> Storage:
+    if is_s3(location):
+        from gt2yolo_aws.s3 import S3Storage
+
+        return S3Storage(location)
+    return LocalStorage(location)
+
+
+class _LazyImageSink:
+    """Picks the image source once the survey knows the common folder (needed by --images-from)."""
+
+    def __init__(self, args: argparse.Namespace, storage: Storage) -> None:
+        self.args = args
+        self.storage = storage
+        self.sink: ImageSink | None = None
+        self.common: tuple[str, ...] = ()
+
+    def copy_batch(self, items: Sequence[tuple[str, str]]) -> dict[str, str]:
+        if self.sink is None:
+            self.sink = self._make(items[0][0], items[0][1])
+        return dict(self.sink.copy_batch(items))
+
+    def _make(self, source_ref: str, key: str) -> ImageSink:
+        if self.args.images_from:
+            assert isinstance(self.storage, LocalStorage)
+            return LocalImageSink(
+                self.args.images_from, _common_from(source_ref, key), self.storage
+            )
+        if isinstance(self.storage, LocalStorage):
+            from gt2yolo_aws.s3 import S3ToLocalImageSink
+
+            return S3ToLocalImageSink(str(self.storage.root))
+        from gt2yolo_aws.s3 import S3ImageSink, S3Storage
+
+        assert isinstance(self.storage, S3Storage)
+        return S3ImageSink(self.storage)
+
+
+def _common_from(source_ref: str, key: str) -> tuple[str, ...]:
+    """The common folder, recovered from one (source-ref, images/<split>/<path>) pair."""
+    from gt2yolo.paths import source_ref_segments
+
+    segments = source_ref_segments(source_ref)
+    depth = len(key.split("/")) - 2  # minus `images/<split>`
+    return segments[: len(segments) - depth]
+
+
+class _Progress:
+    """A tqdm bar per pass on a terminal; silent otherwise (tqdm disables itself off a TTY)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bars: dict[str, Any] = {}
+        self.total = 0
+
+    def __call__(self, phase: str, lines: int) -> None:
+        if not self.enabled:
+            return
+        if phase not in self.bars:
+            from tqdm import tqdm
+
+            total = self.total if phase == "convert" else None
+            self.bars[phase] = tqdm(
+                total=total, unit=" lines", desc=phase, disable=None, leave=False
+            )
+        self.bars[phase].update(lines)
+        if phase == "survey":
+            self.total += lines
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def summary(report: dict[str, Any], out: str) -> str:
+    rejected = ", ".join(f"{k} {v}" for k, v in report["rejected"].items()) or "none"
+    dropped = ", ".join(f"{k} {v}" for k, v in report["dropped_boxes"].items()) or "none"
+    splits = ", ".join(f"{k} {v}" for k, v in report["images_per_split"].items())
+    return (
+        f"{report['images']} images ({splits}), {report['boxes']} boxes, "
+        f"{len(report['classes'])} classes -> {out}\n"
+        f"rejected lines: {rejected}; dropped boxes: {dropped}; "
+        f"clamped boxes: {report['clamped_boxes']}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

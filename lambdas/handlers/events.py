@@ -1,0 +1,30 @@
+"""Parser models of the events the pipeline receives (validated before any work starts)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aws_lambda_powertools.utilities.parser.models import (
+    EventBridgeModel,
+    S3EventNotificationEventBridgeModel,
+)
+from pydantic import BaseModel, Field
+
+
+class LabelingJobStatusDetail(BaseModel):
+    LabelingJobStatus: str
+
+
+class LabelingJobStateChange(EventBridgeModel):
+    detail_type: Literal["SageMaker Ground Truth Labeling Job State Change"] = Field(
+        alias="detail-type"
+    )
+    source: Literal["aws.sagemaker"]
+    detail: LabelingJobStatusDetail
+
+
+class ManifestCreated(S3EventNotificationEventBridgeModel):
+    detail_type: Literal["Object Created"] = Field(alias="detail-type")
+
+
+StartEvent = LabelingJobStateChange | ManifestCreated

@@ -1,0 +1,85 @@
+"""Environment configuration, validated once per cold start: a bad deploy fails loudly, early."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from workflow.convert import ConvertSettings
+from workflow.resolve import ResolveSettings
+
+
+class _Env(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @classmethod
+    def load(cls) -> _Env:
+        try:
+            return cls.model_validate(dict(os.environ))
+        except ValidationError as exc:
+            raise RuntimeError(f"invalid Lambda environment for {cls.__name__}: {exc}") from exc
+
+
+class ResolveEnv(_Env):
+    BUCKET_NAME: str = Field(min_length=3)
+    JOB_NAME_PREFIX: str = ""
+    CONVERT_STOPPED_JOBS: bool = False
+    MANIFESTS_PREFIX: str = "manifests/"
+
+
+class ConvertEnv(_Env):
+    BUCKET_NAME: str = Field(min_length=3)
+    DATASETS_PREFIX: str = "datasets/"
+    VAL_FRACTION: float = Field(default=0.2, ge=0, lt=1)
+    TEST_FRACTION: float = Field(default=0.0, ge=0, lt=1)
+    COPY_IMAGES: bool = True
+
+
+class PublishEnv(_Env):
+    BUCKET_NAME: str = Field(min_length=3)
+    TOPIC_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:sns:")
+    EVENT_BUS_NAME: str = "default"
+    EVENT_SOURCE: str = "gt2yolo"
+
+
+class NotifyEnv(_Env):
+    TOPIC_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:sns:")
+
+
+@cache
+def resolve_settings() -> ResolveSettings:
+    env = ResolveEnv.load()
+    assert isinstance(env, ResolveEnv)
+    return ResolveSettings(
+        env.BUCKET_NAME, env.JOB_NAME_PREFIX, env.CONVERT_STOPPED_JOBS, env.MANIFESTS_PREFIX
+    )
+
+
+@cache
+def convert_settings() -> ConvertSettings:
+    env = ConvertEnv.load()
+    assert isinstance(env, ConvertEnv)
+    return ConvertSettings(
+        env.BUCKET_NAME, env.DATASETS_PREFIX, env.VAL_FRACTION, env.TEST_FRACTION, env.COPY_IMAGES
+    )
+
+
+@cache
+def publish_env() -> PublishEnv:
+    env = PublishEnv.load()
+    assert isinstance(env, PublishEnv)
+    return env
+
+
+@cache
+def notify_env() -> NotifyEnv:
+    env = NotifyEnv.load()
+    assert isinstance(env, NotifyEnv)
+    return env
+
+
+def reset() -> None:
+    """Forget validated settings (tests change the environment between cold starts)."""
+    for loader in (resolve_settings, convert_settings, publish_env, notify_env):
+        loader.cache_clear()

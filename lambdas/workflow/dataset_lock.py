@@ -1,0 +1,74 @@
+"""One conversion per dataset at a time, with S3 conditional writes as the lock.
+
+SageMaker may send the same event twice, so two executions can start together. The first to
+create `_LOCK` (If-None-Match: *) converts; the other gets ConversionInProgress, which the state
+machine retries, and later finds `_SUCCESS` with the same fingerprint: same dataset, no second
+notification. A lock older than Lambda's 15-minute limit belongs to a crashed run and is taken
+over.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from workflow.errors import ConversionInProgress
+
+LOCK_NAME = "_LOCK"
+STALE_AFTER = timedelta(minutes=16)
+
+
+def acquire(client: Any, bucket: str, prefix: str, now: datetime | None = None) -> str:
+    """Take the dataset's lock; return the token that releases it."""
+    token = uuid.uuid4().hex
+    body = json.dumps({"token": token, "created_at": (now or datetime.now(UTC)).isoformat()})
+    key = prefix + LOCK_NAME
+    try:
+        client.put_object(Bucket=bucket, Key=key, Body=body.encode(), IfNoneMatch="*")
+        return token
+    except ClientError as exc:
+        if _code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+            raise
+    held = _read(client, bucket, key)
+    if held is not None and not _stale(held, now):
+        raise ConversionInProgress(f"s3://{bucket}/{key} is held since {held.get('created_at')}")
+    client.put_object(Bucket=bucket, Key=key, Body=body.encode())  # take over a crashed run's lock
+    return token
+
+
+def release(client: Any, bucket: str, prefix: str, token: str) -> None:
+    """Delete the lock if it is still ours (a stale-lock takeover may have replaced it)."""
+    key = prefix + LOCK_NAME
+    held = _read(client, bucket, key)
+    if held is not None and held.get("token") == token:
+        client.delete_object(Bucket=bucket, Key=key)
+
+
+def _read(client: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        raw = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if _code(exc) in ("NoSuchKey", "404"):
+            return None
+        raise
+    try:
+        held = json.loads(raw)
+    except ValueError:
+        return {}
+    return held if isinstance(held, dict) else {}
+
+
+def _stale(held: dict[str, Any], now: datetime | None) -> bool:
+    try:
+        created = datetime.fromisoformat(str(held["created_at"]))
+    except (KeyError, ValueError):
+        return True
+    return (now or datetime.now(UTC)) - created > STALE_AFTER
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

@@ -1,0 +1,45 @@
+"""Failure notification: a readable cause from the Step Functions error of any step."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from workflow.resolve import JOB_ARN_MARKER
+
+
+def job_name_of(state: dict[str, Any]) -> str:
+    """The job or dataset name, from whatever the failing step had as input."""
+    for key in ("job_name", "dataset_name"):
+        if isinstance(state.get(key), str):
+            return str(state[key])
+    resources = state.get("resources") or []
+    if resources and JOB_ARN_MARKER in str(resources[0]):
+        return str(resources[0]).split(JOB_ARN_MARKER, 1)[1]
+    drop = ((state.get("detail") or {}).get("object") or {}).get("key")
+    return str(drop) if drop else "unknown"
+
+
+def readable_cause(error: dict[str, Any]) -> tuple[str, str]:
+    """(error type, message) from `{"Error": ..., "Cause": ...}`; Lambda causes are JSON."""
+    error_type = str(error.get("Error", "Error"))
+    cause = error.get("Cause", "")
+    try:
+        parsed = json.loads(cause) if isinstance(cause, str) else cause
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        return str(parsed.get("errorType", error_type)), str(parsed["errorMessage"])
+    return error_type, str(cause)[:2000]
+
+
+def failure_message(state: dict[str, Any]) -> tuple[str, str, dict[str, str]]:
+    job_name = job_name_of(state)
+    error_type, message = readable_cause(state.get("error") or {})
+    subject = f"YOLO conversion failed: {job_name}"[:100]
+    body = "\n".join([
+        f"Converting {job_name} failed; no dataset was published (no _SUCCESS).",
+        f"Cause: {error_type}: {message}",
+        "Fix the input and re-drop the manifest under manifests/, or re-send the job event.",
+    ])  # fmt: skip
+    return subject, body, {"job_name": job_name, "error": error_type, "cause": message}

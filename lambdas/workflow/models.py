@@ -1,0 +1,88 @@
+"""What the steps pass along the state machine: S3 pointers and counts, never manifest content
+(Step Functions allows 256 KB per state)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ConversionRequest(_Model):
+    """Resolve's answer: what to convert and where the result goes."""
+
+    action: Literal["convert"] = "convert"
+    source: Literal["labeling-job", "manifest-drop"]
+    job_name: str
+    dataset_name: str
+    manifest_uri: str
+    label_attribute: str | None = None
+    label_config_uri: str | None = None
+    verification_attribute: str | None = None
+    accepted_verdicts: list[str] = Field(default_factory=lambda: ["good"])
+    job_status: str | None = None
+    label_counters: dict[str, int] | None = None
+
+
+class Skip(_Model):
+    """Resolve's answer when nothing should be converted, with the reason for the logs."""
+
+    action: Literal["skip"] = "skip"
+    reason: str
+    job_name: str | None = None
+
+
+class ConversionSummary(_Model):
+    images: int
+    boxes: int
+    rejected_lines: int
+    dropped_boxes: int
+    clamped_boxes: int
+    classes: int
+    images_per_split: dict[str, int]
+    warnings: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def from_report(cls, report: dict[str, Any]) -> ConversionSummary:
+        return cls(
+            images=report["images"],
+            boxes=report["boxes"],
+            rejected_lines=report["rejected_lines"],
+            dropped_boxes=sum(report["dropped_boxes"].values()),
+            clamped_boxes=report["clamped_boxes"],
+            classes=len(report["classes"]),
+            images_per_split=report["images_per_split"],
+            warnings=report.get("warnings", []),
+        )
+
+
+class ConversionOutcome(ConversionRequest):
+    """Convert's answer: the request plus where the dataset is and what it holds."""
+
+    dataset_uri: str
+    fingerprint: str
+    summary: ConversionSummary
+    already_published: bool = False
+    lock_token: str | None = None
+
+
+class PublishOutcome(_Model):
+    published: bool
+    dataset_uri: str
+    job_name: str
+    reason: str
+    summary: ConversionSummary
+
+
+class SuccessMarker(_Model):
+    """The `_SUCCESS` object: written last, so its presence means the dataset is complete."""
+
+    fingerprint: str
+    job_name: str
+    dataset_uri: str
+    summary: ConversionSummary
+    published_at: str

@@ -1,0 +1,105 @@
+"""Publish: mark the dataset complete, then tell people.
+
+`_SUCCESS` is written last and with If-None-Match, so of two executions for the same job exactly
+one publishes: the other sees the marker with the same fingerprint and sends nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+from gt2yolo_aws.s3 import S3Uri
+
+from workflow import dataset_lock
+from workflow.convert import SUCCESS_NAME, read_marker
+from workflow.models import ConversionOutcome, PublishOutcome, SuccessMarker
+
+DATASET_READY = "Dataset Ready"
+
+
+class Notifier(Protocol):
+    def notify(self, subject: str, message: str) -> None: ...
+
+
+class EventBus(Protocol):
+    def put(self, detail_type: str, detail: dict[str, Any]) -> None: ...
+
+
+def publish_dataset(
+    outcome: ConversionOutcome, client: Any, notifier: Notifier, bus: EventBus
+) -> PublishOutcome:
+    location = S3Uri.parse(outcome.dataset_uri)
+    if outcome.already_published:
+        return _result(outcome, False, "already published with the same input")
+    marker = SuccessMarker(
+        fingerprint=outcome.fingerprint,
+        job_name=outcome.job_name,
+        dataset_uri=outcome.dataset_uri,
+        summary=outcome.summary,
+        published_at=datetime.now(UTC).isoformat(),
+    )
+    try:
+        first = _write_marker(client, location, marker)
+    finally:
+        if outcome.lock_token:
+            dataset_lock.release(client, location.bucket, location.key, outcome.lock_token)
+    if not first:
+        return _result(outcome, False, "another execution published the same input")
+    bus.put(DATASET_READY, ready_detail(outcome))
+    notifier.notify(*ready_message(outcome))
+    return _result(outcome, True, "published")
+
+
+def _write_marker(client: Any, location: S3Uri, marker: SuccessMarker) -> bool:
+    """Write `_SUCCESS`; False when an equal marker is already there (a duplicate run)."""
+    key = location.key + SUCCESS_NAME
+    body = marker.model_dump_json(indent=2).encode()
+    try:
+        client.put_object(Bucket=location.bucket, Key=key, Body=body, IfNoneMatch="*")
+        return True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+            raise
+    existing = read_marker(client, location.bucket, location.key)
+    if existing is not None and existing.fingerprint == marker.fingerprint:
+        return False
+    client.put_object(Bucket=location.bucket, Key=key, Body=body)  # newer input replaces older
+    return True
+
+
+def _result(outcome: ConversionOutcome, published: bool, reason: str) -> PublishOutcome:
+    return PublishOutcome(
+        published=published,
+        dataset_uri=outcome.dataset_uri,
+        job_name=outcome.job_name,
+        reason=reason,
+        summary=outcome.summary,
+    )
+
+
+def ready_detail(outcome: ConversionOutcome) -> dict[str, Any]:
+    return {
+        "job_name": outcome.job_name,
+        "source": outcome.source,
+        "dataset_uri": outcome.dataset_uri,
+        "data_yaml": outcome.dataset_uri + "data.yaml",
+        "summary": outcome.summary.model_dump(),
+    }
+
+
+def ready_message(outcome: ConversionOutcome) -> tuple[str, str]:
+    s = outcome.summary
+    splits = ", ".join(f"{k} {v}" for k, v in s.images_per_split.items())
+    subject = f"YOLO dataset ready: {outcome.dataset_name}"[:100]
+    lines = [
+        f"Dataset {outcome.dataset_name} is ready ({outcome.source} {outcome.job_name}).",
+        f"Location: {outcome.dataset_uri}",
+        f"Images: {s.images} ({splits}); boxes: {s.boxes}; classes: {s.classes}",
+        f"Rejected lines: {s.rejected_lines}; dropped boxes: {s.dropped_boxes}; "
+        f"clamped boxes: {s.clamped_boxes}",
+        f"Details: {outcome.dataset_uri}report.json, {outcome.dataset_uri}rejected.jsonl",
+    ]
+    lines += [f"Warning: {w}" for w in s.warnings]
+    return subject, "\n".join(lines)

@@ -1,0 +1,165 @@
+"""Resolve: an EventBridge event -> what to convert (or why to skip).
+
+Two events start a conversion:
+- a Ground Truth labeling-job state change: the job name is only in `resources[0]`; everything
+  else comes from DescribeLabelingJob (never build the manifest path by hand);
+- an `Object Created` for `manifests/<name>.manifest` in the bucket: no SageMaker call at all,
+  for existing manifests (Ground Truth takes no new customers). A sidecar `<name>.manifest.json`
+  may carry the label attribute and label config.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import unquote_plus
+
+from workflow.errors import ResolveError
+from workflow.models import ConversionRequest, Skip
+
+JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
+OBJECT_CREATED = "Object Created"
+JOB_ARN_MARKER = ":labeling-job/"
+MANIFEST_SUFFIX = ".manifest"
+SIDECAR_SUFFIX = ".json"
+INTAKE_FOLDER = "input/"  # manifests/input/ holds intake manifests, not conversion requests
+
+
+class LabelingJobs(Protocol):
+    def describe(self, job_name: str) -> dict[str, Any]: ...
+
+
+class ObjectReader(Protocol):
+    def read_if_exists(self, bucket: str, key: str) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class ResolveSettings:
+    bucket: str
+    job_name_prefix: str = ""
+    convert_stopped_jobs: bool = False
+    manifests_prefix: str = "manifests/"
+
+    @property
+    def statuses(self) -> frozenset[str]:
+        return frozenset({"Completed", "Stopped"} if self.convert_stopped_jobs else {"Completed"})
+
+
+def resolve_event(
+    event: dict[str, Any], settings: ResolveSettings, jobs: LabelingJobs, objects: ObjectReader
+) -> ConversionRequest | Skip:
+    detail_type = event.get("detail-type")
+    if detail_type == JOB_STATE_CHANGE:
+        return resolve_labeling_job(event, settings, jobs)
+    if detail_type == OBJECT_CREATED:
+        return resolve_manifest_drop(event, settings, objects)
+    raise ResolveError(f"unexpected event detail-type {detail_type!r}")
+
+
+def job_name_from_event(event: dict[str, Any]) -> str:
+    resources = event.get("resources") or []
+    arn = resources[0] if resources else ""
+    if JOB_ARN_MARKER not in arn:
+        raise ResolveError(f"event has no labeling-job ARN in resources: {resources!r}")
+    return arn.split(JOB_ARN_MARKER, 1)[1]
+
+
+def resolve_labeling_job(
+    event: dict[str, Any], settings: ResolveSettings, jobs: LabelingJobs
+) -> ConversionRequest | Skip:
+    job_name = job_name_from_event(event)
+    if not job_name.startswith(settings.job_name_prefix):
+        return Skip(reason=f"job name lacks prefix {settings.job_name_prefix!r}", job_name=job_name)
+    job = jobs.describe(job_name)
+    status = job.get("LabelingJobStatus", "")
+    if status not in settings.statuses:
+        # The event may be a duplicate or stale; DescribeLabelingJob is the source of truth.
+        return Skip(reason=f"job status is {status}", job_name=job_name)
+    manifest_uri = (job.get("LabelingJobOutput") or {}).get("OutputDatasetS3Uri")
+    if not manifest_uri:
+        if status == "Stopped":
+            return Skip(reason="stopped job has no output manifest", job_name=job_name)
+        raise ResolveError(f"job {job_name} is {status} but has no LabelingJobOutput")
+    _require_in_bucket(manifest_uri, settings.bucket, "output manifest")
+    config_uri = job.get("LabelCategoryConfigS3Uri")
+    if config_uri:
+        _require_in_bucket(config_uri, settings.bucket, "label category config")
+    return ConversionRequest(
+        source="labeling-job",
+        job_name=job_name,
+        dataset_name=job_name,
+        manifest_uri=manifest_uri,
+        label_attribute=job.get("LabelAttributeName"),
+        label_config_uri=config_uri,
+        job_status=status,
+        label_counters=job.get("LabelCounters"),
+    )
+
+
+def resolve_manifest_drop(
+    event: dict[str, Any], settings: ResolveSettings, objects: ObjectReader
+) -> ConversionRequest | Skip:
+    detail = event.get("detail") or {}
+    bucket = (detail.get("bucket") or {}).get("name")
+    key = (detail.get("object") or {}).get("key")
+    if bucket != settings.bucket or not isinstance(key, str):
+        raise ResolveError(f"object event for another bucket or without key: {bucket}/{key}")
+    key = _existing_key(bucket, key, objects)
+    name = _dataset_name(key, settings.manifests_prefix)
+    if name is None:
+        return Skip(reason=f"{key} is not a manifest to convert")
+    sidecar = _read_sidecar(bucket, key, objects)
+    config_uri = sidecar.get("label_config")
+    if isinstance(config_uri, str):
+        _require_in_bucket(config_uri, settings.bucket, "label config named in the sidecar")
+    return ConversionRequest(
+        source="manifest-drop",
+        job_name=name,
+        dataset_name=name,
+        manifest_uri=f"s3://{bucket}/{key}",
+        label_attribute=sidecar.get("label_attribute"),
+        label_config_uri=config_uri if isinstance(config_uri, str) else None,
+        verification_attribute=sidecar.get("verification_attribute"),
+        accepted_verdicts=sidecar.get("accepted_verdicts") or ["good"],
+    )
+
+
+def _existing_key(bucket: str, key: str, objects: ObjectReader) -> str:
+    """S3 notifications for Lambda/SQS URL-encode keys; EventBridge's do not. Accept both."""
+    decoded = unquote_plus(key)
+    if decoded != key and objects.read_if_exists(bucket, key) is None:
+        return decoded
+    return key
+
+
+def _dataset_name(key: str, prefix: str) -> str | None:
+    if not key.startswith(prefix) or not key.endswith(MANIFEST_SUFFIX):
+        return None
+    relative = key[len(prefix) : -len(MANIFEST_SUFFIX)]
+    if not relative or relative.startswith(INTAKE_FOLDER):
+        return None
+    return relative
+
+
+def _read_sidecar(bucket: str, key: str, objects: ObjectReader) -> dict[str, Any]:
+    raw = objects.read_if_exists(bucket, key + SIDECAR_SUFFIX)
+    if raw is None:
+        return {}
+    try:
+        sidecar = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResolveError(
+            f"sidecar s3://{bucket}/{key}{SIDECAR_SUFFIX} is not JSON: {exc}"
+        ) from None
+    if not isinstance(sidecar, dict):
+        raise ResolveError(f"sidecar s3://{bucket}/{key}{SIDECAR_SUFFIX} must be a JSON object")
+    return sidecar
+
+
+def _require_in_bucket(uri: str, bucket: str, what: str) -> None:
+    if not uri.startswith(f"s3://{bucket}/"):
+        raise ResolveError(
+            f"{what} {uri} is outside bucket {bucket}: this stack reads only its own bucket; "
+            f"copy it under s3://{bucket}/ and drop the manifest into manifests/"
+        )

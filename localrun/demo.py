@@ -1,0 +1,123 @@
+"""`make demo`: the whole pipeline on an in-process AWS emulator, with generated sample data.
+
+1. synthesize the CDK stack and deploy it into moto (bucket, topic, functions, state machine);
+2. put sample images with known shapes and a finished Ground Truth job (its real output layout)
+   into the bucket;
+3. send the documented "labeling job Completed" event: the rule's pattern decides, the
+   synthesized state machine runs resolve -> convert -> publish with the real handlers;
+4. drop the same manifest under manifests/ (the second trigger, no SageMaker call);
+5. copy the published datasets to ./demo-output/ and print what was made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from localrun.cloud import LocalCloud
+from localrun.samples import make_sample_job
+from localrun.synth import synthesized_template
+
+
+def completion_event(job_name: str) -> dict[str, Any]:
+    """The event SageMaker sends, as documented (only the job ARN and status vary)."""
+    return {
+        "version": "0", "id": "5c2c1b9a-0000-4000-8000-000000000001",
+        "detail-type": "SageMaker Ground Truth Labeling Job State Change",
+        "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-24T12:26:13Z",
+        "region": "us-east-1",
+        "resources": [f"arn:aws:sagemaker:us-east-1:123456789012:labeling-job/{job_name}"],
+        "detail": {"LabelingJobStatus": "Completed"},
+    }  # fmt: skip
+
+
+def object_created_event(bucket: str, key: str, size: int) -> dict[str, Any]:
+    """S3's EventBridge notification for a new object."""
+    return {
+        "version": "0", "id": "5c2c1b9a-0000-4000-8000-000000000002",
+        "detail-type": "Object Created", "source": "aws.s3", "account": "123456789012",
+        "time": "2026-11-24T12:30:00Z", "region": "us-east-1",
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {"version": "0", "bucket": {"name": bucket},
+                   "object": {"key": key, "size": size, "etag": "0", "sequencer": "1"},
+                   "request-id": "LOCAL", "requester": "123456789012",
+                   "source-ip-address": "127.0.0.1", "reason": "PutObject"},
+    }  # fmt: skip
+
+
+def download_prefix(cloud: LocalCloud, prefix: str, target: Path) -> int:
+    s3 = cloud.client("s3")
+    count = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=cloud.bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            path = target / item["Key"][len(prefix) :]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(cloud.bucket, item["Key"], str(path))
+            count += 1
+    return count
+
+
+def run_demo(out: Path) -> int:
+    print("synthesizing the CDK stack ...", flush=True)
+    template = synthesized_template()
+    with LocalCloud(template) as cloud:
+        s3 = cloud.client("s3")
+        job = make_sample_job(cloud.bucket)
+        for key, body in job.objects.items():
+            s3.put_object(Bucket=cloud.bucket, Key=key, Body=body)
+        print(f"bucket {cloud.bucket}: {len(job.truth)} sample images, job {job.job_name} output")
+
+        cloud.expect_describe_labeling_job(job.describe_response())
+        execution = cloud.put_event(completion_event(job.job_name))
+        if execution is None or execution.status != "SUCCEEDED":
+            print(f"labeling-job conversion failed: {execution}", file=sys.stderr)
+            return 1
+        print(f"labeling job completed -> {' -> '.join(execution.states)}")
+
+        manifest_key = "manifests/demo-dropped.manifest"
+        manifest = job.objects[job.manifest_key]
+        s3.put_object(Bucket=cloud.bucket, Key=manifest_key, Body=manifest)
+        s3.put_object(Bucket=cloud.bucket, Key=manifest_key + ".json", Body=json.dumps(
+            {"label_config": f"s3://{cloud.bucket}/{job.config_key}"}).encode())  # fmt: skip
+        dropped = cloud.put_event(object_created_event(cloud.bucket, manifest_key, len(manifest)))
+        if dropped is None or dropped.status != "SUCCEEDED":
+            print(f"manifest-drop conversion failed: {dropped}", file=sys.stderr)
+            return 1
+        print(f"manifest dropped        -> {' -> '.join(dropped.states)}")
+
+        if out.exists():
+            shutil.rmtree(out)
+        files = download_prefix(cloud, "datasets/", out)
+        notes = cloud.notifications()
+    _print_result(out, files, job.job_name, notes)
+    return 0
+
+
+def _print_result(out: Path, files: int, job_name: str, notes: list[dict[str, Any]]) -> None:
+    report = json.loads((out / job_name / "report.json").read_text())
+    print(f"\n{files} files written under {out}/ (one dataset per trigger)")
+    print(f"dataset {out / job_name}:")
+    print(f"  images {report['images']} {report['images_per_split']}, boxes {report['boxes']}, "
+          f"classes {report['classes']}")  # fmt: skip
+    print(f"  rejected lines {report['rejected']}, clamped boxes {report['clamped_boxes']}, "
+          f"dropped boxes {report['dropped_boxes']}")  # fmt: skip
+    for note in notes:
+        print(f"\nSNS: {note.get('Subject')}\n{note.get('Message')}")
+    print(f"\nTrain: yolo detect train data={out / job_name / 'data.yaml'}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="demo-output", type=Path)
+    args = parser.parse_args()
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    return run_demo(args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

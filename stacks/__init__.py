@@ -1,0 +1,1 @@
+"""AWS CDK app of gt2yolo: the serverless Ground Truth -> YOLO pipeline."""

@@ -1,0 +1,369 @@
+"""ConversionWorkflow: the Lambda functions and the Step Functions state machine that run them.
+
+Resolve -> ShouldConvert? -> Convert -> Publish -> DatasetPublished; Resolve may instead answer
+"nothing to do" (Skipped). Any error after retries goes to NotifyFailure -> ConversionFailed.
+States pass S3 pointers, never manifest content (256 KiB state limit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from stacks.constructs.dataset_storage import (
+    DATASETS_PREFIX,
+    GROUNDTRUTH_PREFIX,
+    IMAGES_PREFIX,
+    MANIFESTS_PREFIX,
+    DatasetStorage,
+)
+from stacks.settings import Settings
+
+# Lambda defaults shared by every function of the workflow.
+LAMBDA_SOURCE_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+# The CLI is not part of the Lambda package; caches and build metadata are never shipped.
+LAMBDA_SOURCE_EXCLUDES = ["gt2yolo_cli", "**/__pycache__", "*.egg-info"]
+LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_14  # the newest Python runtime aws-cdk-lib offers
+LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
+LAMBDA_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+# AWS publishes the Powertools for AWS Lambda (Python) layers from this account.
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+SERVICE_NAME = "gt2yolo"
+METRICS_NAMESPACE = "Gt2Yolo"
+EVENT_SOURCE = "gt2yolo"  # `source` of the events Publish puts on the default bus
+DEFAULT_EVENT_BUS = "default"
+
+# State names (the e2e harness and the runbook refer to them).
+STATE_RESOLVE = "Resolve"
+STATE_SHOULD_CONVERT = "ShouldConvert?"
+STATE_CONVERT = "Convert"
+STATE_PUBLISH = "Publish"
+STATE_PUBLISHED = "DatasetPublished"
+STATE_SKIPPED = "Skipped"
+STATE_NOTIFY_FAILURE = "NotifyFailure"
+STATE_FAILED = "ConversionFailed"
+ACTION_CONVERT = "convert"  # Resolve's `action` that leads to Convert
+
+# Errors worth retrying: Lambda service hiccups, throttling, and the handlers' own
+# TransientAwsError (an AWS call that failed in a way that may succeed later).
+RETRYABLE_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.TooManyRequestsException",
+    "TransientAwsError",
+]
+RETRY_INTERVAL = cdk.Duration.seconds(2)
+RETRY_BACKOFF_RATE = 2
+RETRY_MAX_ATTEMPTS = 5
+# Convert may take 15 min; retries of service errors are quick. Bounds a stuck execution.
+STATE_MACHINE_TIMEOUT = cdk.Duration.hours(2)
+
+
+@dataclass(frozen=True)
+class _FunctionSpec:
+    """What differs between the workflow's functions."""
+
+    name: str
+    handler: str
+    description: str
+    environment: dict[str, str]
+    statements: list[iam.PolicyStatement]
+    memory_mb: int = 256
+    timeout: cdk.Duration = field(default_factory=lambda: cdk.Duration.seconds(30))
+    ephemeral_storage_mb: int = 512
+
+
+class ConversionWorkflow(Construct):
+    """Four Lambda functions (one code asset) and the Standard state machine that runs them."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        storage: DatasetStorage,
+        topic: sns.ITopic,
+        topic_key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._settings = settings
+        self._storage = storage
+        self._code = lambda_.Code.from_asset(str(LAMBDA_SOURCE_DIR), exclude=LAMBDA_SOURCE_EXCLUDES)
+        self._powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self, "PowertoolsLayer", powertools_layer_arn(settings.powertools_layer_version)
+        )
+        self.resolve_function = self._function(self._resolve_spec())
+        self.convert_function = self._function(self._convert_spec())
+        self.publish_function = self._function(self._publish_spec(topic, topic_key))
+        self.notify_failure_function = self._function(self._notify_spec(topic, topic_key))
+        self.state_machine = self._state_machine()
+
+    # --- functions -------------------------------------------------------------------------
+
+    def _resolve_spec(self) -> _FunctionSpec:
+        stack = cdk.Stack.of(self)
+        labeling_jobs = stack.format_arn(
+            service="sagemaker",
+            resource="labeling-job",
+            resource_name=f"{self._settings.job_name_prefix}*",
+        )
+        return _FunctionSpec(
+            name="Resolve",
+            handler="handlers.resolve.handler",
+            description="Decides from an event which manifest to convert, if any",
+            environment={
+                "JOB_NAME_PREFIX": self._settings.job_name_prefix,
+                "CONVERT_STOPPED_JOBS": _flag(self._settings.convert_stopped_jobs),
+                "MANIFESTS_PREFIX": MANIFESTS_PREFIX,
+            },
+            statements=[
+                _allow(["sagemaker:DescribeLabelingJob"], [labeling_jobs]),
+                _allow(["s3:GetObject"], [self._storage.objects_arn(MANIFESTS_PREFIX)]),
+                *self._bucket_key_statements(write=False),
+            ],
+        )
+
+    def _convert_spec(self) -> _FunctionSpec:
+        storage = self._storage
+        return _FunctionSpec(
+            name="Convert",
+            handler="handlers.convert.handler",
+            description="Converts a Ground Truth output manifest into a YOLO dataset",
+            environment={
+                "DATASETS_PREFIX": DATASETS_PREFIX,
+                "VAL_FRACTION": self._settings.val_fraction,
+                "TEST_FRACTION": self._settings.test_fraction,
+                "COPY_IMAGES": "true",
+            },
+            statements=[
+                _allow(
+                    ["s3:GetObject"],
+                    [
+                        storage.objects_arn(GROUNDTRUTH_PREFIX),
+                        storage.objects_arn(MANIFESTS_PREFIX),
+                        storage.objects_arn(IMAGES_PREFIX),
+                    ],
+                ),
+                _allow(
+                    ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                    [storage.objects_arn(DATASETS_PREFIX)],
+                ),
+                # Listing is needed to replace a dataset (delete what a previous run wrote).
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket"],
+                    resources=[storage.bucket.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [f"{DATASETS_PREFIX}*"]}},
+                ),
+                *self._bucket_key_statements(write=True),
+            ],
+            # 1,769 MB is one full vCPU; /tmp holds the images of a dataset being written.
+            memory_mb=1769,
+            timeout=cdk.Duration.minutes(15),
+            ephemeral_storage_mb=2048,
+        )
+
+    def _publish_spec(self, topic: sns.ITopic, topic_key: kms.IKey) -> _FunctionSpec:
+        stack = cdk.Stack.of(self)
+        default_bus = stack.format_arn(
+            service="events", resource="event-bus", resource_name=DEFAULT_EVENT_BUS
+        )
+        return _FunctionSpec(
+            name="Publish",
+            handler="handlers.publish.handler",
+            description="Announces a finished dataset on EventBridge and SNS",
+            environment={
+                "TOPIC_ARN": topic.topic_arn,
+                "EVENT_BUS_NAME": DEFAULT_EVENT_BUS,
+                "EVENT_SOURCE": EVENT_SOURCE,
+            },
+            statements=[
+                _allow(
+                    ["s3:GetObject", "s3:PutObject"],
+                    [self._storage.objects_arn(DATASETS_PREFIX)],
+                ),
+                _allow(["events:PutEvents"], [default_bus]),
+                *_publish_to_topic_statements(topic, topic_key),
+                *self._bucket_key_statements(write=True),
+            ],
+        )
+
+    def _notify_spec(self, topic: sns.ITopic, topic_key: kms.IKey) -> _FunctionSpec:
+        return _FunctionSpec(
+            name="NotifyFailure",
+            handler="handlers.notify_failure.handler",
+            description="Tells the topic's subscribers that a conversion failed",
+            environment={"TOPIC_ARN": topic.topic_arn},
+            statements=_publish_to_topic_statements(topic, topic_key),
+        )
+
+    def _bucket_key_statements(self, *, write: bool) -> list[iam.PolicyStatement]:
+        key = self._storage.encryption_key
+        if key is None:
+            return []
+        # Reads need Decrypt; writes also need a data key. Only through S3, never directly.
+        actions = (
+            ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"]
+        )
+        return [_allow(actions, [key.key_arn], via_service="s3")]
+
+    def _function(self, spec: _FunctionSpec) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self,
+            f"{spec.name}Logs",
+            retention=LAMBDA_LOG_RETENTION,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        role = iam.Role(
+            self,
+            f"{spec.name}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"gt2yolo {spec.name} function",
+        )
+        # Instead of the AWSLambdaBasicExecutionRole managed policy (any log group): this one.
+        role.add_to_policy(
+            _allow(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group.log_group_arn])
+        )
+        for statement in spec.statements:
+            role.add_to_policy(statement)
+        return lambda_.Function(
+            self,
+            f"{spec.name}Function",
+            description=spec.description,
+            code=self._code,
+            handler=spec.handler,
+            runtime=LAMBDA_RUNTIME,
+            architecture=LAMBDA_ARCHITECTURE,
+            layers=[self._powertools],
+            memory_size=spec.memory_mb,
+            timeout=spec.timeout,
+            ephemeral_storage_size=cdk.Size.mebibytes(spec.ephemeral_storage_mb),
+            environment=self._common_environment() | spec.environment,
+            role=role,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            tracing=lambda_.Tracing.ACTIVE,
+        )
+
+    def _common_environment(self) -> dict[str, str]:
+        return {
+            "BUCKET_NAME": self._storage.bucket.bucket_name,
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        }
+
+    # --- state machine ---------------------------------------------------------------------
+
+    def _state_machine(self) -> sfn.StateMachine:
+        notify = self._invoke(STATE_NOTIFY_FAILURE, self.notify_failure_function)
+        notify.next(sfn.Fail(self, STATE_FAILED, comment="The subscribers were notified"))
+        resolve = self._invoke(STATE_RESOLVE, self.resolve_function, on_error=notify)
+        convert = self._invoke(STATE_CONVERT, self.convert_function, on_error=notify)
+        publish = self._invoke(STATE_PUBLISH, self.publish_function, on_error=notify)
+        should_convert = sfn.Condition.and_(
+            # Guarded so that a missing `action` means "skip", not a States.Runtime failure.
+            sfn.Condition.is_present("$.action"),
+            sfn.Condition.string_equals("$.action", ACTION_CONVERT),
+        )
+        definition = resolve.next(
+            sfn.Choice(self, STATE_SHOULD_CONVERT)
+            .when(should_convert, convert.next(publish).next(sfn.Succeed(self, STATE_PUBLISHED)))
+            .otherwise(sfn.Succeed(self, STATE_SKIPPED))
+        )
+        return sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            timeout=STATE_MACHINE_TIMEOUT,
+            logs=sfn.LogOptions(
+                destination=self._state_machine_log_group(),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=True,
+            ),
+            tracing_enabled=True,
+        )
+
+    def _state_machine_log_group(self) -> logs.LogGroup:
+        # Under /aws/vendedlogs/ so Step Functions does not grow the account's (size-limited)
+        # CloudWatch Logs resource policy with one statement per log group.
+        return logs.LogGroup(
+            self,
+            "StateMachineLogs",
+            log_group_name=f"/aws/vendedlogs/states/{cdk.Stack.of(self).stack_name}-conversion",
+            retention=LAMBDA_LOG_RETENTION,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+    def _invoke(
+        self,
+        state_name: str,
+        function: lambda_.IFunction,
+        *,
+        on_error: sfn.IChainable | None = None,
+    ) -> tasks.LambdaInvoke:
+        # The payload is the whole state; the next state sees only what the handler returned.
+        task = tasks.LambdaInvoke(
+            self,
+            state_name,
+            lambda_function=function,
+            output_path="$.Payload",
+            retry_on_service_exceptions=False,  # replaced by the retrier below
+        )
+        task.add_retry(
+            errors=RETRYABLE_ERRORS,
+            interval=RETRY_INTERVAL,
+            backoff_rate=RETRY_BACKOFF_RATE,
+            max_attempts=RETRY_MAX_ATTEMPTS,
+        )
+        if on_error is not None:
+            task.add_catch(on_error, errors=["States.ALL"], result_path="$.error")
+        return task
+
+
+def powertools_layer_arn(version: int) -> str:
+    """ARN of the AWS-managed Powertools v3 layer matching the runtime and architecture."""
+    python = LAMBDA_RUNTIME.name.replace(".", "")  # "python3.14" -> "python314"
+    arch = LAMBDA_ARCHITECTURE.name  # "arm64"
+    return (
+        f"arn:{cdk.Aws.PARTITION}:lambda:{cdk.Aws.REGION}:{POWERTOOLS_LAYER_ACCOUNT}"
+        f":layer:AWSLambdaPowertoolsPythonV3-{python}-{arch}:{version}"
+    )
+
+
+def _allow(
+    actions: list[str], resources: list[str], *, via_service: str | None = None
+) -> iam.PolicyStatement:
+    conditions = None
+    if via_service is not None:
+        service_endpoint = f"{via_service}.{cdk.Aws.REGION}.amazonaws.com"
+        conditions = {"StringEquals": {"kms:ViaService": service_endpoint}}
+    return iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
+
+
+def _publish_to_topic_statements(
+    topic: sns.ITopic, topic_key: kms.IKey
+) -> list[iam.PolicyStatement]:
+    # Publishing to an SSE-KMS topic needs a data key from the topic's key, through SNS only.
+    return [
+        _allow(["sns:Publish"], [topic.topic_arn]),
+        _allow(["kms:Decrypt", "kms:GenerateDataKey"], [topic_key.key_arn], via_service="sns"),
+    ]
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"

@@ -1,0 +1,112 @@
+"""DatasetStorage: the one bucket that holds images, labeling output, manifests and datasets."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.settings import KMS_KEY_CREATE, Settings
+
+# Where things live in the bucket. The IAM policies of the workflow are scoped to these.
+IMAGES_PREFIX = "images/"  # images to label (input of Ground Truth jobs)
+GROUNDTRUTH_PREFIX = "groundtruth/"  # OutputConfig.S3OutputPath of labeling jobs
+MANIFESTS_PREFIX = "manifests/"  # drop an output.manifest here to convert it without SageMaker
+INTAKE_PREFIX = "manifests/input/"  # reserved for the intake feature: never converted on drop
+DATASETS_PREFIX = "datasets/"  # YOLO datasets written by the workflow
+
+ACCESS_LOG_RETENTION = cdk.Duration.days(90)
+NONCURRENT_VERSION_RETENTION = cdk.Duration.days(30)
+
+
+class DatasetStorage(Construct):
+    """A private, versioned, encrypted bucket whose object events go to EventBridge."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
+        super().__init__(scope, construct_id)
+        self.encryption_key: kms.IKey | None = _encryption_key(self, settings.kms_key)
+        self.access_log_bucket = _access_log_bucket(self)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            bucket_name=settings.bucket_name,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            encryption=s3.BucketEncryption.KMS
+            if self.encryption_key
+            else s3.BucketEncryption.S3_MANAGED,
+            encryption_key=self.encryption_key,
+            # One data key per bucket instead of one KMS call per object: fewer KMS requests.
+            bucket_key_enabled=True if self.encryption_key else None,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_log_bucket,
+            server_access_logs_prefix="dataset-bucket/",
+            cors=[_ground_truth_cors_rule()],
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireOldVersionsAndUploads",
+                    noncurrent_version_expiration=NONCURRENT_VERSION_RETENTION,
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
+                )
+            ],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        _send_object_events_to_eventbridge(self.bucket)
+
+    def objects_arn(self, prefix: str) -> str:
+        """ARN pattern of every object under `prefix` (for IAM statements)."""
+        return self.bucket.arn_for_objects(f"{prefix}*")
+
+
+def _encryption_key(scope: Construct, kms_key: str | None) -> kms.IKey | None:
+    if kms_key is None:
+        return None
+    if kms_key == KMS_KEY_CREATE:
+        return kms.Key(
+            scope,
+            "Key",
+            description="gt2yolo dataset bucket",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+    return kms.Key.from_key_arn(scope, "Key", kms_key)
+
+
+def _access_log_bucket(scope: Construct) -> s3.Bucket:
+    # S3 server access logging can only deliver to SSE-S3 buckets, whatever the data bucket uses.
+    return s3.Bucket(
+        scope,
+        "AccessLogs",
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        lifecycle_rules=[s3.LifecycleRule(id="ExpireAccessLogs", expiration=ACCESS_LOG_RETENTION)],
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+
+
+def _ground_truth_cors_rule() -> s3.CorsRule:
+    # The rule AWS documents for Ground Truth input images (sms-cors-update): the worker UI
+    # reads images with GET from the browser to honour EXIF orientation. AWS documents origin
+    # "*" (workforces are served from several domains: private portals, Mechanical Turk,
+    # vendors). CORS grants no access by itself: the objects stay private and are read through
+    # pre-signed URLs; the rule is kept narrow by allowing only GET and no extra headers.
+    return s3.CorsRule(allowed_methods=[s3.HttpMethods.GET], allowed_origins=["*"])
+
+
+def _send_object_events_to_eventbridge(bucket: s3.Bucket) -> None:
+    # Native CloudFormation (NotificationConfiguration.EventBridgeConfiguration) instead of
+    # `event_bridge_enabled=True`, which deploys a CDK custom-resource Lambda holding
+    # s3:PutBucketNotification on "*". Do not add `bucket.add_event_notification(...)` too:
+    # that custom resource would then overwrite this configuration.
+    cfn_bucket = cast(s3.CfnBucket, bucket.node.default_child)
+    cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+        event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
+            event_bridge_enabled=True
+        )
+    )

@@ -1,0 +1,141 @@
+"""Deployment settings read from CDK context, validated once.
+
+Every construct takes the typed `Settings` instead of calling `node.try_get_context` itself, so
+the context keys, their defaults and their validation live in one place (documented in the
+docstring of `stacks.gt2yolo_stack`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from constructs import Construct
+
+DEFAULT_POWERTOOLS_LAYER_VERSION = 27
+DEFAULT_VAL_FRACTION = "0.2"
+DEFAULT_TEST_FRACTION = "0"
+
+# kmsKey: "create" makes a customer managed key in the stack; an ARN reuses an existing key.
+KMS_KEY_CREATE = "create"
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+# SageMaker labeling job names: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}; a prefix is any start of one.
+_JOB_NAME_PREFIX = re.compile(r"^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}-*)?$")
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no", ""}
+
+
+class SettingsError(ValueError):
+    """A context value is malformed; raised at synth time, before anything is deployed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The context values of one deployment, parsed."""
+
+    bucket_name: str | None = None
+    job_name_prefix: str = ""
+    notification_email: str | None = None
+    convert_stopped_jobs: bool = False
+    # None: S3-managed encryption; "create": a key made here; otherwise an existing key's ARN.
+    kms_key: str | None = None
+    val_fraction: str = DEFAULT_VAL_FRACTION
+    test_fraction: str = DEFAULT_TEST_FRACTION
+    powertools_layer_version: int = DEFAULT_POWERTOOLS_LAYER_VERSION
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> Settings:
+        """Parse raw context values (strings from `-c key=value`, or JSON types from cdk.json)."""
+        settings = cls(
+            bucket_name=_optional_str(context.get("bucketName")),
+            job_name_prefix=_job_name_prefix(context.get("jobNamePrefix")),
+            notification_email=_email(context.get("notificationEmail")),
+            convert_stopped_jobs=_bool("convertStoppedJobs", context.get("convertStoppedJobs")),
+            kms_key=_kms_key(context.get("kmsKey")),
+            val_fraction=_fraction("valFraction", context.get("valFraction"), DEFAULT_VAL_FRACTION),
+            test_fraction=_fraction(
+                "testFraction", context.get("testFraction"), DEFAULT_TEST_FRACTION
+            ),
+            powertools_layer_version=_layer_version(context.get("powertoolsLayerVersion")),
+        )
+        if float(settings.val_fraction) + float(settings.test_fraction) >= 1:
+            raise SettingsError("valFraction + testFraction must leave images for training")
+        return settings
+
+    @classmethod
+    def of(cls, scope: Construct) -> Settings:
+        """Read the settings from the context visible at `scope`."""
+        keys = (
+            "bucketName",
+            "jobNamePrefix",
+            "notificationEmail",
+            "convertStoppedJobs",
+            "kmsKey",
+            "valFraction",
+            "testFraction",
+            "powertoolsLayerVersion",
+        )
+        return cls.from_context({key: scope.node.try_get_context(key) for key in keys})
+
+
+def _optional_str(value: Any) -> str | None:
+    text = "" if value is None else str(value).strip()
+    return text or None
+
+
+def _job_name_prefix(value: Any) -> str:
+    prefix = _optional_str(value) or ""
+    if not _JOB_NAME_PREFIX.fullmatch(prefix):
+        raise SettingsError(f"jobNamePrefix {prefix!r} cannot start a labeling job name")
+    return prefix
+
+
+def _email(value: Any) -> str | None:
+    email = _optional_str(value)
+    if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise SettingsError(f"notificationEmail {email!r} is not an e-mail address")
+    return email
+
+
+def _bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = "" if value is None else str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {value!r}")
+
+
+def _kms_key(value: Any) -> str | None:
+    key = _optional_str(value)
+    if key is None or key == KMS_KEY_CREATE or _KMS_KEY_ARN.fullmatch(key):
+        return key
+    raise SettingsError(f'kmsKey must be "{KMS_KEY_CREATE}" or a KMS key ARN, not {key!r}')
+
+
+def _fraction(name: str, value: Any, default: str) -> str:
+    # Kept as text: it reaches the Lambda environment unchanged, but must parse as [0, 1).
+    text = _optional_str(value) or default
+    try:
+        number = float(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {text!r}") from None
+    if not 0 <= number < 1:
+        raise SettingsError(f"{name} must be in [0, 1), not {text}")
+    return text
+
+
+def _layer_version(value: Any) -> int:
+    if value is None or value == "":
+        return DEFAULT_POWERTOOLS_LAYER_VERSION
+    try:
+        version = int(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"powertoolsLayerVersion must be an integer, not {value!r}") from None
+    if version < 1:
+        raise SettingsError(f"powertoolsLayerVersion must be positive, not {version}")
+    return version

@@ -1,0 +1,33 @@
+"""End-to-end fixtures: the CDK-synthesized stack deployed into moto, once per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from localrun.cloud import LocalCloud
+from localrun.samples import SampleJob, make_sample_job
+from localrun.synth import synthesized_template
+
+
+@pytest.fixture(scope="session")
+def template() -> dict[str, Any]:
+    return synthesized_template()
+
+
+@pytest.fixture
+def cloud(template: dict[str, Any]) -> Iterator[LocalCloud]:
+    with LocalCloud(template) as local:
+        yield local
+
+
+@pytest.fixture
+def job(cloud: LocalCloud) -> SampleJob:
+    """A finished sample labeling job, its images and output already in the bucket."""
+    sample = make_sample_job(cloud.bucket, images=12)
+    s3 = cloud.client("s3")
+    for key, body in sample.objects.items():
+        s3.put_object(Bucket=cloud.bucket, Key=key, Body=body)
+    return sample

@@ -1,0 +1,1 @@
+"""Infrastructure tests: synthesize the CDK app offline and check the CloudFormation template."""

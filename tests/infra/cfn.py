@@ -1,0 +1,173 @@
+"""Reading a synthesized CloudFormation template: intrinsic functions, resources, IAM statements."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from aws_cdk import assertions
+
+# Values for the pseudo parameters of an environment-agnostic stack (those of the sample events).
+PSEUDO_PARAMETERS = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "111122223333",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+POLICY_DOCUMENTS = {
+    "AWS::IAM::Policy": "PolicyDocument",
+    "AWS::IAM::ManagedPolicy": "PolicyDocument",
+    "AWS::S3::BucketPolicy": "PolicyDocument",
+    "AWS::SNS::TopicPolicy": "PolicyDocument",
+    "AWS::SQS::QueuePolicy": "PolicyDocument",
+    "AWS::KMS::Key": "KeyPolicy",
+}
+
+
+def render(value: Any, refs: Mapping[str, str] | None = None) -> Any:
+    """Resolve Ref / Fn::GetAtt / Fn::Join: pseudo parameters become PSEUDO_PARAMETERS, other
+    references `refs[name]` when given, else `<LogicalId>` / `<LogicalId.Attribute>` (the
+    notation of cdk-nag findings)."""
+    refs = refs or {}
+    if isinstance(value, list):
+        return [render(item, refs) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"}:
+        name = value["Ref"]
+        return refs.get(name, PSEUDO_PARAMETERS.get(name, f"<{name}>"))
+    if set(value) == {"Fn::GetAtt"}:
+        resource, attribute = value["Fn::GetAtt"]
+        key = f"{resource}.{attribute}"
+        return refs.get(key, f"<{key}>")
+    if set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return separator.join(str(render(part, refs)) for part in parts)
+    return {key: render(item, refs) for key, item in value.items()}
+
+
+def resources(template: assertions.Template, resource_type: str) -> dict[str, dict[str, Any]]:
+    """Logical ID -> resource, for every resource of `resource_type`."""
+    found: dict[str, dict[str, Any]] = template.find_resources(resource_type)
+    return found
+
+
+def only(template: assertions.Template, resource_type: str, **properties: Any) -> str:
+    """The logical ID of the one resource of `resource_type` having `properties`."""
+    found = template.find_resources(
+        resource_type, {"Properties": properties} if properties else None
+    )
+    assert len(found) == 1, f"{len(found)} {resource_type} match {properties}: {list(found)}"
+    return next(iter(found))
+
+
+def properties(template: assertions.Template, logical_id: str) -> dict[str, Any]:
+    props: dict[str, Any] = template.to_json()["Resources"][logical_id]["Properties"]
+    return props
+
+
+def function_id(template: assertions.Template, handler: str) -> str:
+    return only(template, "AWS::Lambda::Function", Handler=handler)
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(template: assertions.Template) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(logical ID of the policy holder, statement) for every statement of every policy,
+    identity-based and resource-based, inline role policies included."""
+    for resource_type, document_key in POLICY_DOCUMENTS.items():
+        for logical_id, resource in resources(template, resource_type).items():
+            yield from _document_statements(logical_id, resource["Properties"][document_key])
+    for logical_id, role in resources(template, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            yield from _document_statements(logical_id, policy["PolicyDocument"])
+
+
+def _document_statements(
+    logical_id: str, document: dict[str, Any]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    for statement in as_list(document["Statement"]):
+        yield logical_id, statement
+
+
+def role_permissions(template: assertions.Template, role_id: str) -> dict[str, set[str]]:
+    """Action -> rendered resources, over every Allow statement of the role's policies."""
+    permissions: dict[str, set[str]] = defaultdict(set)
+    for _, policy in resources(template, "AWS::IAM::Policy").items():
+        if {"Ref": role_id} not in policy["Properties"]["Roles"]:
+            continue
+        for statement in as_list(policy["Properties"]["PolicyDocument"]["Statement"]):
+            assert statement["Effect"] == "Allow"
+            for action in as_list(statement["Action"]):
+                permissions[action].update(render(as_list(statement["Resource"])))
+    return dict(permissions)
+
+
+def function_role_id(template: assertions.Template, handler: str) -> str:
+    role = properties(template, function_id(template, handler))["Role"]
+    role_id: str = role["Fn::GetAtt"][0]
+    return role_id
+
+
+def state_machine_definition(template: assertions.Template) -> dict[str, Any]:
+    state_machine = only(template, "AWS::StepFunctions::StateMachine")
+    definition: dict[str, Any] = json.loads(
+        render(properties(template, state_machine)["DefinitionString"])
+    )
+    return definition
+
+
+def event_pattern(
+    template: assertions.Template, rule_name: str, refs: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The EventPattern of the rule whose construct ID is `rule_name`, references rendered."""
+    rule_id = rule_logical_id(template, rule_name)
+    pattern: dict[str, Any] = render(properties(template, rule_id)["EventPattern"], refs)
+    return pattern
+
+
+def rule_logical_id(template: assertions.Template, rule_name: str) -> str:
+    matching = [
+        logical_id
+        for logical_id in resources(template, "AWS::Events::Rule")
+        if logical_id.startswith(f"Triggers{rule_name}")
+    ]
+    assert len(matching) == 1, f"rules named {rule_name}: {matching}"
+    return matching[0]
+
+
+def workflow_routes(
+    template: assertions.Template, event: dict[str, Any], refs: Mapping[str, str]
+) -> list[list[str]]:
+    """How `event`, put on the default bus, reaches the state machine: one list of rule logical
+    IDs per route (empty: the workflow does not start). Follows rules whose target is another
+    bus of the stack (ManifestObjectCreated -> ManifestDrops bus -> ManifestDropped), matching
+    patterns with moto's EventBridge matcher."""
+    from moto.events.models import EventPattern
+
+    state_machine = only(template, "AWS::StepFunctions::StateMachine")
+    rules = resources(template, "AWS::Events::Rule")
+    buses = resources(template, "AWS::Events::EventBus")
+
+    def deliver(bus: str | None, route: list[str]) -> list[list[str]]:
+        routes: list[list[str]] = []
+        for rule_id, rule in rules.items():
+            props = rule["Properties"]
+            on_bus = props["EventBusName"]["Ref"] if "EventBusName" in props else None
+            pattern = render(props["EventPattern"], refs)
+            if on_bus != bus or not EventPattern.load(json.dumps(pattern)).matches_event(event):
+                continue
+            for target in props["Targets"]:
+                arn = target["Arn"]
+                if arn == {"Ref": state_machine}:
+                    routes.append([*route, rule_id])
+                elif bus is None and arn.get("Fn::GetAtt", [None])[0] in buses:
+                    # Bus to bus; EventBridge never forwards a forwarded event again.
+                    routes.extend(deliver(arn["Fn::GetAtt"][0], [*route, rule_id]))
+        return routes
+
+    return deliver(None, [])

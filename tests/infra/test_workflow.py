@@ -1,0 +1,264 @@
+"""ConversionWorkflow: the Lambda functions and the state machine that runs them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk import assertions
+from aws_cdk import aws_lambda as lambda_
+
+from stacks.constructs import conversion_workflow as workflow
+
+from .cfn import (
+    function_id,
+    only,
+    properties,
+    render,
+    resources,
+    state_machine_definition,
+)
+
+HANDLERS = [
+    "handlers.resolve.handler",
+    "handlers.convert.handler",
+    "handlers.publish.handler",
+    "handlers.notify_failure.handler",
+]
+COMMON_ENVIRONMENT = {
+    "POWERTOOLS_SERVICE_NAME": "gt2yolo",
+    "POWERTOOLS_METRICS_NAMESPACE": "Gt2Yolo",
+}
+TASK_STATES = ["Resolve", "Convert", "Publish"]
+
+
+def _function(template: assertions.Template, handler: str) -> dict[str, Any]:
+    return properties(template, function_id(template, handler))
+
+
+# --- functions -----------------------------------------------------------------------------
+
+
+def test_the_four_handlers_are_the_only_functions(template: assertions.Template) -> None:
+    handlers = [
+        f["Properties"]["Handler"] for f in resources(template, "AWS::Lambda::Function").values()
+    ]
+    assert sorted(handlers) == sorted(HANDLERS)
+
+
+def test_runtime_is_the_newest_python_that_aws_cdk_lib_knows() -> None:
+    def version(runtime_name: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in runtime_name.removeprefix("python").split("."))
+
+    pythons = [
+        getattr(lambda_.Runtime, name).name
+        for name in dir(lambda_.Runtime)
+        if name.startswith("PYTHON_")
+    ]
+    assert workflow.LAMBDA_RUNTIME.name == max(pythons, key=version)
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_every_function_runs_on_arm64_with_tracing_and_json_logs(
+    template: assertions.Template, handler: str
+) -> None:
+    function = _function(template, handler)
+    assert function["Runtime"] == workflow.LAMBDA_RUNTIME.name
+    assert function["Architectures"] == ["arm64"]
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    logging = function["LoggingConfig"]
+    assert logging["LogFormat"] == "JSON"
+    assert logging["ApplicationLogLevel"] == "INFO"
+    assert COMMON_ENVIRONMENT.items() <= function["Environment"]["Variables"].items()
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_every_function_logs_to_its_own_log_group_with_retention(
+    template: assertions.Template, handler: str
+) -> None:
+    log_group = _function(template, handler)["LoggingConfig"]["LogGroup"]["Ref"]
+    assert properties(template, log_group)["RetentionInDays"] == 90
+    others = [_function(template, h)["LoggingConfig"]["LogGroup"] for h in HANDLERS if h != handler]
+    assert {"Ref": log_group} not in others
+
+
+def test_all_functions_share_one_code_asset(template: assertions.Template) -> None:
+    codes = {str(_function(template, handler)["Code"]) for handler in HANDLERS}
+    assert len(codes) == 1
+
+
+def test_code_asset_leaves_out_the_cli_and_caches() -> None:
+    assert workflow.LAMBDA_SOURCE_DIR.name == "lambdas"
+    assert set(workflow.LAMBDA_SOURCE_EXCLUDES) == {"gt2yolo_cli", "**/__pycache__", "*.egg-info"}
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_powertools_comes_from_the_aws_managed_layer_for_this_runtime(
+    template: assertions.Template, handler: str
+) -> None:
+    layers = render(_function(template, handler)["Layers"])
+    assert layers == [
+        "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:27"
+    ]
+
+
+def test_powertools_layer_version_comes_from_context(synthesize: Any) -> None:
+    template = synthesize({"powertoolsLayerVersion": "31"})
+    layers = render(_function(template, HANDLERS[0])["Layers"])
+    assert layers[0].endswith("-python314-arm64:31")
+
+
+def test_resolve_knows_the_job_filter_and_where_manifests_are(
+    template: assertions.Template, filtered_template: assertions.Template
+) -> None:
+    default = _function(template, "handlers.resolve.handler")["Environment"]["Variables"]
+    assert default["JOB_NAME_PREFIX"] == ""
+    assert default["CONVERT_STOPPED_JOBS"] == "false"
+    assert default["MANIFESTS_PREFIX"] == "manifests/"
+    assert "BUCKET_NAME" in default
+    filtered = _function(filtered_template, "handlers.resolve.handler")["Environment"]["Variables"]
+    assert (filtered["JOB_NAME_PREFIX"], filtered["CONVERT_STOPPED_JOBS"]) == ("dogs-", "true")
+    resolve = _function(template, "handlers.resolve.handler")
+    assert (resolve["MemorySize"], resolve["Timeout"]) == (256, 30)
+
+
+def test_convert_has_a_full_vcpu_fifteen_minutes_and_room_in_tmp(
+    template: assertions.Template,
+) -> None:
+    convert = _function(template, "handlers.convert.handler")
+    assert convert["MemorySize"] == 1769
+    assert convert["Timeout"] == 900
+    assert convert["EphemeralStorage"] == {"Size": 2048}
+    environment = convert["Environment"]["Variables"]
+    assert {
+        key: environment[key]
+        for key in ("DATASETS_PREFIX", "VAL_FRACTION", "TEST_FRACTION", "COPY_IMAGES")
+    } == {
+        "DATASETS_PREFIX": "datasets/",
+        "VAL_FRACTION": "0.2",
+        "TEST_FRACTION": "0",
+        "COPY_IMAGES": "true",
+    }
+    assert "BUCKET_NAME" in environment
+
+
+def test_split_fractions_come_from_context(synthesize: Any) -> None:
+    template = synthesize({"valFraction": "0.1", "testFraction": "0.05"})
+    environment = _function(template, "handlers.convert.handler")["Environment"]["Variables"]
+    assert (environment["VAL_FRACTION"], environment["TEST_FRACTION"]) == ("0.1", "0.05")
+
+
+def test_publish_and_notify_failure_know_the_topic(template: assertions.Template) -> None:
+    topic = only(template, "AWS::SNS::Topic")
+    publish = _function(template, "handlers.publish.handler")
+    notify = _function(template, "handlers.notify_failure.handler")
+    variables = publish["Environment"]["Variables"]
+    assert {key: variables[key] for key in ("TOPIC_ARN", "EVENT_BUS_NAME", "EVENT_SOURCE")} == {
+        "TOPIC_ARN": {"Ref": topic},
+        "EVENT_BUS_NAME": "default",
+        "EVENT_SOURCE": "gt2yolo",
+    }
+    assert notify["Environment"]["Variables"]["TOPIC_ARN"] == {"Ref": topic}
+    for function in (publish, notify):
+        assert (function["MemorySize"], function["Timeout"]) == (256, 30)
+
+
+# --- state machine -------------------------------------------------------------------------
+
+
+def test_state_machine_is_standard_logs_everything_and_traces(
+    template: assertions.Template,
+) -> None:
+    state_machine = properties(template, only(template, "AWS::StepFunctions::StateMachine"))
+    assert state_machine["StateMachineType"] == "STANDARD"
+    assert state_machine["TracingConfiguration"] == {"Enabled": True}
+    logging = state_machine["LoggingConfiguration"]
+    assert logging["Level"] == "ALL"
+    assert logging["IncludeExecutionData"] is True
+    [destination] = logging["Destinations"]
+    log_group = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    log_group_props = properties(template, log_group)
+    assert log_group_props["LogGroupName"].startswith("/aws/vendedlogs/states/")
+    assert log_group_props["RetentionInDays"] == 90
+
+
+def test_happy_path_resolve_convert_publish(template: assertions.Template) -> None:
+    states = state_machine_definition(template)["States"]
+    assert state_machine_definition(template)["StartAt"] == workflow.STATE_RESOLVE
+    assert states["Resolve"]["Next"] == "ShouldConvert?"
+    assert states["Convert"]["Next"] == "Publish"
+    assert states["Publish"]["Next"] == "DatasetPublished"
+    assert states["DatasetPublished"] == {"Type": "Succeed"}
+
+
+def test_resolve_decides_between_convert_and_skipped(template: assertions.Template) -> None:
+    choice = state_machine_definition(template)["States"]["ShouldConvert?"]
+    assert choice["Type"] == "Choice"
+    assert choice["Default"] == "Skipped"
+    [rule] = choice["Choices"]
+    assert rule["Next"] == "Convert"
+    assert rule["And"] == [
+        {"Variable": "$.action", "IsPresent": True},
+        {"Variable": "$.action", "StringEquals": "convert"},
+    ]
+
+
+@pytest.mark.parametrize("state", [*TASK_STATES, "NotifyFailure"])
+def test_tasks_pass_the_whole_state_and_keep_only_the_handler_result(
+    template: assertions.Template, state: str
+) -> None:
+    task = state_machine_definition(template)["States"][state]
+    assert task["Resource"] == "arn:aws:states:::lambda:invoke"
+    assert task["Parameters"]["Payload.$"] == "$"
+    assert task["OutputPath"] == "$.Payload"
+
+
+@pytest.mark.parametrize("state", [*TASK_STATES, "NotifyFailure"])
+def test_tasks_retry_transient_errors_with_backoff_and_only_once_declared(
+    template: assertions.Template, state: str
+) -> None:
+    retries = state_machine_definition(template)["States"][state]["Retry"]
+    assert retries == [
+        {
+            "ErrorEquals": workflow.RETRYABLE_ERRORS,
+            "IntervalSeconds": 2,
+            "BackoffRate": 2,
+            "MaxAttempts": 5,
+        }
+    ]
+    assert {"Lambda.TooManyRequestsException", "TransientAwsError"} <= set(
+        retries[0]["ErrorEquals"]
+    )
+
+
+@pytest.mark.parametrize("state", TASK_STATES)
+def test_any_error_of_a_step_is_reported_then_fails_the_run(
+    template: assertions.Template, state: str
+) -> None:
+    states = state_machine_definition(template)["States"]
+    assert states[state]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}
+    ]
+    assert states["NotifyFailure"]["Next"] == "ConversionFailed"
+    assert states["ConversionFailed"]["Type"] == "Fail"
+
+
+def test_state_names_are_the_published_constants(template: assertions.Template) -> None:
+    names = {
+        workflow.STATE_RESOLVE,
+        workflow.STATE_SHOULD_CONVERT,
+        workflow.STATE_CONVERT,
+        workflow.STATE_PUBLISH,
+        workflow.STATE_PUBLISHED,
+        workflow.STATE_SKIPPED,
+        workflow.STATE_NOTIFY_FAILURE,
+        workflow.STATE_FAILED,
+    }
+    assert set(state_machine_definition(template)["States"]) == names
+
+
+def test_each_task_invokes_its_own_function(template: assertions.Template) -> None:
+    states = state_machine_definition(template)["States"]
+    for state, handler in zip([*TASK_STATES, "NotifyFailure"], HANDLERS, strict=True):
+        expected = f"<{function_id(template, handler)}.Arn>"
+        assert states[state]["Parameters"]["FunctionName"] == expected

@@ -1,0 +1,209 @@
+"""Class ids: the position in the job's label category config, the order users train with."""
+
+from __future__ import annotations
+
+import pytest
+from gt2yolo import ConversionError
+from gt2yolo.classes import ClassMapCollector, class_list_from_label_config
+from gt2yolo.records import BoxDrop
+from gt_builders import Workspace, box, label_config, line, ref
+
+
+def test_class_ids_follow_the_label_config_order_and_are_never_re_sorted(
+    workspace: Workspace,
+) -> None:
+    # Given a job whose config lists "zebra" before "apple", and a line with one box of each
+    lines = [
+        line(
+            ref("a.jpg"),
+            [box(0, left=0), box(1, left=100)],
+            class_map={"0": "zebra", "1": "apple"},
+        )
+    ]
+
+    # When converting with that config
+    dataset = workspace.convert(lines, classes=["zebra", "apple"])
+
+    # Then zebra is class 0 and apple class 1 everywhere
+    assert dataset.text("classes.txt") == "zebra\napple\n"
+    assert [row[0] for row in dataset.label_rows(ref("a.jpg"))] == ["0", "1"]
+    assert dataset.report["classes"] == ["zebra", "apple"]
+
+
+def test_a_box_is_classed_by_its_name_so_a_config_in_another_order_still_maps_correctly(
+    workspace: Workspace,
+) -> None:
+    # Given a line whose class-map says id 0 is "dog", and a config listing "cat" then "dog"
+    lines = [line(ref("a.jpg"), [box(0)], class_map={"0": "dog"})]
+
+    # When converting with that config
+    dataset = workspace.convert(lines, classes=["cat", "dog"])
+
+    # Then the box gets dog's id in the config
+    assert dataset.label_rows(ref("a.jpg"))[0][0] == "1"
+
+
+def test_a_box_without_a_class_map_name_takes_the_config_name_at_its_class_id(
+    workspace: Workspace,
+) -> None:
+    # Given a line with no class-map and a box of class id 1
+    lines = [line(ref("a.jpg"), [box(1)], class_map=None)]
+
+    # When converting with config ["cat", "dog"]
+    dataset = workspace.convert(lines, classes=["cat", "dog"])
+
+    # Then the box is class 1 (dog), and annot.csv names it
+    assert dataset.label_rows(ref("a.jpg"))[0][0] == "1"
+    assert dataset.annot[0]["category"] == "dog"
+
+
+def test_without_a_config_the_order_comes_from_the_class_maps_of_the_lines(
+    workspace: Workspace,
+) -> None:
+    # Given sparse class-maps spread over several lines (ids as Ground Truth assigned them)
+    lines = [
+        line(ref("a.jpg"), [box(2)], class_map={"2": "bird"}),
+        line(ref("b.jpg"), [box(0), box(1, left=99)], class_map={"0": "cat", "1": "dog"}),
+    ]
+
+    # When converting without a config
+    dataset = workspace.convert(lines)
+
+    # Then the class list is the ids' order, not the order of appearance nor alphabetical
+    assert dataset.text("classes.txt") == "cat\ndog\nbird\n"
+    assert dataset.label_rows(ref("a.jpg"))[0][0] == "2"
+    assert dataset.report["class_source"].startswith("class-maps")
+
+
+def test_conflicting_class_maps_without_a_config_stop_the_conversion(workspace: Workspace) -> None:
+    # Given two lines that disagree about the name of class id 0
+    lines = [
+        line(ref("a.jpg"), [box(0)], class_map={"0": "cat"}),
+        line(ref("b.jpg"), [box(0)], class_map={"0": "dog"}),
+    ]
+
+    # When converting without a config
+    message, _ = workspace.fail(lines)
+
+    # Then the error names both names, the line, and the way out
+    assert "'cat'" in message
+    assert "'dog'" in message
+    assert "job1/output.manifest:2" in message
+    assert "--label-config" in message
+
+
+def test_conflicting_class_maps_do_not_matter_when_a_config_is_given(workspace: Workspace) -> None:
+    # Given two lines that disagree about class id 0
+    lines = [
+        line(ref("a.jpg"), [box(0)], class_map={"0": "cat"}),
+        line(ref("b.jpg"), [box(0)], class_map={"0": "dog"}),
+    ]
+
+    # When converting with a config
+    dataset = workspace.convert(lines, classes=["cat", "dog"])
+
+    # Then each box is classed by its line's name
+    assert dataset.label_rows(ref("a.jpg"))[0][0] == "0"
+    assert dataset.label_rows(ref("b.jpg"))[0][0] == "1"
+
+
+def test_one_name_under_two_ids_in_the_class_maps_is_an_error() -> None:
+    # Given class-maps naming "cat" both 0 and 3
+    collector = ClassMapCollector()
+    collector.add({"0": "cat"}, "m:1")
+    collector.add({"3": "cat"}, "m:2")
+
+    # When the class list is derived
+    # Then it stops
+    with pytest.raises(ConversionError, match="several ids"):
+        collector.class_list()
+
+
+def test_class_ids_no_class_map_names_get_a_placeholder_name_and_a_warning(
+    workspace: Workspace,
+) -> None:
+    # Given class-maps that name ids 0 and 2 but never 1
+    lines = [line(ref("a.jpg"), [box(0), box(2, left=99)], class_map={"0": "cat", "2": "bird"})]
+
+    # When converting without a config
+    dataset = workspace.convert(lines)
+
+    # Then id 1 keeps its position under a placeholder, and the report warns
+    assert dataset.report["classes"] == ["cat", "unnamed_1", "bird"]
+    assert any("unnamed_<id>" in w for w in dataset.report["warnings"])
+    assert [row[0] for row in dataset.label_rows(ref("a.jpg"))] == ["0", "2"]
+
+
+def test_a_box_whose_class_is_not_in_the_config_is_dropped_and_counted(
+    workspace: Workspace,
+) -> None:
+    # Given a line with a cat and a horse, and a config without horse
+    lines = [line(ref("a.jpg"), [box(0), box(1, left=99)], class_map={"0": "cat", "1": "horse"})]
+
+    # When converting
+    dataset = workspace.convert(lines, classes=["cat", "dog"])
+
+    # Then only the cat is in the label file; the horse is counted and listed in annot.csv
+    assert [row[0] for row in dataset.label_rows(ref("a.jpg"))] == ["0"]
+    assert dataset.report["dropped_boxes"] == {"class_not_in_config": 1}
+    statuses = {row["category"]: row["status"] for row in dataset.annot}
+    assert statuses == {"cat": "kept", "horse": "dropped:class_not_in_config"}
+
+
+def test_a_box_with_an_id_beyond_the_class_list_and_no_name_is_dropped_as_unknown(
+    workspace: Workspace,
+) -> None:
+    # Given a box of class id 7 on a line without class-map, and a two-class config
+    lines = [line(ref("a.jpg"), [box(7)], class_map=None)]
+
+    # When converting
+    dataset = workspace.convert(lines, classes=["cat", "dog"])
+
+    # Then the box is dropped as an unknown class id
+    assert dataset.report["dropped_boxes"] == {str(BoxDrop.UNKNOWN_CLASS_ID): 1}
+    assert dataset.label_rows(ref("a.jpg")) == []
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        (b"not json", "not valid JSON"),
+        (b'{"labels": []}', "non-empty"),
+        (b'{"labels": "cat"}', "non-empty"),
+        (b"[]", "non-empty"),
+        (b'{"labels": [{"name": "cat"}]}', 'no "label"'),
+        (b'{"labels": [{"label": "  "}]}', 'no "label"'),
+        (b'{"labels": [{"label": 3}]}', 'no "label"'),
+        (label_config("cat", "dog", "cat"), "twice: cat"),
+    ],
+    ids=["not-json", "empty", "not-a-list", "not-an-object", "no-label", "blank", "number", "dup"],
+)
+def test_an_invalid_label_config_is_an_error(document: bytes, expected: str) -> None:
+    # Given an unusable label category config
+    # When it is parsed
+    # Then a ConversionError names the config and the problem
+    with pytest.raises(ConversionError, match=expected) as caught:
+        class_list_from_label_config(document, "data.json")
+    assert "data.json" in str(caught.value)
+
+
+def test_the_config_document_version_is_not_validated() -> None:
+    # Given a config with an unexpected document-version (AWS documents no contract for it)
+    document = b'{"document-version": "2099-01-01", "labels": [{"label": "cat"}]}'
+
+    # When it is parsed
+    classes = class_list_from_label_config(document, "data.json")
+
+    # Then the classes are read
+    assert classes.names == ("cat",)
+
+
+@pytest.mark.parametrize("name", ["cat\ndog", "cat\r", "a\u2028b", "a\x85b"])
+def test_a_class_name_that_would_break_the_one_name_per_line_files_is_refused(name: str) -> None:
+    # Given a config whose class name holds a line break (classes.txt holds one name per line)
+    document = label_config("ok", name)
+
+    # When it is parsed
+    # Then it is refused, as a shifted classes.txt would silently mislabel every later class
+    with pytest.raises(ConversionError, match="line break"):
+        class_list_from_label_config(document, "data.json")

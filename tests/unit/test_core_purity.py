@@ -1,0 +1,57 @@
+"""The conversion core is pure: standard library only, so Lambda and the CLI share it as is."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+CORE = Path(__file__).resolve().parents[2] / "lambdas" / "gt2yolo"
+FORBIDDEN = {"boto3", "botocore", "aws_lambda_powertools", "s3transfer", "pandas"}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return {name.split(".")[0] for name in names}
+
+
+CORE_FILES = sorted(CORE.glob("*.py"))
+
+
+def test_the_core_package_is_where_the_tests_expect_it() -> None:
+    # Given the core folder
+    # Then it holds the modules this suite covers (so the checks below are not vacuous)
+    assert {p.name for p in CORE_FILES} >= {
+        "convert.py",
+        "manifest.py",
+        "geometry.py",
+        "storage.py",
+    }
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=[p.name for p in CORE_FILES])
+def test_no_core_module_imports_aws_or_powertools(path: Path) -> None:
+    # Given a module of the core
+    # When reading its imports (anywhere in the file, including inside functions)
+    imported = _imported_modules(path)
+
+    # Then none is boto3, botocore, Powertools (or pandas)
+    assert imported & FORBIDDEN == set()
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=[p.name for p in CORE_FILES])
+def test_core_modules_import_only_the_standard_library_and_the_core(path: Path) -> None:
+    # Given a module of the core
+    # When reading its imports
+    imported = _imported_modules(path) - {"__future__"}
+
+    # Then each is a standard-library module or the core itself
+    assert imported - sys.stdlib_module_names - {"gt2yolo"} == set()
