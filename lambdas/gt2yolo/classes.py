@@ -14,6 +14,8 @@ from gt2yolo.errors import ConversionError
 from gt2yolo.records import BoxDrop
 
 GROUND_TRUTH_MAX_BOX_LABELS = 50
+# Ground Truth ids are positions in a list of at most 50 labels; leave room, refuse nonsense.
+MAX_DERIVED_CLASS_ID = 1000
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,12 @@ def _class_id_key(key: str) -> int | None:
 
 def _fill_gaps(names: Mapping[int, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Ids keep their job positions; ids no line names get a placeholder and a warning."""
+    highest = max(names)
+    if highest >= MAX_DERIVED_CLASS_ID:
+        # A class-map id this far past the names it carries is corrupt, not a class list.
+        raise ConversionError(
+            f"class-map id {highest} but only {len(names)} class names: pass --label-config"
+        )
     ordered: list[str] = []
     missing: list[int] = []
     for class_id in range(max(names) + 1):

@@ -28,6 +28,11 @@ def source_ref_segments(source_ref: str) -> tuple[str, ...]:
     """`s3://bucket/a/b.jpg` -> ("bucket", "a", "b.jpg"), refusing unsafe parts."""
     if not source_ref.startswith(S3_SCHEME):
         raise InvalidSourceRef(f"not an s3:// URI: {source_ref!r}")
+    if not source_ref.isascii():
+        try:
+            source_ref.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800"): no file can be named so
+            raise UnsafeSourceRef(f"not encodable as UTF-8: {source_ref!r}") from None
     segments = tuple(source_ref[len(S3_SCHEME) :].split("/"))
     if len(segments) < 2 or not segments[0] or not segments[-1]:
         raise InvalidSourceRef(f"needs s3://bucket/key naming a file: {source_ref!r}")

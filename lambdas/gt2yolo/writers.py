@@ -129,7 +129,13 @@ class DatasetWriter:
             "detail": rejection.detail,
             "source_ref": rejection.source_ref,
         }
-        self._rejected.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        text = json.dumps(entry, ensure_ascii=False)
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:  # lone surrogates from the manifest: keep them escaped
+                text = json.dumps(entry)
+        self._rejected.write(text + "\n")
 
     def write_summary(
         self,

@@ -207,3 +207,13 @@ def test_a_class_name_that_would_break_the_one_name_per_line_files_is_refused(na
     # Then it is refused, as a shifted classes.txt would silently mislabel every later class
     with pytest.raises(ConversionError, match="line break"):
         class_list_from_label_config(document, "data.json")
+
+
+def test_an_absurd_class_map_id_is_an_error_not_a_million_placeholder_names() -> None:
+    from gt2yolo.classes import ClassMapCollector
+    from gt2yolo.errors import ConversionError
+
+    collector = ClassMapCollector()
+    collector.add({"0": "cat", "999999999": "dog"}, "m:1")
+    with pytest.raises(ConversionError, match="999999999"):
+        collector.class_list()

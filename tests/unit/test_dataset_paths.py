@@ -229,3 +229,10 @@ def test_local_storage_writes_keys_below_its_root(tmp_path: Path) -> None:
     assert (tmp_path / "dataset/labels/train/a/x.txt").read_bytes() == b"0 0.5 0.5 0.1 0.1\n"
     assert (tmp_path / "dataset/train.txt").read_text() == "./images/train/a/x.jpg\n"
     assert storage.location("train.txt") == str(tmp_path / "dataset/train.txt")
+
+
+def test_a_source_ref_with_a_lone_surrogate_is_unsafe_not_a_crash() -> None:
+    from gt2yolo.paths import UnsafeSourceRef, source_ref_segments
+
+    with pytest.raises(UnsafeSourceRef):
+        source_ref_segments("s3://bucket/a/\ud800.jpg")
