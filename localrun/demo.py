@@ -12,10 +12,13 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
-import os
 import shutil
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +65,19 @@ def download_prefix(cloud: LocalCloud, prefix: str, target: Path) -> int:
     return count
 
 
-def run_demo(out: Path) -> int:
+@contextmanager
+def _lambda_logs_hidden(hide: bool) -> Iterator[None]:
+    """The handlers' JSON logs and EMF metrics go to CloudWatch in AWS; here they'd bury the
+    summary. `--verbose` shows them."""
+    if not hide:
+        yield
+        return
+    with redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def run_demo(out: Path, verbose: bool = False) -> int:
     print("synthesizing the CDK stack ...", flush=True)
     template = synthesized_template()
     with LocalCloud(template) as cloud:
@@ -73,7 +88,8 @@ def run_demo(out: Path) -> int:
         print(f"bucket {cloud.bucket}: {len(job.truth)} sample images, job {job.job_name} output")
 
         cloud.expect_describe_labeling_job(job.describe_response())
-        execution = cloud.put_event(completion_event(job.job_name))
+        with _lambda_logs_hidden(not verbose):
+            execution = cloud.put_event(completion_event(job.job_name))
         if execution is None or execution.status != "SUCCEEDED":
             print(f"labeling-job conversion failed: {execution}", file=sys.stderr)
             return 1
@@ -84,7 +100,10 @@ def run_demo(out: Path) -> int:
         s3.put_object(Bucket=cloud.bucket, Key=manifest_key, Body=manifest)
         s3.put_object(Bucket=cloud.bucket, Key=manifest_key + ".json", Body=json.dumps(
             {"label_config": f"s3://{cloud.bucket}/{job.config_key}"}).encode())  # fmt: skip
-        dropped = cloud.put_event(object_created_event(cloud.bucket, manifest_key, len(manifest)))
+        with _lambda_logs_hidden(not verbose):
+            dropped = cloud.put_event(
+                object_created_event(cloud.bucket, manifest_key, len(manifest))
+            )
         if dropped is None or dropped.status != "SUCCEEDED":
             print(f"manifest-drop conversion failed: {dropped}", file=sys.stderr)
             return 1
@@ -114,9 +133,9 @@ def _print_result(out: Path, files: int, job_name: str, notes: list[dict[str, An
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="demo-output", type=Path)
+    parser.add_argument("--verbose", action="store_true", help="show the handlers' logs")
     args = parser.parse_args()
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    return run_demo(args.out)
+    return run_demo(args.out, args.verbose)
 
 
 if __name__ == "__main__":
