@@ -23,6 +23,7 @@ from typing import cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
 from stacks.constructs.conversion_workflow import ConversionWorkflow
@@ -120,8 +121,8 @@ class Gt2YoloStack(cdk.Stack):
     def _acknowledge_nag_findings(self) -> None:
         """Accept, one by one and with a reason, the findings that are by design."""
         workflow = self.workflow
-        bucket = self._arn_token(self.storage.bucket)
-        prefixes_read = {
+        # The bucket prefixes each function's policy names (see ConversionWorkflow).
+        prefixes_by_function = {
             workflow.resolve_function: [MANIFESTS_PREFIX],
             workflow.convert_function: [
                 GROUNDTRUTH_PREFIX,
@@ -132,15 +133,8 @@ class Gt2YoloStack(cdk.Stack):
             workflow.publish_function: [DATASETS_PREFIX],
             workflow.notify_failure_function: [],
         }
-        for function, prefixes in prefixes_read.items():
-            role = cast(iam.IRole, function.role)
-            self._acknowledge(role, "IAM5[Resource::*]", REASON_XRAY)
-            for prefix in prefixes:
-                self._acknowledge(
-                    role,
-                    f"IAM5[Resource::{bucket}/{prefix}*]",
-                    REASON_PREFIX.format(prefix=prefix),
-                )
+        for function, prefixes in prefixes_by_function.items():
+            self._acknowledge_function_role(cast(iam.IRole, function.role), prefixes)
         labeling_jobs = (
             "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:labeling-job/"
             f"{self.settings.job_name_prefix}*"
@@ -150,17 +144,26 @@ class Gt2YoloStack(cdk.Stack):
             f"IAM5[Resource::{labeling_jobs}]",
             REASON_LABELING_JOBS,
         )
-        state_machine_role = workflow.state_machine.role
-        self._acknowledge(
-            state_machine_role, "IAM5[Resource::*]", f"{REASON_LOG_DELIVERY} {REASON_XRAY}"
-        )
-        for function in prefixes_read:
+        self._acknowledge_state_machine_role(list(prefixes_by_function))
+        self._acknowledge(self.triggers.dead_letter_queue, "SQS3", REASON_DLQ)
+
+    def _acknowledge_function_role(self, role: iam.IRole, prefixes: list[str]) -> None:
+        self._acknowledge(role, "IAM5[Resource::*]", REASON_XRAY)
+        bucket = self._arn_token(self.storage.bucket)
+        for prefix in prefixes:
             self._acknowledge(
-                state_machine_role,
+                role, f"IAM5[Resource::{bucket}/{prefix}*]", REASON_PREFIX.format(prefix=prefix)
+            )
+
+    def _acknowledge_state_machine_role(self, functions: list[lambda_.IFunction]) -> None:
+        role = self.workflow.state_machine.role
+        self._acknowledge(role, "IAM5[Resource::*]", f"{REASON_LOG_DELIVERY} {REASON_XRAY}")
+        for function in functions:
+            self._acknowledge(
+                role,
                 f"IAM5[Resource::{self._arn_token(function)}:*]",
                 REASON_QUALIFIED_INVOKE,
             )
-        self._acknowledge(self.triggers.dead_letter_queue, "SQS3", REASON_DLQ)
 
     def _acknowledge(self, scope: IConstruct, finding: str, reason: str) -> None:
         cdk.Validations.of(scope).acknowledge(

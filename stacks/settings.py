@@ -23,6 +23,16 @@ KMS_KEY_CREATE = "create"
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 # SageMaker labeling job names: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}; a prefix is any start of one.
 _JOB_NAME_PREFIX = re.compile(r"^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}-*)?$")
+CONTEXT_KEYS = (
+    "bucketName",
+    "jobNamePrefix",
+    "notificationEmail",
+    "convertStoppedJobs",
+    "kmsKey",
+    "valFraction",
+    "testFraction",
+    "powertoolsLayerVersion",
+)
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no", ""}
 
@@ -67,17 +77,7 @@ class Settings:
     @classmethod
     def of(cls, scope: Construct) -> Settings:
         """Read the settings from the context visible at `scope`."""
-        keys = (
-            "bucketName",
-            "jobNamePrefix",
-            "notificationEmail",
-            "convertStoppedJobs",
-            "kmsKey",
-            "valFraction",
-            "testFraction",
-            "powertoolsLayerVersion",
-        )
-        return cls.from_context({key: scope.node.try_get_context(key) for key in keys})
+        return cls.from_context({key: scope.node.try_get_context(key) for key in CONTEXT_KEYS})
 
 
 def _optional_str(value: Any) -> str | None:

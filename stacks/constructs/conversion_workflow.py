@@ -300,11 +300,13 @@ class ConversionWorkflow(Construct):
 
     def _state_machine_log_group(self) -> logs.LogGroup:
         # Under /aws/vendedlogs/ so Step Functions does not grow the account's (size-limited)
-        # CloudWatch Logs resource policy with one statement per log group.
+        # CloudWatch Logs resource policy with one statement per log group. The name ends with
+        # the stack's GUID: a retained log group of a deleted stack must not block a redeploy.
+        stack_guid = cdk.Fn.select(2, cdk.Fn.split("/", cdk.Aws.STACK_ID))
         return logs.LogGroup(
             self,
             "StateMachineLogs",
-            log_group_name=f"/aws/vendedlogs/states/{cdk.Stack.of(self).stack_name}-conversion",
+            log_group_name=f"/aws/vendedlogs/states/gt2yolo-conversion-{stack_guid}",
             retention=LAMBDA_LOG_RETENTION,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )

@@ -127,6 +127,8 @@ def _manifest_object_created(bucket_name: str) -> events.EventPattern:
 
 def _outside_intake_area(bucket_name: str) -> events.EventPattern:
     # Applied only to what ManifestObjectCreated forwarded, so the wildcard above still holds.
+    # Source and bucket are matched again: PutEvents cannot claim an "aws." source, so nothing
+    # but a forwarded S3 event can start the workflow from this bus.
     return events.EventPattern(
         source=["aws.s3"],
         detail_type=[S3_OBJECT_CREATED],

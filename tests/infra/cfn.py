@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, cast
 
 from aws_cdk import assertions
 
+STACK_GUID = "51af3dc0-da77-11e4-872e-1234567db123"
 # Values for the pseudo parameters of an environment-agnostic stack (those of the sample events).
 PSEUDO_PARAMETERS = {
     "AWS::Partition": "aws",
     "AWS::Region": "us-east-1",
     "AWS::AccountId": "111122223333",
     "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackId": f"arn:aws:cloudformation:us-east-1:111122223333:stack/Gt2Yolo/{STACK_GUID}",
 }
 POLICY_DOCUMENTS = {
     "AWS::IAM::Policy": "PolicyDocument",
@@ -27,31 +29,58 @@ POLICY_DOCUMENTS = {
 
 
 def render(value: Any, refs: Mapping[str, str] | None = None) -> Any:
-    """Resolve Ref / Fn::GetAtt / Fn::Join: pseudo parameters become PSEUDO_PARAMETERS, other
-    references `refs[name]` when given, else `<LogicalId>` / `<LogicalId.Attribute>` (the
-    notation of cdk-nag findings)."""
+    """Resolve the intrinsic functions CDK emits (Ref, Fn::GetAtt, Fn::Join, Fn::Select,
+    Fn::Split). Pseudo parameters become PSEUDO_PARAMETERS; other references `refs[name]` when
+    given, else `<LogicalId>` / `<LogicalId.Attribute>` (the notation of cdk-nag findings)."""
     refs = refs or {}
     if isinstance(value, list):
         return [render(item, refs) for item in value]
     if not isinstance(value, dict):
         return value
-    if set(value) == {"Ref"}:
-        name = value["Ref"]
-        return refs.get(name, PSEUDO_PARAMETERS.get(name, f"<{name}>"))
-    if set(value) == {"Fn::GetAtt"}:
-        resource, attribute = value["Fn::GetAtt"]
-        key = f"{resource}.{attribute}"
-        return refs.get(key, f"<{key}>")
-    if set(value) == {"Fn::Join"}:
-        separator, parts = value["Fn::Join"]
-        return separator.join(str(render(part, refs)) for part in parts)
+    if len(value) == 1:
+        [(name, argument)] = value.items()
+        if name in _INTRINSICS:
+            return _INTRINSICS[name](argument, refs)
     return {key: render(item, refs) for key, item in value.items()}
 
 
-def resources(template: assertions.Template, resource_type: str) -> dict[str, dict[str, Any]]:
+def _ref(name: str, refs: Mapping[str, str]) -> str:
+    return refs.get(name, PSEUDO_PARAMETERS.get(name, f"<{name}>"))
+
+
+def _get_att(argument: list[str], refs: Mapping[str, str]) -> str:
+    resource, attribute = argument
+    key = f"{resource}.{attribute}"
+    return refs.get(key, f"<{key}>")
+
+
+def _join(argument: list[Any], refs: Mapping[str, str]) -> str:
+    separator, parts = argument
+    return str(separator).join(str(render(part, refs)) for part in parts)
+
+
+def _select(argument: list[Any], refs: Mapping[str, str]) -> Any:
+    index, items = argument
+    return render(items, refs)[int(index)]
+
+
+def _split(argument: list[Any], refs: Mapping[str, str]) -> list[str]:
+    separator, text = argument
+    return str(render(text, refs)).split(separator)
+
+
+_INTRINSICS: dict[str, Callable[[Any, Mapping[str, str]], Any]] = {
+    "Ref": _ref,
+    "Fn::GetAtt": _get_att,
+    "Fn::Join": _join,
+    "Fn::Select": _select,
+    "Fn::Split": _split,
+}
+
+
+def resources(template: assertions.Template, resource_type: str) -> Mapping[str, Any]:
     """Logical ID -> resource, for every resource of `resource_type`."""
-    found: dict[str, dict[str, Any]] = template.find_resources(resource_type)
-    return found
+    return template.find_resources(resource_type)
 
 
 def only(template: assertions.Template, resource_type: str, **properties: Any) -> str:
@@ -159,7 +188,8 @@ def workflow_routes(
             props = rule["Properties"]
             on_bus = props["EventBusName"]["Ref"] if "EventBusName" in props else None
             pattern = render(props["EventPattern"], refs)
-            if on_bus != bus or not EventPattern.load(json.dumps(pattern)).matches_event(event):
+            matcher = EventPattern.load(json.dumps(pattern))
+            if on_bus != bus or not matcher.matches_event(cast(Any, event)):
                 continue
             for target in props["Targets"]:
                 arn = target["Arn"]

@@ -15,7 +15,7 @@ from cfnlint.api import ManualArgs, lint
 
 from stacks.app_factory import build_app
 
-from .conftest import BASE_CONTEXT, FILTERED_CONTEXT, KMS_CONTEXT
+from .synthesis import BASE_CONTEXT, FILTERED_CONTEXT, KMS_CONTEXT
 
 EVERY_OPTION = {**KMS_CONTEXT, **FILTERED_CONTEXT, "notificationEmail": "labels@example.org"}
 # W3005 flags the DependsOn CDK adds next to a GetAtt of the same resource (Lambda -> role):
@@ -42,7 +42,7 @@ class Synthesized:
         return (self.directory / f"{self.stack.stack_name}.template.json").read_text("utf-8")
 
     def acknowledgments(self) -> dict[str, str]:
-        """"<construct path> <acknowledged finding ID>" -> reason, from the assembly's metadata
+        """ "<construct path> <acknowledged finding ID>" -> reason, from the assembly's metadata
         (what `Validations.of(...).acknowledge` recorded on each construct)."""
         key = cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
         metadata_file = self.directory / f"{self.stack.stack_name}.metadata.json"
@@ -97,3 +97,14 @@ def test_cfn_lint_finds_nothing(synthesized: Synthesized) -> None:
         config=ManualArgs(regions=CFN_LINT_REGIONS, ignore_checks=CFN_LINT_IGNORED),
     )
     assert [str(match) for match in matches] == []
+
+
+def test_lambda_asset_ships_the_handlers_but_not_the_cli_or_caches(
+    synthesized: Synthesized,
+) -> None:
+    [asset] = [path for path in synthesized.directory.glob("asset.*") if path.is_dir()]
+    shipped = {path.relative_to(asset).as_posix() for path in asset.rglob("*")}
+    assert {"handlers/resolve.py", "handlers/convert.py", "handlers/publish.py"} <= shipped
+    assert "handlers/notify_failure.py" in shipped
+    assert not [p for p in shipped if p.startswith("gt2yolo_cli") or "__pycache__" in p]
+    assert not [p for p in shipped if ".egg-info" in p]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from aws_cdk import assertions
 
 from .cfn import only, properties, render, resources
+from .synthesis import Synthesize
 
 
 def _topic(template: assertions.Template) -> str:
@@ -60,7 +59,7 @@ def test_no_subscription_without_an_email(template: assertions.Template) -> None
     assert not resources(template, "AWS::SNS::Subscription")
 
 
-def test_notification_email_subscribes_that_address(synthesize: Any) -> None:
+def test_notification_email_subscribes_that_address(synthesize: Synthesize) -> None:
     template = synthesize({"notificationEmail": "labels@example.org"})
     template.has_resource_properties(
         "AWS::SNS::Subscription",

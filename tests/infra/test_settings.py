@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from stacks.settings import Settings, SettingsError
+from stacks import gt2yolo_stack
+from stacks.settings import CONTEXT_KEYS, Settings, SettingsError
 
 
 def test_defaults_convert_completed_jobs_of_any_name_into_sse_s3() -> None:
@@ -82,3 +83,8 @@ def test_kms_key_is_create_or_a_key_arn() -> None:
 
 def test_job_name_prefix_may_end_with_a_hyphen() -> None:
     assert Settings.from_context({"jobNamePrefix": "dogs-"}).job_name_prefix == "dogs-"
+
+
+def test_every_context_key_is_documented_in_the_stack_docstring() -> None:
+    for key in CONTEXT_KEYS:
+        assert f"`{key}`" in (gt2yolo_stack.__doc__ or ""), key

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_cdk import assertions
 
 from .cfn import only, properties, render, resources
+from .synthesis import Synthesize
 
 BLOCK_ALL = {
     "BlockPublicAcls": True,
@@ -15,7 +15,6 @@ BLOCK_ALL = {
     "IgnorePublicAcls": True,
     "RestrictPublicBuckets": True,
 }
-Synthesize = Callable[[Mapping[str, Any]], assertions.Template]
 
 
 def _data_bucket(template: assertions.Template) -> str:

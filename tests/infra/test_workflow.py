@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from stacks.constructs import conversion_workflow as workflow
 
 from .cfn import (
+    STACK_GUID,
     function_id,
     only,
     properties,
@@ -18,6 +19,7 @@ from .cfn import (
     resources,
     state_machine_definition,
 )
+from .synthesis import Synthesize
 
 HANDLERS = [
     "handlers.resolve.handler",
@@ -102,7 +104,7 @@ def test_powertools_comes_from_the_aws_managed_layer_for_this_runtime(
     ]
 
 
-def test_powertools_layer_version_comes_from_context(synthesize: Any) -> None:
+def test_powertools_layer_version_comes_from_context(synthesize: Synthesize) -> None:
     template = synthesize({"powertoolsLayerVersion": "31"})
     layers = render(_function(template, HANDLERS[0])["Layers"])
     assert layers[0].endswith("-python314-arm64:31")
@@ -142,7 +144,7 @@ def test_convert_has_a_full_vcpu_fifteen_minutes_and_room_in_tmp(
     assert "BUCKET_NAME" in environment
 
 
-def test_split_fractions_come_from_context(synthesize: Any) -> None:
+def test_split_fractions_come_from_context(synthesize: Synthesize) -> None:
     template = synthesize({"valFraction": "0.1", "testFraction": "0.05"})
     environment = _function(template, "handlers.convert.handler")["Environment"]["Variables"]
     assert (environment["VAL_FRACTION"], environment["TEST_FRACTION"]) == ("0.1", "0.05")
@@ -178,7 +180,10 @@ def test_state_machine_is_standard_logs_everything_and_traces(
     [destination] = logging["Destinations"]
     log_group = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
     log_group_props = properties(template, log_group)
-    assert log_group_props["LogGroupName"].startswith("/aws/vendedlogs/states/")
+    # Vended-logs prefix; unique per stack instance so a retained group never blocks a redeploy.
+    assert render(log_group_props["LogGroupName"]) == (
+        f"/aws/vendedlogs/states/gt2yolo-conversion-{STACK_GUID}"
+    )
     assert log_group_props["RetentionInDays"] == 90
 
 

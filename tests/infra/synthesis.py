@@ -1,0 +1,44 @@
+"""Synthesizes the app in-process, once per variant of context."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+# jsii starts Node on the first aws_cdk import; keep its end-of-life banner out of the output.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# The CDK app lives in the repository root (`stacks`), which pytest does not put on sys.path.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from aws_cdk import assertions  # noqa: E402
+
+from stacks.app_factory import build_app  # noqa: E402
+
+# No bundling anywhere (the Lambda code is a plain folder asset; this only saves time).
+BASE_CONTEXT: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
+KMS_CONTEXT = {"kmsKey": "create"}
+FILTERED_CONTEXT = {"jobNamePrefix": "dogs-", "convertStoppedJobs": "true"}
+
+Synthesize = Callable[[Mapping[str, Any]], assertions.Template]
+
+
+def synth(context: Mapping[str, Any] | None = None) -> assertions.Template:
+    """The template for `context` (on top of cdk.json's); cached per context."""
+    return _synth(tuple(sorted((context or {}).items())))
+
+
+@cache
+def _synth(context_items: tuple[tuple[str, Any], ...]) -> assertions.Template:
+    # Template assertions only: cdk-nag and the slow built-in CloudFormation validation run in
+    # test_compliance.py, on purpose and once.
+    app, stack = build_app(
+        {**BASE_CONTEXT, **dict(context_items)}, with_nag=False, validate_template=False
+    )
+    app.synth()
+    return assertions.Template.from_stack(stack)
