@@ -17,8 +17,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-node_modules/.installed: package.json
-	npm install --no-audit --no-fund --loglevel=error
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 demo: install
@@ -35,7 +35,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy lambdas stacks localrun app.py
+	$(VENV)/bin/mypy lambdas stacks localrun benchmarks app.py tests/infra
 
 bench: install
 	$(PY) -m benchmarks.run

@@ -144,6 +144,13 @@ class Gt2YoloStack(cdk.Stack):
             f"IAM5[Resource::{labeling_jobs}]",
             REASON_LABELING_JOBS,
         )
+        bucket = self._arn_token(self.storage.bucket)
+        self._acknowledge(
+            cast(iam.IRole, workflow.publish_function.role),
+            f"IAM5[Resource::{bucket}/{DATASETS_PREFIX}*/_LOCK]",
+            "Publish deletes only the `_LOCK` object of the dataset it publishes; the dataset "
+            "name is known at run time, so the ARN names every dataset's lock and nothing else.",
+        )
         self._acknowledge_state_machine_role(list(prefixes_by_function))
         self._acknowledge(self.triggers.dead_letter_queue, "SQS3", REASON_DLQ)
 

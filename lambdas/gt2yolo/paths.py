@@ -36,10 +36,14 @@ def source_ref_segments(source_ref: str) -> tuple[str, ...]:
     segments = tuple(source_ref[len(S3_SCHEME) :].split("/"))
     if len(segments) < 2 or not segments[0] or not segments[-1]:
         raise InvalidSourceRef(f"needs s3://bucket/key naming a file: {source_ref!r}")
+    # Printable ASCII (nearly every real key) can't hold control characters or line breaks.
+    plain = source_ref.isascii() and source_ref.isprintable()
     for segment in segments:
         if segment in ("", ".", ".."):
             raise UnsafeSourceRef(f"path segment {segment!r} would leave its folder")
         # Image lists are read with str.splitlines(), which also breaks on U+0085, U+2028, ...
+        if plain:
+            continue
         if any(ord(ch) < 0x20 for ch in segment) or segment.splitlines() != [segment]:
             raise UnsafeSourceRef("control character or line break in path")
     return segments

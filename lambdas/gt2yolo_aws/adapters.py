@@ -10,6 +10,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 from workflow.errors import THROTTLING_CODES, TransientAwsError
 
+from gt2yolo_aws.s3 import get_if_exists
+
 
 @contextmanager
 def transient_errors() -> Iterator[None]:
@@ -37,13 +39,8 @@ class S3ObjectReader:
         self.client = client
 
     def read_if_exists(self, bucket: str, key: str) -> bytes | None:
-        try:
-            with transient_errors():
-                return bytes(self.client.get_object(Bucket=bucket, Key=key)["Body"].read())
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                return None
-            raise
+        with transient_errors():
+            return get_if_exists(self.client, bucket, key)
 
 
 class SnsNotifier:

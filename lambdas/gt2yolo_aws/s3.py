@@ -74,6 +74,27 @@ class S3Manifest:
             body.close()
 
 
+def get_if_exists(client: Any, bucket: str, key: str) -> bytes | None:
+    """An object's bytes, or None when it is absent.
+
+    S3 answers 404 only to callers allowed to list; a role whose ListBucket is limited to a
+    prefix (the pipeline's least privilege) gets 403 for a missing key, so a 403 is checked
+    with a prefix listing before it is taken for a real permission problem.
+    """
+    try:
+        return bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("NoSuchKey", "404", "NotFound"):
+            return None
+        if code not in ("AccessDenied", "403"):
+            raise
+        listed = client.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("Contents", [])
+        if any(item["Key"] == key for item in listed):
+            raise
+        return None
+
+
 def read_object(uri: str, client: Any | None = None) -> bytes:
     """A small object (label config, sidecar) read whole."""
     location = S3Uri.parse(uri)

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from gt2yolo import ConversionOptions, convert_manifests
 from gt2yolo.classes import ClassList, class_list_from_label_config
 from gt2yolo.split import SplitFractions
-from gt2yolo_aws.s3 import S3ImageSink, S3Manifest, S3Storage, S3Uri, read_object
+from gt2yolo_aws.s3 import S3ImageSink, S3Manifest, S3Storage, S3Uri, get_if_exists, read_object
 
 from workflow import dataset_lock
 from workflow.models import ConversionOutcome, ConversionRequest, ConversionSummary, SuccessMarker
@@ -115,19 +115,17 @@ def _etag(client: Any, uri: str) -> str:
     try:
         head = client.head_object(Bucket=location.bucket, Key=location.key)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            raise FileNotFoundError(f"{uri} does not exist") from None
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound", "403"):
+            # 403: Convert may not list where Ground Truth writes; absent or unreadable alike.
+            raise FileNotFoundError(f"{uri} does not exist (or is not readable)") from None
         raise
     return str(head.get("VersionId") or head["ETag"])
 
 
 def read_marker(client: Any, bucket: str, prefix: str) -> SuccessMarker | None:
-    try:
-        raw = client.get_object(Bucket=bucket, Key=prefix + SUCCESS_NAME)["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return None
-        raise
+    raw = get_if_exists(client, bucket, prefix + SUCCESS_NAME)
+    if raw is None:
+        return None
     try:
         return SuccessMarker.model_validate_json(raw)
     except ValueError:

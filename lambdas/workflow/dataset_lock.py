@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
+from gt2yolo_aws.s3 import get_if_exists
 
 from workflow.errors import ConversionInProgress
 
@@ -49,12 +50,9 @@ def release(client: Any, bucket: str, prefix: str, token: str) -> None:
 
 
 def _read(client: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    try:
-        raw = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if _code(exc) in ("NoSuchKey", "404"):
-            return None
-        raise
+    raw = get_if_exists(client, bucket, key)
+    if raw is None:
+        return None
     try:
         held = json.loads(raw)
     except ValueError:

@@ -60,7 +60,13 @@ def _write_marker(client: Any, location: S3Uri, marker: SuccessMarker) -> bool:
         client.put_object(Bucket=location.bucket, Key=key, Body=body, IfNoneMatch="*")
         return True
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+        # 412: the marker exists; 409: a concurrent conditional write of it is in flight.
+        if exc.response.get("Error", {}).get("Code") not in (
+            "PreconditionFailed",
+            "412",
+            "ConditionalRequestConflict",
+            "409",
+        ):
             raise
     existing = read_marker(client, location.bucket, location.key)
     if existing is not None and existing.fingerprint == marker.fingerprint:

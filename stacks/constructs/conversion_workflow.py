@@ -67,6 +67,13 @@ RETRYABLE_ERRORS = [
 RETRY_INTERVAL = cdk.Duration.seconds(2)
 RETRY_BACKOFF_RATE = 2
 RETRY_MAX_ATTEMPTS = 5
+# A duplicate event finds the dataset locked by the execution that converts it: wait for that
+# one (Convert runs up to 15 min), then find `_SUCCESS` and end without a second notification.
+LOCKED_ERRORS = ["ConversionInProgress"]
+LOCKED_RETRY_INTERVAL = cdk.Duration.seconds(60)
+LOCKED_RETRY_BACKOFF_RATE = 1.5
+LOCKED_RETRY_MAX_ATTEMPTS = 10
+LOCKED_RETRY_MAX_DELAY = cdk.Duration.minutes(5)
 # Convert may take 15 min; retries of service errors are quick. Bounds a stuck execution.
 STATE_MACHINE_TIMEOUT = cdk.Duration.hours(2)
 
@@ -132,6 +139,8 @@ class ConversionWorkflow(Construct):
             statements=[
                 _allow(["sagemaker:DescribeLabelingJob"], [labeling_jobs]),
                 _allow(["s3:GetObject"], [self._storage.objects_arn(MANIFESTS_PREFIX)]),
+                # Without ListBucket S3 answers 403, not 404, for a missing sidecar.
+                self._list_under(MANIFESTS_PREFIX),
                 *self._bucket_key_statements(write=False),
             ],
         )
@@ -175,6 +184,14 @@ class ConversionWorkflow(Construct):
             ephemeral_storage_mb=2048,
         )
 
+    def _list_under(self, prefix: str) -> iam.PolicyStatement:
+        """ListBucket limited to one prefix: lets S3 answer 404 (not 403) for a missing key."""
+        return iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[self._storage.bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        )
+
     def _publish_spec(self, topic: sns.ITopic, topic_key: kms.IKey) -> _FunctionSpec:
         stack = cdk.Stack.of(self)
         default_bus = stack.format_arn(
@@ -194,6 +211,12 @@ class ConversionWorkflow(Construct):
                     ["s3:GetObject", "s3:PutObject"],
                     [self._storage.objects_arn(DATASETS_PREFIX)],
                 ),
+                # Publish releases the dataset lock Convert took, and nothing else.
+                _allow(
+                    ["s3:DeleteObject"],
+                    [f"{self._storage.bucket.bucket_arn}/{DATASETS_PREFIX}*/_LOCK"],
+                ),
+                self._list_under(DATASETS_PREFIX),
                 _allow(["events:PutEvents"], [default_bus]),
                 *_publish_to_topic_statements(topic, topic_key),
                 *self._bucket_key_statements(write=True),
@@ -270,7 +293,17 @@ class ConversionWorkflow(Construct):
 
     def _state_machine(self) -> sfn.StateMachine:
         notify = self._invoke(STATE_NOTIFY_FAILURE, self.notify_failure_function)
-        notify.next(sfn.Fail(self, STATE_FAILED, comment="The subscribers were notified"))
+        # NotifyFailure returns {job_name, error, cause}: the execution fails with the same
+        # readable cause the subscribers got.
+        notify.next(
+            sfn.Fail(
+                self,
+                STATE_FAILED,
+                comment="The subscribers were notified",
+                error_path="$.error",
+                cause_path="$.cause",
+            )
+        )
         resolve = self._invoke(STATE_RESOLVE, self.resolve_function, on_error=notify)
         convert = self._invoke(STATE_CONVERT, self.convert_function, on_error=notify)
         publish = self._invoke(STATE_PUBLISH, self.publish_function, on_error=notify)
@@ -332,6 +365,14 @@ class ConversionWorkflow(Construct):
             backoff_rate=RETRY_BACKOFF_RATE,
             max_attempts=RETRY_MAX_ATTEMPTS,
         )
+        if state_name == STATE_CONVERT:
+            task.add_retry(
+                errors=LOCKED_ERRORS,
+                interval=LOCKED_RETRY_INTERVAL,
+                backoff_rate=LOCKED_RETRY_BACKOFF_RATE,
+                max_attempts=LOCKED_RETRY_MAX_ATTEMPTS,
+                max_delay=LOCKED_RETRY_MAX_DELAY,
+            )
         if on_error is not None:
             task.add_catch(on_error, errors=["States.ALL"], result_path="$.error")
         return task

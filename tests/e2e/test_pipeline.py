@@ -158,3 +158,12 @@ def test_a_job_that_is_still_running_per_sagemaker_is_skipped(
     assert execution is not None and execution.status == "SUCCEEDED"
     assert execution.states[-1] == "Skipped"
     assert not _keys(cloud, "datasets/")
+
+
+def test_a_failed_execution_carries_the_readable_cause(cloud: LocalCloud, job: SampleJob) -> None:
+    cloud.client("s3").delete_object(Bucket=cloud.bucket, Key=job.manifest_key)
+    cloud.expect_describe_labeling_job(job.describe_response())
+    execution = cloud.put_event(completion_event(job.job_name))
+    assert execution is not None and execution.status == "FAILED"
+    assert execution.error == "FileNotFoundError"
+    assert execution.cause is not None and "does not exist" in execution.cause

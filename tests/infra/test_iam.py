@@ -55,6 +55,8 @@ def _expected(template: assertions.Template, handler: str) -> dict[str, set[str]
         "handlers.resolve.handler": {
             "sagemaker:DescribeLabelingJob": {f"{LABELING_JOBS}*"},
             "s3:GetObject": {f"{bucket}/manifests/*"},
+            # limited to manifests/ by condition: S3 then answers 404 for a missing sidecar
+            "s3:ListBucket": {bucket},
         },
         "handlers.convert.handler": {
             "s3:GetObject": {
@@ -70,6 +72,8 @@ def _expected(template: assertions.Template, handler: str) -> dict[str, set[str]
         "handlers.publish.handler": {
             "s3:GetObject": {datasets},
             "s3:PutObject": {datasets},
+            "s3:DeleteObject": {f"{bucket}/datasets/*/_LOCK"},  # releases the dataset lock only
+            "s3:ListBucket": {bucket},
             "events:PutEvents": {DEFAULT_BUS},
             **topic,
         },

@@ -219,21 +219,39 @@ def test_tasks_pass_the_whole_state_and_keep_only_the_handler_result(
 
 
 @pytest.mark.parametrize("state", [*TASK_STATES, "NotifyFailure"])
-def test_tasks_retry_transient_errors_with_backoff_and_only_once_declared(
+def test_tasks_first_retry_transient_errors_with_backoff(
     template: assertions.Template, state: str
 ) -> None:
     retries = state_machine_definition(template)["States"][state]["Retry"]
-    assert retries == [
-        {
-            "ErrorEquals": workflow.RETRYABLE_ERRORS,
-            "IntervalSeconds": 2,
-            "BackoffRate": 2,
-            "MaxAttempts": 5,
-        }
-    ]
+    assert retries[0] == {
+        "ErrorEquals": workflow.RETRYABLE_ERRORS,
+        "IntervalSeconds": 2,
+        "BackoffRate": 2,
+        "MaxAttempts": 5,
+    }
     assert {"Lambda.TooManyRequestsException", "TransientAwsError"} <= set(
         retries[0]["ErrorEquals"]
     )
+    # CDK's default Lambda retrier is off: no later retrier catches the same errors again.
+    for retry in retries[1:]:
+        assert not set(retry["ErrorEquals"]) & set(workflow.RETRYABLE_ERRORS)
+
+
+def test_only_convert_waits_for_a_dataset_locked_by_another_execution(
+    template: assertions.Template,
+) -> None:
+    states = state_machine_definition(template)["States"]
+    assert states["Convert"]["Retry"][1:] == [
+        {
+            "ErrorEquals": ["ConversionInProgress"],
+            "IntervalSeconds": 60,
+            "BackoffRate": 1.5,
+            "MaxAttempts": 10,
+            "MaxDelaySeconds": 300,
+        }
+    ]
+    for state in ("Resolve", "Publish", "NotifyFailure"):
+        assert len(states[state]["Retry"]) == 1
 
 
 @pytest.mark.parametrize("state", TASK_STATES)
@@ -245,7 +263,13 @@ def test_any_error_of_a_step_is_reported_then_fails_the_run(
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}
     ]
     assert states["NotifyFailure"]["Next"] == "ConversionFailed"
-    assert states["ConversionFailed"]["Type"] == "Fail"
+    # The execution fails with the error and cause NotifyFailure reported to the subscribers.
+    assert states["ConversionFailed"] == {
+        "Type": "Fail",
+        "Comment": "The subscribers were notified",
+        "ErrorPath": "$.error",
+        "CausePath": "$.cause",
+    }
 
 
 def test_state_names_are_the_published_constants(template: assertions.Template) -> None:

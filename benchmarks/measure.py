@@ -1,0 +1,105 @@
+"""One timed run of one contender in a fresh process: wall time and that process's peak RSS.
+
+`os.wait4` returns the rusage of exactly the child waited for; RUSAGE_CHILDREN would instead
+report the largest of all children so far, hiding a smaller contender behind a larger one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.synthetic import SyntheticJob
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONTENDER_NAMES = ("baseline", "floor", "ours")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    size: int
+    contender: str
+    wall_s: float
+    peak_rss_mb: float
+    label_files: int
+
+
+class ContenderFailed(RuntimeError):
+    """A contender exited non-zero or wrote the wrong number of label files."""
+
+
+def gt2yolo_command() -> list[str]:
+    # The installed console script, as a user runs it; the module as a fallback (no install).
+    script = Path(sys.executable).parent / "gt2yolo"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "gt2yolo_cli.main"]
+
+
+def command_for(contender: str, job: SyntheticJob, out: Path) -> list[str]:
+    if contender == "ours":
+        return [
+            *gt2yolo_command(), "convert", str(job.manifest), "--out", str(out),
+            "--images", "skip", "--no-progress", "--label-attribute", job.label_attribute,
+            "--label-config", str(job.label_config),
+        ]  # fmt: skip
+    module = [sys.executable, "-m", "benchmarks.contenders"]
+    return [*module, contender, str(job.manifest), str(out), job.label_attribute]
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    paths = [str(REPO_ROOT / "lambdas"), str(REPO_ROOT)]
+    env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def timed_process(command: Sequence[str], log: Path) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS in MB, exit code) of one process, interpreter start included."""
+    with log.open("wb") as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=child_env(), stdout=output, stderr=subprocess.STDOUT
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)  # already reaped: tell Popen
+    return wall, usage.ru_maxrss / 1024, process.returncode  # ru_maxrss is KiB on Linux
+
+
+def count_label_files(out: Path) -> int:
+    count = 0
+    for _, _, files in os.walk(out / "labels"):
+        count += sum(1 for name in files if name.endswith(".txt"))
+    return count
+
+
+def run_once(contender: str, job: SyntheticJob, scratch: Path) -> RunResult:
+    """Convert into a fresh folder, check the label count, then delete the folder."""
+    out = Path(tempfile.mkdtemp(prefix=f"{contender}-{job.lines}-", dir=scratch))
+    log = scratch / f"{contender}-{job.lines}.log"
+    # Write back the previous run's files first, so its I/O is not billed to this run.
+    os.sync()
+    try:
+        wall, rss, code = timed_process(command_for(contender, job, out), log)
+        if code != 0:
+            tail = log.read_text(errors="replace")[-2000:]
+            raise ContenderFailed(f"{contender} at {job.lines} lines exited {code}:\n{tail}")
+        labels = count_label_files(out)
+        if labels != job.lines:
+            raise ContenderFailed(f"{contender} wrote {labels} label files for {job.lines} lines")
+        return RunResult(job.lines, contender, wall, rss, labels)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def warm_page_cache(path: Path) -> None:
+    """Read the manifest once so every contender reads it from memory, not the first one only."""
+    with path.open("rb") as stream:
+        while stream.read(8 * 1024 * 1024):
+            pass

@@ -1,0 +1,170 @@
+"""`make bench`: generate manifests, run each contender in fresh processes, print the table.
+
+python -m benchmarks.run                      # 10k and 100k lines, 3 runs each
+python -m benchmarks.run --with-1m            # plus 1M lines (ours and floor)
+python -m benchmarks.run --sizes 10k --repeat 5 --contenders ours,floor
+python -m benchmarks.run --s3                 # plus the S3 write-throughput micro-benchmark
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.measure import CONTENDER_NAMES, RunResult, run_once, warm_page_cache
+from benchmarks.report import check_targets, summarize, targets_text, text_table, write_outputs
+from benchmarks.synthetic import synthetic_job
+
+DEFAULT_SEED = 20240604
+DEFAULT_OUT = "bench-output"
+# The blog's algorithm is quadratic: ~1 min at 10k lines, hours at 100k. Above this size it is
+# extrapolated from the largest measured size, and the table says so.
+DEFAULT_BASELINE_MAX = 10_000
+SUFFIXES = {"k": 1_000, "m": 1_000_000}
+
+
+def parse_size(text: str) -> int:
+    """`10000`, `10k`, `1M` -> lines."""
+    text = text.strip().lower().replace("_", "")
+    factor = SUFFIXES.get(text[-1:], 1)
+    number = text[:-1] if text[-1:] in SUFFIXES else text
+    size = int(float(number) * factor)
+    if size <= 0:
+        raise argparse.ArgumentTypeError(f"size must be positive: {text}")
+    return size
+
+
+def parse_sizes(text: str) -> list[int]:
+    return [parse_size(part) for part in text.split(",") if part.strip()]
+
+
+def parse_contenders(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = sorted(set(names) - set(CONTENDER_NAMES))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown contender(s) {unknown}; use {CONTENDER_NAMES}")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--sizes", type=parse_sizes, default=[10_000, 100_000],
+                        help="manifest sizes in lines, comma separated (default 10k,100k)")  # fmt: skip
+    parser.add_argument("--with-1m", action="store_true",
+                        help="add 1M lines (about 0.6 GB manifest, 1M label files per run)")  # fmt: skip
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs per size and contender; the table shows medians (default 3)")  # fmt: skip
+    parser.add_argument("--repeat-large", type=int, default=1, metavar="N",
+                        help="runs at sizes of 1M lines and more (default 1)")  # fmt: skip
+    parser.add_argument("--baseline-repeat", type=int, default=1, metavar="N",
+                        help="runs of the baseline (about 3 min at 10k lines; default 1)")  # fmt: skip
+    parser.add_argument("--contenders", type=parse_contenders, default=list(CONTENDER_NAMES),
+                        help="comma separated subset of baseline,floor,ours")  # fmt: skip
+    parser.add_argument("--baseline-max", type=parse_size, default=DEFAULT_BASELINE_MAX,
+                        help="largest size the quadratic baseline runs at (default 10k)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--out", type=Path, default=Path(DEFAULT_OUT),
+                        help="results folder (default bench-output/; manifests cached there)")  # fmt: skip
+    parser.add_argument("--scratch", type=Path, default=default_scratch(),
+                        help="where contenders write their datasets (default: /dev/shm when "
+                        "it exists, else the system temp folder)")  # fmt: skip
+    parser.add_argument("--s3", action="store_true",
+                        help="also run the S3 write-throughput micro-benchmark (moto server)")  # fmt: skip
+    parser.add_argument("--s3-objects", type=int, default=2000)
+    return parser
+
+
+def default_scratch() -> Path | None:
+    # tmpfs: on small VMs creating a file on disk costs ~1 ms and varies from run to run, which
+    # would drown the converters' own cost (the thing the floor ratio is about) in disk noise.
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
+def filesystem_of(path: Path) -> str:
+    """The file system type holding `path` (Linux /proc/mounts), for the record."""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return "unknown"
+    resolved, best, kind = str(path.resolve()), "", "unknown"
+    for entry in mounts:
+        fields = entry.split()
+        point = fields[1]
+        inside = resolved == point or resolved.startswith(point.rstrip("/") + "/")
+        if len(fields) > 2 and inside and len(point) > len(best):
+            best, kind = point, fields[2]
+    return kind
+
+
+def machine_info(seed: int, scratch: Path) -> dict[str, Any]:
+    return {
+        "scratch": f"{scratch} ({filesystem_of(scratch)})",
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "seed": seed,
+    }
+
+
+def planned(args: argparse.Namespace, size: int) -> list[str]:
+    return [c for c in args.contenders if c != "baseline" or size <= args.baseline_max]
+
+
+def bench_size(args: argparse.Namespace, size: int, scratch: Path) -> list[RunResult]:
+    started = time.perf_counter()
+    job = synthetic_job(args.out / "manifests", size, args.seed)
+    print(f"{size:,} lines: manifest {job.manifest.stat().st_size / 1e6:,.0f} MB "
+          f"({time.perf_counter() - started:.1f} s to generate or find)", flush=True)  # fmt: skip
+    warm_page_cache(job.manifest)
+    repeat = args.repeat_large if size >= 1_000_000 else args.repeat
+    results: list[RunResult] = []
+    # Round-robin over contenders, so a slow drift of the machine hits all of them alike.
+    for attempt in range(1, repeat + 1):
+        for contender in planned(args, size):
+            if contender == "baseline" and attempt > args.baseline_repeat:
+                continue
+            result = run_once(contender, job, scratch)
+            results.append(result)
+            print(f"  run {attempt}/{repeat} {contender:8} {result.wall_s:8.2f} s "
+                  f"{result.peak_rss_mb:7.1f} MB", flush=True)  # fmt: skip
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    sizes = sorted(set(args.sizes + ([1_000_000] if args.with_1m else [])))
+    results: list[RunResult] = []
+    with tempfile.TemporaryDirectory(prefix="gt2yolo-bench-", dir=args.scratch) as scratch:
+        machine = machine_info(args.seed, Path(scratch))
+        print(f"scratch: {machine['scratch']}", flush=True)
+        for size in sizes:
+            results += bench_size(args, size, Path(scratch))
+    rows = summarize(results, sizes)
+    targets = check_targets(rows)
+    extra: dict[str, Any] = {}
+    if args.s3:
+        from benchmarks.s3_throughput import run_s3_benchmark
+
+        extra["s3"] = run_s3_benchmark(args.s3_objects)
+    print()
+    print(text_table(rows))
+    print()
+    print(targets_text(targets))
+    json_path, md_path = write_outputs(args.out, machine, results, rows, targets, extra)
+    print(f"\nwritten: {json_path}, {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
