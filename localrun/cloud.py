@@ -10,6 +10,7 @@ here, as the rule's target would).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import json
@@ -249,7 +250,8 @@ class LocalCloud:
         from handlers import clients
 
         # The resolve handler asks this stubbed client, as Lambda would ask SageMaker.
-        with mock.patch.object(clients, "sagemaker", lambda: self.sagemaker):
+        # cache() keeps the factory's interface (cache_clear), as clients.reset() expects.
+        with mock.patch.object(clients, "sagemaker", functools.cache(lambda: self.sagemaker)):
             yield
 
     @contextmanager

@@ -165,55 +165,62 @@ def _size(stream: IO[bytes]) -> int:
     return size
 
 
-class S3ImageSink:
+UNREADABLE_IMAGE_CODES = frozenset({"404", "NoSuchKey", "403", "AccessDenied", "NoSuchBucket"})
+
+
+def _copy_failure(exc: ClientError, source_ref: str) -> str:
+    """The rejection reason for an image that can't be read; other errors propagate."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    if code not in UNREADABLE_IMAGE_CODES:
+        raise exc
+    return f"image not readable: {source_ref} ({code})"
+
+
+class _ParallelImageSink:
+    """Runs one copy per (source_ref, dataset_key) on a thread pool, a batch at a time."""
+
+    def __init__(self, concurrency: int, name: str) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=name)
+
+    def copy_batch(self, items: Sequence[tuple[str, str]]) -> Mapping[str, str]:
+        futures = {key: self._pool.submit(self._guarded, ref, key) for ref, key in items}
+        return {key: reason for key, f in futures.items() if (reason := f.result()) is not None}
+
+    def _guarded(self, source_ref: str, key: str) -> str | None:
+        try:
+            self._copy(S3Uri.parse(source_ref), key)
+        except ClientError as exc:
+            return _copy_failure(exc, source_ref)
+        return None
+
+    def _copy(self, source: S3Uri, key: str) -> None:
+        raise NotImplementedError
+
+
+class S3ImageSink(_ParallelImageSink):
     """Server-side copies of images into the dataset, a batch at a time, in parallel."""
 
     def __init__(self, storage: S3Storage, concurrency: int = DEFAULT_CONCURRENCY) -> None:
+        super().__init__(concurrency, "s3-copy")
         self.storage = storage
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="s3-copy")
 
-    def copy_batch(self, items: Sequence[tuple[str, str]]) -> Mapping[str, str]:
-        futures = {key: self._pool.submit(self._copy, ref, key) for ref, key in items}
-        return {key: reason for key, f in futures.items() if (reason := f.result()) is not None}
-
-    def _copy(self, source_ref: str, key: str) -> str | None:
-        source = S3Uri.parse(source_ref)
-        try:
-            self.storage.client.copy(
-                {"Bucket": source.bucket, "Key": source.key},
-                self.storage.root.bucket,
-                self.storage._key(key),
-            )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("404", "NoSuchKey", "403", "AccessDenied", "NoSuchBucket"):
-                return f"image not readable: {source_ref} ({code})"
-            raise
-        return None
+    def _copy(self, source: S3Uri, key: str) -> None:
+        self.storage.client.copy(
+            {"Bucket": source.bucket, "Key": source.key},
+            self.storage.root.bucket,
+            self.storage._key(key),
+        )
 
 
-class S3ToLocalImageSink:
+class S3ToLocalImageSink(_ParallelImageSink):
     """Downloads images from S3 into a local dataset folder (the CLI's `--images copy`)."""
 
     def __init__(self, out_root: str, client: Any | None = None, concurrency: int = 16) -> None:
-
+        super().__init__(concurrency, "s3-get")
         self.out_root = Path(out_root)
         self.client = client or s3_client(concurrency)
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="s3-get")
 
-    def copy_batch(self, items: Sequence[tuple[str, str]]) -> Mapping[str, str]:
-        futures = {key: self._pool.submit(self._download, ref, key) for ref, key in items}
-        return {key: reason for key, f in futures.items() if (reason := f.result()) is not None}
-
-    def _download(self, source_ref: str, key: str) -> str | None:
-        source = S3Uri.parse(source_ref)
+    def _copy(self, source: S3Uri, key: str) -> None:
         target = self.out_root / key
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.client.download_file(source.bucket, source.key, str(target))
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("404", "NoSuchKey", "403", "AccessDenied", "NoSuchBucket"):
-                return f"image not readable: {source_ref} ({code})"
-            raise
-        return None
+        self.client.download_file(source.bucket, source.key, str(target))

@@ -34,6 +34,4 @@ def events() -> Any:
 
 def reset() -> None:
     for factory in (s3, sagemaker, sns, events):
-        clear = getattr(factory, "cache_clear", None)  # tests may replace a factory
-        if clear is not None:
-            clear()
+        factory.cache_clear()

@@ -71,10 +71,11 @@ def test_each_label_file_matches_the_drawn_shapes(cloud: LocalCloud, job: Sample
     prefix = f"datasets/{job.job_name}/"
     table = _read(cloud, prefix + "images.csv").decode().splitlines()
     header = table[0].split(",")
+    labels = _labels(cloud, prefix)
     for line in table[1:]:
         row = dict(zip(header, line.split(","), strict=True))
         shapes = job.truth[row["source_ref"]]
-        rows = _labels(cloud, prefix + "")[prefix + row["label"]]
+        rows = labels[prefix + row["label"]]
         width, height = int(row["width"]), int(row["height"])
         expected = sorted(
             (CLASSES.index(s.name), (s.left + s.width / 2) / width, (s.top + s.height / 2) / height)

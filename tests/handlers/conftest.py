@@ -7,6 +7,7 @@ test, as a cold start would find them. Tests import nothing from here: they ask 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import uuid
@@ -238,7 +239,8 @@ def sagemaker(
     from handlers import clients
 
     stubbed = StubbedSageMaker(aws_client("sagemaker"))
-    monkeypatch.setattr(clients, "sagemaker", lambda: stubbed.client)
+    # cache() keeps the factory's interface (cache_clear), as clients.reset() expects
+    monkeypatch.setattr(clients, "sagemaker", functools.cache(lambda: stubbed.client))
     with stubbed.stubber:
         yield stubbed
         stubbed.stubber.assert_no_pending_responses()

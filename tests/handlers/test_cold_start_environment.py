@@ -8,6 +8,14 @@ import pytest
 JOB = "demo-shapes"
 
 
+def _deploy_with(monkeypatch: pytest.MonkeyPatch, variable: str, value: str | None) -> None:
+    """Set (or, for None, remove) one environment variable of the function under test."""
+    if value is None:
+        monkeypatch.delenv(variable)
+    else:
+        monkeypatch.setenv(variable, value)
+
+
 def _assert_names(error: pytest.ExceptionInfo[RuntimeError], variable: str) -> None:
     assert "invalid Lambda environment" in str(error.value)
     assert variable in str(error.value)
@@ -22,10 +30,7 @@ def test_resolve_refuses_an_invalid_environment_before_asking_sagemaker(
     resolve, sagemaker, job_event, monkeypatch, variable, value
 ) -> None:
     # Given the resolve function deployed with a bad variable (SageMaker has no answer queued)
-    if value is None:
-        monkeypatch.delenv(variable)
-    else:
-        monkeypatch.setenv(variable, value)
+    _deploy_with(monkeypatch, variable, value)
     # When the first event arrives
     with pytest.raises(RuntimeError) as refused:
         resolve(job_event(JOB))
@@ -42,10 +47,7 @@ def test_convert_refuses_an_invalid_environment_before_writing(
     convert, conversion_request, bucket, monkeypatch, variable, value
 ) -> None:
     # Given the convert function deployed with a bad variable
-    if value is None:
-        monkeypatch.delenv(variable)
-    else:
-        monkeypatch.setenv(variable, value)
+    _deploy_with(monkeypatch, variable, value)
     inputs = bucket.keys()
     # When a request arrives
     with pytest.raises(RuntimeError) as refused:
