@@ -123,6 +123,10 @@ class _Pass:
             counts.lines += 1
             record = parse_line(raw, origin, self.rules)
             if isinstance(record, RejectedLine):
+                # Written batches first: rejected.jsonl stays in line order whatever the batch
+                # (or fan-out chunk) boundaries are.
+                self._write_batch(batch)
+                batch = []
                 self._reject(record)
             else:
                 batch.append(self._place(record))

@@ -215,7 +215,11 @@ def class_map_of(record: dict[str, Any], attribute: str) -> dict[str, Any] | Non
 
 
 def numbered_lines(source: ManifestSource) -> Iterator[tuple[LineOrigin, bytes]]:
-    """Non-blank lines with their 1-based line numbers (blank lines carry no object)."""
-    for number, raw in enumerate(source.lines(), start=1):
+    """Non-blank lines with their 1-based line numbers (blank lines carry no object).
+
+    A source that is a slice of a manifest (a fan-out chunk) says where it starts: `first_line`.
+    """
+    start = getattr(source, "first_line", 1)
+    for number, raw in enumerate(source.lines(), start=start):
         if raw.strip():
             yield LineOrigin(source.name, number), raw

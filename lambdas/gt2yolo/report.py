@@ -40,6 +40,40 @@ class ConversionReport:
     def manifest(self, name: str) -> ManifestCounts:
         return self.manifests.setdefault(name, ManifestCounts())
 
+    def counters(self) -> dict[str, Any]:
+        """The running totals as JSON: what a fan-out chunk hands to the merge."""
+        return {
+            "images": self.images,
+            "boxes": self.boxes,
+            "background_images": self.background_images,
+            "clamped_boxes": self.clamped_boxes,
+            "rejected": {str(k): v for k, v in self.rejected.items()},
+            "dropped_boxes": {str(k): v for k, v in self.dropped_boxes.items()},
+            "boxes_per_class": {str(k): v for k, v in self.boxes_per_class.items()},
+            "images_per_split": dict(self.images_per_split),
+            "boxes_per_split": dict(self.boxes_per_split),
+            "manifests": [
+                [name, m.lines, m.images, m.rejected] for name, m in self.manifests.items()
+            ],
+        }
+
+    def absorb(self, counters: dict[str, Any]) -> None:
+        """Add a chunk's `counters()`; absorbing chunks in manifest order keeps report.json's order."""
+        self.images += counters["images"]
+        self.boxes += counters["boxes"]
+        self.background_images += counters["background_images"]
+        self.clamped_boxes += counters["clamped_boxes"]
+        self.rejected.update({LineRejection(k): v for k, v in counters["rejected"].items()})
+        self.dropped_boxes.update({BoxDrop(k): v for k, v in counters["dropped_boxes"].items()})
+        self.boxes_per_class.update({int(k): v for k, v in counters["boxes_per_class"].items()})
+        self.images_per_split.update(counters["images_per_split"])
+        self.boxes_per_split.update(counters["boxes_per_split"])
+        for name, lines, images, rejected in counters["manifests"]:
+            counts = self.manifest(name)
+            counts.lines += lines
+            counts.images += images
+            counts.rejected += rejected
+
     @property
     def lines(self) -> int:
         return sum(m.lines for m in self.manifests.values())

@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import IO, Protocol, TextIO
 
 from gt2yolo.paths import source_ref_segments
 
@@ -31,6 +31,21 @@ class Storage(Protocol):
     def location(self, key: str = "") -> str:
         """Where `key` lives, for messages, reports and data.yaml (`/abs/path` or `s3://...`)."""
         ...
+
+
+class PartReader(Protocol):
+    """Reads back what fan-out chunks wrote under a dataset root (their parts), then removes it."""
+
+    def open_binary(self, key: str) -> AbstractContextManager[IO[bytes]]:
+        """A stream of the object's bytes (never read whole into memory)."""
+        ...
+
+    def read_bytes(self, key: str) -> bytes:
+        """A small object's bytes (counters, digests)."""
+        ...
+
+    def remove_prefix(self, prefix: str) -> None:
+        """Delete every object under `prefix` (relative to the root)."""
 
 
 class ImageSink(Protocol):
@@ -72,6 +87,22 @@ class LocalStorage:
     def flush(self) -> None:
         return None
 
+    @contextmanager
+    def open_binary(self, key: str) -> Iterator[IO[bytes]]:
+        with self._path(key).open("rb") as stream:
+            yield stream
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def remove_prefix(self, prefix: str) -> None:
+        # A prefix is a folder here; the same textual checks as for keys.
+        parts = prefix.strip("/").split("/")
+        if prefix.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"prefix {prefix!r} leaves the dataset folder")
+        shutil.rmtree(self.root.joinpath(*parts), ignore_errors=True)
+        self._made = {folder for folder in self._made if folder.exists()}
+
     def location(self, key: str = "") -> str:
         return str(self.root / key) if key else str(self.root)
 
@@ -112,3 +143,15 @@ class LocalManifest:
     def lines(self) -> Iterator[bytes]:
         with self.path.open("rb") as stream:
             yield from stream
+
+    def lines_between(self, start: int, end: int) -> Iterator[bytes]:
+        """The lines in bytes [start, end): a chunk cut at line ends by the fan-out plan."""
+        with self.path.open("rb") as stream:
+            stream.seek(start)
+            position = start
+            while position < end:
+                raw = stream.readline()
+                if not raw:
+                    return
+                position += len(raw)
+                yield raw

@@ -8,13 +8,15 @@ Layout (relative to the dataset root):
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
+import shutil
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from gt2yolo.geometry import yolo_line
 from gt2yolo.records import DrawnBox, LabeledImage, RejectedLine, YoloBox
@@ -52,6 +54,11 @@ def list_key(split: Split) -> str:
     return f"{split}.txt"
 
 
+def table_keys(splits: Sequence[Split]) -> tuple[str, ...]:
+    """The streamed tables, in the order a fan-out merge concatenates them."""
+    return (ANNOT_CSV, IMAGES_CSV, REJECTED_JSONL, *(list_key(split) for split in splits))
+
+
 @dataclass(frozen=True, slots=True)
 class BoxOutcome:
     """One drawn box and what the rules made of it (kept, clamped, or dropped with a reason)."""
@@ -70,18 +77,35 @@ def _number(value: float) -> str:
 class DatasetWriter:
     """Streams the per-image files and tables while records arrive; writes the summary last."""
 
-    def __init__(self, storage: Storage, splits: Sequence[Split]) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        splits: Sequence[Split],
+        *,
+        tables_prefix: str = "",
+        header: bool = True,
+    ) -> None:
+        """`tables_prefix`/`header=False`: a fan-out chunk's part of each table, merged later."""
         self.storage = storage
         self._stack = ExitStack()
+        self._prefix = tables_prefix
+        self._streams: dict[str, TextIO] = {}
         self._annot = csv.writer(self._open(ANNOT_CSV), lineterminator="\n")
         self._images = csv.writer(self._open(IMAGES_CSV), lineterminator="\n")
         self._rejected = self._open(REJECTED_JSONL)
         self._lists = {split: self._open(list_key(split)) for split in splits}
-        self._annot.writerow(ANNOT_COLUMNS)
-        self._images.writerow(IMAGES_COLUMNS)
+        if header:
+            self._annot.writerow(ANNOT_COLUMNS)
+            self._images.writerow(IMAGES_COLUMNS)
 
     def _open(self, key: str) -> TextIO:
-        return self._stack.enter_context(self.storage.open_text(key))
+        stream = self._stack.enter_context(self.storage.open_text(self._prefix + key))
+        self._streams[key] = stream
+        return stream
+
+    def append_part(self, key: str, part: IO[bytes]) -> None:
+        """Copy a chunk's part of table `key` (annot.csv, train.txt, ...) to its end, streamed."""
+        shutil.copyfileobj(io.TextIOWrapper(part, encoding="utf-8", newline=""), self._streams[key])
 
     def __enter__(self) -> DatasetWriter:
         return self

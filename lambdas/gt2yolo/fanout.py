@@ -1,0 +1,264 @@
+"""Fan-out: one conversion cut into chunks that convert in parallel, then merged into one dataset.
+
+    plan_fan_out   pass 1 (the survey) over every manifest, cutting it at line ends into chunks
+    convert_chunk  pass 2 over one chunk: label files in place, its part of every table aside
+    finalize       the parts concatenated in chunk order, counters summed, summary files last
+
+Every rule runs in the same code as `convert_manifests` (`_Pass`), the class order and the common
+folder come from one survey of the whole input, and splits hash the source-ref: the merged
+dataset is byte for byte the one a single pass writes (tests hold it so).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any, Protocol
+
+from gt2yolo.classes import ClassList
+from gt2yolo.convert import (
+    ConversionOptions,
+    ConversionResult,
+    _Pass,
+    _raise_for_unusable,
+    _require_unique_names,
+    path_digest,
+)
+from gt2yolo.errors import ConversionError
+from gt2yolo.manifest import ManifestSource
+from gt2yolo.storage import ImageSink, PartReader, Storage
+from gt2yolo.survey import Survey, survey_manifests
+from gt2yolo.writers import IMAGES_CSV, DatasetWriter, table_keys
+
+PLAN_VERSION = 1
+PARTS_PREFIX = "_parts/"
+COUNTERS_NAME = "counters.json"
+DIGESTS_NAME = "digests.bin"
+# 64 MiB of manifest (~90k lines of a typical job) converts in about a minute on one vCPU: far
+# from Lambda's 15 minutes, and few enough chunks that merging stays cheap.
+DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024
+
+
+class RangedManifest(ManifestSource, Protocol):
+    """A manifest that can also stream the lines inside a byte range (cut at line ends)."""
+
+    def lines_between(self, start: int, end: int) -> Iterator[bytes]: ...
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Bytes [start, end) of one manifest, whose first line has number `first_line`."""
+
+    index: int
+    manifest: str
+    start: int
+    end: int
+    first_line: int
+
+    def as_item(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "manifest": self.manifest,
+            "start": self.start,
+            "end": self.end,
+            "first_line": self.first_line,
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Chunk:
+        return cls(
+            int(item["index"]),
+            str(item["manifest"]),
+            int(item["start"]),
+            int(item["end"]),
+            int(item["first_line"]),
+        )
+
+    @property
+    def prefix(self) -> str:
+        """Where this chunk's parts live, relative to the dataset root."""
+        return f"{PARTS_PREFIX}{self.index:06d}/"
+
+
+@dataclass(frozen=True)
+class FanOutPlan:
+    """What every chunk must agree on (the survey's answers) and the chunks themselves."""
+
+    survey: Survey
+    chunks: tuple[Chunk, ...]
+
+    def to_json(self) -> str:
+        classes = self.survey.class_list
+        return json.dumps({
+            "version": PLAN_VERSION,
+            "label_attribute": self.survey.label_attribute,
+            "classes": list(classes.names),
+            "class_source": classes.source,
+            "class_warnings": list(classes.warnings),
+            "common_folder": list(self.survey.common_folder),
+            "lines": self.survey.lines,
+            "chunks": [chunk.as_item() for chunk in self.chunks],
+        })  # fmt: skip
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> FanOutPlan:
+        document = json.loads(text)
+        if document.get("version") != PLAN_VERSION:
+            raise ConversionError(f"fan-out plan version {document.get('version')!r} is unknown")
+        classes = ClassList(
+            tuple(document["classes"]), document["class_source"], tuple(document["class_warnings"])
+        )
+        survey = Survey(
+            document["label_attribute"],
+            classes,
+            tuple(document["common_folder"]),
+            document["lines"],
+        )
+        return cls(survey, tuple(Chunk.from_item(item) for item in document["chunks"]))
+
+
+class _CuttingSource:
+    """Streams a manifest for the survey and notes a cut at the first line end past each step."""
+
+    def __init__(self, source: ManifestSource, step: int, chunks: list[Chunk]) -> None:
+        self.source = source
+        self.step = step
+        self.chunks = chunks
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    def lines(self) -> Iterator[bytes]:
+        start = offset = 0
+        first_line = number = 1
+        cut_any = False
+        for raw in self.source.lines():
+            yield raw
+            offset += len(raw)
+            number += 1
+            if offset - start >= self.step:
+                self._cut(start, offset, first_line)
+                start, first_line, cut_any = offset, number, True
+        if offset > start or not cut_any:  # an empty manifest still gets its (empty) chunk
+            self._cut(start, offset, first_line)
+
+    def _cut(self, start: int, end: int, first_line: int) -> None:
+        self.chunks.append(Chunk(len(self.chunks), self.source.name, start, end, first_line))
+
+
+class ManifestChunk:
+    """One chunk as a ManifestSource: the manifest's name, its own lines, true line numbers."""
+
+    def __init__(self, source: RangedManifest, chunk: Chunk) -> None:
+        if source.name != chunk.manifest:
+            raise ConversionError(f"chunk {chunk.index} is of {chunk.manifest}, not {source.name}")
+        self.source = source
+        self.chunk = chunk
+        self.first_line = chunk.first_line
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    def lines(self) -> Iterator[bytes]:
+        if self.chunk.end > self.chunk.start:
+            yield from self.source.lines_between(self.chunk.start, self.chunk.end)
+
+
+def plan_fan_out(
+    sources: Sequence[ManifestSource],
+    options: ConversionOptions,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> FanOutPlan:
+    """Pass 1 over every manifest; raises ConversionError as `convert_manifests` would."""
+    if chunk_bytes < 1:
+        raise ValueError("chunk_bytes must be positive")
+    if not sources:
+        raise ConversionError("no manifest given")
+    _require_unique_names(sources)
+    chunks: list[Chunk] = []
+    cutting = [_CuttingSource(source, chunk_bytes, chunks) for source in sources]
+    survey = survey_manifests(cutting, options.label_attribute, options.class_list)
+    return FanOutPlan(survey, tuple(chunks))
+
+
+def convert_chunk(
+    plan: FanOutPlan,
+    chunk: Chunk,
+    source: RangedManifest,
+    storage: Storage,
+    options: ConversionOptions,
+    images: ImageSink | None = None,
+) -> dict[str, Any]:
+    """Pass 2 over one chunk: label files (and images) in place, table parts under _parts/."""
+    run = _Pass(plan.survey, options, storage, images)
+    splits = options.fractions.splits()
+    with DatasetWriter(storage, splits, tables_prefix=chunk.prefix, header=False) as writer:
+        run.writer = writer
+        run.convert_source(ManifestChunk(source, chunk), None)
+        storage.flush()
+    counters = run.report.counters()
+    storage.write_bytes(chunk.prefix + DIGESTS_NAME, run.digests.tobytes())
+    # Counters last: their presence says the chunk's parts are complete.
+    storage.write_bytes(chunk.prefix + COUNTERS_NAME, json.dumps(counters).encode())
+    storage.flush()
+    return counters
+
+
+def finalize(
+    plan: FanOutPlan, parts: PartReader, storage: Storage, options: ConversionOptions
+) -> ConversionResult:
+    """Merge the chunks' parts in order, write the summary files, remove the parts."""
+    run = _Pass(plan.survey, options, storage, None)
+    splits = options.fractions.splits()
+    digests = array("Q")
+    for chunk in plan.chunks:
+        run.report.absorb(json.loads(parts.read_bytes(chunk.prefix + COUNTERS_NAME)))
+        digests.frombytes(parts.read_bytes(chunk.prefix + DIGESTS_NAME))
+    with DatasetWriter(storage, splits) as writer:
+        for key in table_keys(splits):
+            for chunk in plan.chunks:
+                with parts.open_binary(chunk.prefix + key) as part:
+                    writer.append_part(key, part)
+        duplicates = _duplicates(plan, parts, digests)
+        report = run.finish(duplicates)
+        writer.write_summary(plan.survey.class_list.names, splits, options.dataset_root, report)
+        storage.flush()
+    parts.remove_prefix(PARTS_PREFIX)
+    _raise_for_unusable(run.report, duplicates)
+    return ConversionResult(report, plan.survey)
+
+
+def _duplicates(plan: FanOutPlan, parts: PartReader, digests: array[int]) -> dict[int, list[str]]:
+    """Label files claimed twice, with every origin: read from the images.csv parts."""
+    ordered = sorted(digests)
+    repeated = {a for a, b in pairwise(ordered) if a == b}
+    if not repeated:
+        return {}
+    found: dict[int, list[str]] = {d: [] for d in repeated}
+    for chunk in plan.chunks:
+        with parts.open_binary(chunk.prefix + IMAGES_CSV) as part:
+            for row in csv.reader(io.TextIOWrapper(part, encoding="utf-8", newline="")):
+                source_ref, label, manifest, line = row[0], row[2], row[9], row[10]
+                # images.csv holds `labels/<split>/<label path>`; the digest is of the label path.
+                digest = path_digest(label.split("/", 2)[2])
+                if digest in found:
+                    found[digest].append(f"{source_ref} ({manifest}:{line})")
+    return found
+
+
+__all__ = [
+    "Chunk",
+    "FanOutPlan",
+    "ManifestChunk",
+    "RangedManifest",
+    "convert_chunk",
+    "finalize",
+    "plan_fan_out",
+]
