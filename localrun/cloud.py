@@ -75,8 +75,13 @@ class Execution:
 class LocalCloud:
     """Deploys a synthesized template into moto and runs events through it."""
 
-    def __init__(self, template: dict[str, Any]) -> None:
+    def __init__(
+        self, template: dict[str, Any], env_overrides: dict[str, str] | None = None
+    ) -> None:
+        """`env_overrides`: values for environment variables the functions already have (e.g. a
+        small FAN_OUT_BYTES, so a sample manifest takes the Distributed Map)."""
         self.template = template
+        self.env_overrides = dict(env_overrides or {})
         self.resolver = Resolver(REGION, ACCOUNT)
         self._stack = ExitStack()
         self._invoke_lock = threading.Lock()
@@ -185,6 +190,7 @@ class LocalCloud:
             if not handler.startswith("handlers."):
                 continue  # CDK's own helper functions (log retention, auto-delete) don't run here
             env = self.resolver.resolve(props.get("Environment", {}).get("Variables", {}))
+            env |= {k: v for k, v in self.env_overrides.items() if k in env}
             name = f"local-{logical}"[:64]
             arn = lam.create_function(
                 FunctionName=name, Runtime="python3.12", Role=role, Handler=handler,

@@ -15,6 +15,10 @@ Context values (`cdk synth -c key=value`, or the "context" block of cdk.json):
 - `testFraction`: share of images put in the test split. Default: "0".
 - `powertoolsLayerVersion`: version of the AWS-managed Powertools for AWS Lambda (Python) v3
   layer. Default: 27.
+- `fanOutThresholdMiB`: manifests larger than this convert through the Distributed Map (chunks
+  in parallel, then a merge). Default: 64.
+- `chunkMiB`: size of one chunk of a fanned-out manifest. Default: 64.
+- `maxChunkConcurrency`: chunks converted at once. Default: 40.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct, IConstruct
 
-from stacks.constructs.conversion_workflow import ConversionWorkflow
+from stacks.constructs.conversion_workflow import CHUNK_LIST_NAME, ConversionWorkflow
 from stacks.constructs.dataset_storage import (
     DATASETS_PREFIX,
     GROUNDTRUTH_PREFIX,
@@ -63,6 +67,11 @@ REASON_LABELING_JOBS = (
 REASON_PREFIX = (
     "Object keys are known only at run time (they come from events and manifests); access is"
     " limited to the {prefix} prefix of the dataset bucket and the actions are listed one by one."
+)
+REASON_MAP_EXECUTIONS = (
+    "The Distributed Map describes, stops and redrives its own child executions, whose names"
+    " Step Functions generates at run time; the ARN is limited to executions of this state"
+    " machine."
 )
 REASON_DLQ = (
     "This queue is itself the dead-letter queue of the EventBridge targets (EventBridge is not an"
@@ -130,6 +139,13 @@ class Gt2YoloStack(cdk.Stack):
                 IMAGES_PREFIX,
                 DATASETS_PREFIX,
             ],
+            workflow.convert_chunk_function: [
+                GROUNDTRUTH_PREFIX,
+                MANIFESTS_PREFIX,
+                IMAGES_PREFIX,
+                DATASETS_PREFIX,
+            ],
+            workflow.finalize_function: [DATASETS_PREFIX],
             workflow.publish_function: [DATASETS_PREFIX],
             workflow.notify_failure_function: [],
         }
@@ -163,8 +179,27 @@ class Gt2YoloStack(cdk.Stack):
             )
 
     def _acknowledge_state_machine_role(self, functions: list[lambda_.IFunction]) -> None:
-        role = self.workflow.state_machine.role
+        machine = self.workflow.state_machine
+        role = machine.role
         self._acknowledge(role, "IAM5[Resource::*]", f"{REASON_LOG_DELIVERY} {REASON_XRAY}")
+        bucket = self._arn_token(self.storage.bucket)
+        self._acknowledge(
+            role,
+            f"IAM5[Resource::{bucket}/{DATASETS_PREFIX}*/{CHUNK_LIST_NAME}]",
+            "The Distributed Map reads the chunk list of the dataset being converted; its name is"
+            " known at run time, so the ARN names every dataset's chunk list and nothing else.",
+        )
+        # The Distributed Map starts child executions of this state machine (CDK's policy).
+        machine_name = (
+            '{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"'
+            + self.resolve(cast(cdk.CfnResource, machine.node.default_child).logical_id)
+            + '"}]}]}'
+        )
+        executions = (
+            f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{machine_name}"
+        )
+        for pattern in (f"{executions}:*", f"{executions}/*:*"):
+            self._acknowledge(machine, f"IAM5[Resource::{pattern}]", REASON_MAP_EXECUTIONS)
         for function in functions:
             self._acknowledge(
                 role,

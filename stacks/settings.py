@@ -17,6 +17,10 @@ from constructs import Construct
 DEFAULT_POWERTOOLS_LAYER_VERSION = 27
 DEFAULT_VAL_FRACTION = "0.2"
 DEFAULT_TEST_FRACTION = "0"
+# Manifests above this size convert through the Distributed Map, in chunks of about CHUNK_MIB.
+DEFAULT_FAN_OUT_MIB = 64
+DEFAULT_CHUNK_MIB = 64
+DEFAULT_MAX_CHUNK_CONCURRENCY = 40
 
 # kmsKey: "create" makes a customer managed key in the stack; an ARN reuses an existing key.
 KMS_KEY_CREATE = "create"
@@ -32,6 +36,9 @@ CONTEXT_KEYS = (
     "valFraction",
     "testFraction",
     "powertoolsLayerVersion",
+    "fanOutThresholdMiB",
+    "chunkMiB",
+    "maxChunkConcurrency",
 )
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no", ""}
@@ -54,6 +61,9 @@ class Settings:
     val_fraction: str = DEFAULT_VAL_FRACTION
     test_fraction: str = DEFAULT_TEST_FRACTION
     powertools_layer_version: int = DEFAULT_POWERTOOLS_LAYER_VERSION
+    fan_out_threshold_mib: int = DEFAULT_FAN_OUT_MIB
+    chunk_mib: int = DEFAULT_CHUNK_MIB
+    max_chunk_concurrency: int = DEFAULT_MAX_CHUNK_CONCURRENCY
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
@@ -69,6 +79,15 @@ class Settings:
                 "testFraction", context.get("testFraction"), DEFAULT_TEST_FRACTION
             ),
             powertools_layer_version=_layer_version(context.get("powertoolsLayerVersion")),
+            fan_out_threshold_mib=_positive(
+                "fanOutThresholdMiB", context.get("fanOutThresholdMiB"), DEFAULT_FAN_OUT_MIB
+            ),
+            chunk_mib=_positive("chunkMiB", context.get("chunkMiB"), DEFAULT_CHUNK_MIB),
+            max_chunk_concurrency=_positive(
+                "maxChunkConcurrency",
+                context.get("maxChunkConcurrency"),
+                DEFAULT_MAX_CHUNK_CONCURRENCY,
+            ),
         )
         if float(settings.val_fraction) + float(settings.test_fraction) >= 1:
             raise SettingsError("valFraction + testFraction must leave images for training")
@@ -139,3 +158,15 @@ def _layer_version(value: Any) -> int:
     if version < 1:
         raise SettingsError(f"powertoolsLayerVersion must be positive, not {version}")
     return version
+
+
+def _positive(name: str, value: Any, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{name} must be an integer, not {value!r}") from None
+    if number < 1:
+        raise SettingsError(f"{name} must be positive, not {number}")
+    return number

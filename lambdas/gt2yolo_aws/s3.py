@@ -67,9 +67,32 @@ class S3Manifest:
         return str(self.uri)
 
     def lines(self) -> Iterator[bytes]:
-        body = self.client.get_object(Bucket=self.uri.bucket, Key=self.uri.key)["Body"]
+        yield from self._lines(self.client.get_object(Bucket=self.uri.bucket, Key=self.uri.key))
+
+    def lines_between(self, start: int, end: int) -> Iterator[bytes]:
+        """The lines in bytes [start, end) (a fan-out chunk): one ranged GET."""
+        if end <= start:
+            return
+        response = self.client.get_object(
+            Bucket=self.uri.bucket, Key=self.uri.key, Range=f"bytes={start}-{end - 1}"
+        )
+        yield from self._lines(response)
+
+    @staticmethod
+    def _lines(response: dict[str, Any]) -> Iterator[bytes]:
+        # Lines end at b"\n" only, ends kept, as when reading a local file: botocore's
+        # iter_lines also splits at a lone b"\r", which JSON allows as whitespace inside a line,
+        # and drops the ends, which fan-out byte offsets count.
+        body = response["Body"]
+        pending = b""
         try:
-            yield from body.iter_lines(chunk_size=1024 * 1024)
+            for block in body.iter_chunks(chunk_size=1024 * 1024):
+                lines = (pending + block).split(b"\n")
+                pending = lines.pop()
+                for line in lines:
+                    yield line + b"\n"
+            if pending:
+                yield pending
         finally:
             body.close()
 
@@ -151,6 +174,24 @@ class S3Storage:
 
     def location(self, key: str = "") -> str:
         return str(self.root.join(key)) if key else str(self.root)
+
+    @contextmanager
+    def open_binary(self, key: str) -> Iterator[IO[bytes]]:
+        body = self.client.get_object(Bucket=self.root.bucket, Key=self._key(key))["Body"]
+        try:
+            yield cast(IO[bytes], body)
+        finally:
+            body.close()
+
+    def read_bytes(self, key: str) -> bytes:
+        return read_object(str(self.root.join(key)), self.client)
+
+    def remove_prefix(self, prefix: str) -> None:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.root.bucket, Prefix=self._key(prefix)):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:  # a page holds at most 1,000 keys: one DeleteObjects call
+                self.client.delete_objects(Bucket=self.root.bucket, Delete={"Objects": keys})
 
     def close(self) -> None:
         self.flush()

@@ -1,4 +1,8 @@
-"""Convert Lambda: ConversionRequest -> dataset files under datasets/<name>/."""
+"""Convert Lambda: ConversionRequest -> dataset files under datasets/<name>/.
+
+A manifest above FAN_OUT_BYTES is not converted here: Convert plans the chunks and the state
+machine's Distributed Map converts them (handlers.convert_chunk, handlers.finalize).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from gt2yolo_aws.adapters import transient_errors
 from workflow.convert import convert_request
-from workflow.models import ConversionRequest
+from workflow.models import ConversionRequest, FanOutStarted
 
 from handlers import clients, settings
 from handlers.observability import logger, metrics, tracer
@@ -25,6 +29,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = time.monotonic()
     with transient_errors():
         outcome = convert_request(request, settings.convert_settings(), clients.s3())
+    if isinstance(outcome, FanOutStarted):
+        logger.info(
+            "fan-out planned",
+            extra={"dataset_uri": outcome.dataset_uri, "chunks": outcome.chunks,
+                   "lines": outcome.lines},
+        )  # fmt: skip
+        metrics.add_metric(name="FanOutChunks", unit=MetricUnit.Count, value=outcome.chunks)
+        # No `error` key: only the Map's Catch adds one, and Finalize fails on it.
+        return outcome.model_dump(exclude={"error"})
     elapsed_ms = (time.monotonic() - started) * 1000
     summary = outcome.summary
     logger.info(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from functools import cache
 
+from gt2yolo.fanout import DEFAULT_CHUNK_BYTES
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from workflow.convert import ConvertSettings
+from workflow.convert import DEFAULT_FAN_OUT_BYTES, ConvertSettings
 from workflow.resolve import ResolveSettings
 
 
@@ -34,6 +35,8 @@ class ConvertEnv(_Env):
     VAL_FRACTION: float = Field(default=0.2, ge=0, lt=1)
     TEST_FRACTION: float = Field(default=0.0, ge=0, lt=1)
     COPY_IMAGES: bool = True
+    FAN_OUT_BYTES: int = Field(default=DEFAULT_FAN_OUT_BYTES, ge=1)
+    CHUNK_BYTES: int = Field(default=DEFAULT_CHUNK_BYTES, ge=1)
 
 
 class PublishEnv(_Env):
@@ -61,8 +64,9 @@ def convert_settings() -> ConvertSettings:
     env = ConvertEnv.load()
     assert isinstance(env, ConvertEnv)
     return ConvertSettings(
-        env.BUCKET_NAME, env.DATASETS_PREFIX, env.VAL_FRACTION, env.TEST_FRACTION, env.COPY_IMAGES
-    )
+        env.BUCKET_NAME, env.DATASETS_PREFIX, env.VAL_FRACTION, env.TEST_FRACTION, env.COPY_IMAGES,
+        env.FAN_OUT_BYTES, env.CHUNK_BYTES,
+    )  # fmt: skip
 
 
 @cache

@@ -10,18 +10,36 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 from gt2yolo import ConversionOptions, convert_manifests
 from gt2yolo.classes import ClassList, class_list_from_label_config
+from gt2yolo.fanout import DEFAULT_CHUNK_BYTES, plan_fan_out
 from gt2yolo.split import SplitFractions
 from gt2yolo_aws.s3 import S3ImageSink, S3Manifest, S3Storage, S3Uri, get_if_exists, read_object
 
 from workflow import dataset_lock
-from workflow.models import ConversionOutcome, ConversionRequest, ConversionSummary, SuccessMarker
+from workflow.models import (
+    ConversionOutcome,
+    ConversionRequest,
+    ConversionSummary,
+    FanOutStarted,
+    SuccessMarker,
+)
 
 SUCCESS_NAME = "_SUCCESS"
+# A fan-out's plan and its chunk list (the Distributed Map's ItemReader), beside the parts.
+PLAN_NAME = "_parts/plan.json"
+CHUNKS_NAME = "_parts/chunks.json"
+
+
+# Above this manifest size Convert plans a fan-out instead of converting in one Lambda: 64 MiB
+# (~90k lines) converts in one vCPU-minute; a 1M-line job (~700 MiB) would not fit 15 minutes.
+DEFAULT_FAN_OUT_BYTES = 64 * 1024 * 1024
+# A fan-out holds the dataset lock across the Map and Finalize: up to the state machine timeout.
+FAN_OUT_LOCK_HOLD = timedelta(hours=2, minutes=5)
 
 
 @dataclass(frozen=True)
@@ -31,6 +49,8 @@ class ConvertSettings:
     val_fraction: float = 0.2
     test_fraction: float = 0.0
     copy_images: bool = True
+    fan_out_bytes: int = DEFAULT_FAN_OUT_BYTES
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
 
     def dataset_prefix(self, name: str) -> str:
         return f"{self.datasets_prefix}{name}/"
@@ -38,16 +58,22 @@ class ConvertSettings:
 
 def convert_request(
     request: ConversionRequest, settings: ConvertSettings, client: Any
-) -> ConversionOutcome:
+) -> ConversionOutcome | FanOutStarted:
+    """Convert in this Lambda, or (above `fan_out_bytes`) plan the chunks of a fan-out."""
     prefix = settings.dataset_prefix(request.dataset_name)
     dataset_uri = f"s3://{settings.bucket}/{prefix}"
-    fingerprint = fingerprint_of(request, settings, client)
+    manifest = _head(client, request.manifest_uri)
+    fingerprint = fingerprint_of(request, settings, client, manifest)
     marker = read_marker(client, settings.bucket, prefix)
     if marker is not None and marker.fingerprint == fingerprint:
         return _outcome(request, dataset_uri, fingerprint, marker.summary, already_published=True)
-    token = dataset_lock.acquire(client, settings.bucket, prefix)
+    fan_out = int(manifest.get("ContentLength", 0)) > settings.fan_out_bytes
+    hold = FAN_OUT_LOCK_HOLD if fan_out else dataset_lock.STALE_AFTER
+    token = dataset_lock.acquire(client, settings.bucket, prefix, hold=hold)
     try:
         clear_dataset(client, settings.bucket, prefix)
+        if fan_out:
+            return plan_request(request, settings, client, dataset_uri, fingerprint, token)
         summary = _convert(request, settings, client, dataset_uri)
     except BaseException:
         dataset_lock.release(client, settings.bucket, prefix, token)
@@ -56,16 +82,55 @@ def convert_request(
     return outcome.model_copy(update={"lock_token": token})
 
 
-def _convert(
-    request: ConversionRequest, settings: ConvertSettings, client: Any, dataset_uri: str
-) -> ConversionSummary:
-    options = ConversionOptions(
+def conversion_options(
+    request: ConversionRequest, settings: ConvertSettings, client: Any
+) -> ConversionOptions:
+    return ConversionOptions(
         label_attribute=request.label_attribute,
         class_list=_class_list(request.label_config_uri, client),
         verification_attribute=request.verification_attribute,
         accepted_verdicts=frozenset(request.accepted_verdicts),
         fractions=SplitFractions(settings.val_fraction, settings.test_fraction),
     )
+
+
+def plan_request(
+    request: ConversionRequest,
+    settings: ConvertSettings,
+    client: Any,
+    dataset_uri: str,
+    fingerprint: str,
+    lock_token: str,
+) -> FanOutStarted:
+    """Pass 1 over the manifest: the plan every chunk follows, and the chunk list for the Map."""
+    options = conversion_options(request, settings, client)
+    plan = plan_fan_out([S3Manifest(request.manifest_uri, client)], options, settings.chunk_bytes)
+    document = {"request": request.model_dump(), "plan": json.loads(plan.to_json())}
+    storage = S3Storage(dataset_uri, client)
+    try:
+        storage.write_bytes(PLAN_NAME, json.dumps(document).encode())
+        items = [chunk.as_item() for chunk in plan.chunks]
+        storage.write_bytes(CHUNKS_NAME, json.dumps(items).encode())
+    finally:
+        storage.close()
+    location = S3Uri.parse(dataset_uri)
+    return FanOutStarted(
+        **request.model_dump(),
+        dataset_uri=dataset_uri,
+        fingerprint=fingerprint,
+        lock_token=lock_token,
+        plan_uri=str(location.join(PLAN_NAME)),
+        chunks_bucket=location.bucket,
+        chunks_key=location.join(CHUNKS_NAME).key,
+        chunks=len(plan.chunks),
+        lines=plan.survey.lines,
+    )
+
+
+def _convert(
+    request: ConversionRequest, settings: ConvertSettings, client: Any, dataset_uri: str
+) -> ConversionSummary:
+    options = conversion_options(request, settings, client)
     storage = S3Storage(dataset_uri, client)
     sink = S3ImageSink(storage) if settings.copy_images else None
     try:
@@ -97,10 +162,16 @@ def _outcome(
     )
 
 
-def fingerprint_of(request: ConversionRequest, settings: ConvertSettings, client: Any) -> str:
+def fingerprint_of(
+    request: ConversionRequest,
+    settings: ConvertSettings,
+    client: Any,
+    manifest: dict[str, Any] | None = None,
+) -> str:
     """Identity of a conversion's input: same fingerprint, same dataset."""
+    head = manifest or _head(client, request.manifest_uri)
     parts = {
-        "manifest": _etag(client, request.manifest_uri),
+        "manifest": str(head.get("VersionId") or head["ETag"]),
         "config": _etag(client, request.label_config_uri) if request.label_config_uri else None,
         "attribute": request.label_attribute,
         "verification": [request.verification_attribute, sorted(request.accepted_verdicts)],
@@ -111,6 +182,11 @@ def fingerprint_of(request: ConversionRequest, settings: ConvertSettings, client
 
 
 def _etag(client: Any, uri: str) -> str:
+    head = _head(client, uri)
+    return str(head.get("VersionId") or head["ETag"])
+
+
+def _head(client: Any, uri: str) -> dict[str, Any]:
     location = S3Uri.parse(uri)
     try:
         head = client.head_object(Bucket=location.bucket, Key=location.key)
@@ -119,7 +195,7 @@ def _etag(client: Any, uri: str) -> str:
             # 403: Convert may not list where Ground Truth writes; absent or unreadable alike.
             raise FileNotFoundError(f"{uri} does not exist (or is not readable)") from None
         raise
-    return str(head.get("VersionId") or head["ETag"])
+    return dict(head)
 
 
 def read_marker(client: Any, bucket: str, prefix: str) -> SuccessMarker | None:

@@ -23,10 +23,23 @@ LOCK_NAME = "_LOCK"
 STALE_AFTER = timedelta(minutes=16)
 
 
-def acquire(client: Any, bucket: str, prefix: str, now: datetime | None = None) -> str:
-    """Take the dataset's lock; return the token that releases it."""
+def acquire(
+    client: Any,
+    bucket: str,
+    prefix: str,
+    now: datetime | None = None,
+    hold: timedelta = STALE_AFTER,
+) -> str:
+    """Take the dataset's lock; return the token that releases it.
+
+    `hold`: how long the holder may run before its lock counts as crashed (a fan-out conversion
+    runs for longer than one Lambda).
+    """
     token = uuid.uuid4().hex
-    body = json.dumps({"token": token, "created_at": (now or datetime.now(UTC)).isoformat()})
+    created_at = (now or datetime.now(UTC)).isoformat()
+    body = json.dumps(
+        {"token": token, "created_at": created_at, "hold_seconds": hold.total_seconds()}
+    )
     key = prefix + LOCK_NAME
     try:
         client.put_object(Bucket=bucket, Key=key, Body=body.encode(), IfNoneMatch="*")
@@ -63,9 +76,10 @@ def _read(client: Any, bucket: str, key: str) -> dict[str, Any] | None:
 def _stale(held: dict[str, Any], now: datetime | None) -> bool:
     try:
         created = datetime.fromisoformat(str(held["created_at"]))
-    except (KeyError, ValueError):
+        hold = timedelta(seconds=float(held.get("hold_seconds", STALE_AFTER.total_seconds())))
+    except (KeyError, ValueError, TypeError):
         return True
-    return (now or datetime.now(UTC)) - created > STALE_AFTER
+    return (now or datetime.now(UTC)) - created > hold
 
 
 def _code(exc: ClientError) -> str:

@@ -18,3 +18,7 @@ THROTTLING_CODES = frozenset({
 
 class ConversionInProgress(Exception):
     """Another execution is converting this dataset (a duplicate event): retry later."""
+
+
+class FanOutFailed(Exception):
+    """A chunk of a fanned-out conversion failed after its retries; the dataset is not published."""

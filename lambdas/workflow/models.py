@@ -63,11 +63,35 @@ class ConversionSummary(_Model):
 class ConversionOutcome(ConversionRequest):
     """Convert's answer: the request plus where the dataset is and what it holds."""
 
+    mode: Literal["converted"] = "converted"
     dataset_uri: str
     fingerprint: str
     summary: ConversionSummary
     already_published: bool = False
     lock_token: str | None = None
+
+
+class FanOutStarted(ConversionRequest):
+    """Convert's answer for a big manifest: the plan is written, the chunks are listed."""
+
+    mode: Literal["fan_out"] = "fan_out"
+    dataset_uri: str
+    fingerprint: str
+    lock_token: str
+    plan_uri: str
+    chunks_bucket: str
+    chunks_key: str
+    chunks: int
+    lines: int
+    # Set by the state machine's Catch when the Distributed Map failed ({"Error", "Cause"}).
+    error: dict[str, Any] | None = None
+
+
+class ChunkTask(_Model):
+    """One item of the Distributed Map: a chunk of the manifest and the plan it follows."""
+
+    chunk: dict[str, Any]
+    plan_uri: str
 
 
 class PublishOutcome(_Model):

@@ -1,8 +1,10 @@
 """ConversionWorkflow: the Lambda functions and the Step Functions state machine that run them.
 
-Resolve -> ShouldConvert? -> Convert -> Publish -> DatasetPublished; Resolve may instead answer
-"nothing to do" (Skipped). Any error after retries goes to NotifyFailure -> ConversionFailed.
-States pass S3 pointers, never manifest content (256 KiB state limit).
+Resolve -> ShouldConvert? -> Convert -> FanOut? -> Publish -> DatasetPublished; Resolve may
+instead answer "nothing to do" (Skipped). A manifest above the fan-out threshold is only planned
+by Convert: ConvertChunks (a Distributed Map over byte ranges of the manifest) -> Finalize (merge)
+-> Publish. Any error after retries goes to NotifyFailure -> ConversionFailed. States pass S3
+pointers, never manifest content (256 KiB state limit).
 """
 
 from __future__ import annotations
@@ -47,12 +49,19 @@ DEFAULT_EVENT_BUS = "default"
 STATE_RESOLVE = "Resolve"
 STATE_SHOULD_CONVERT = "ShouldConvert?"
 STATE_CONVERT = "Convert"
+STATE_FAN_OUT = "FanOut?"
+STATE_CONVERT_CHUNKS = "ConvertChunks"
+STATE_CONVERT_CHUNK = "ConvertChunk"
+STATE_FINALIZE = "Finalize"
 STATE_PUBLISH = "Publish"
 STATE_PUBLISHED = "DatasetPublished"
 STATE_SKIPPED = "Skipped"
 STATE_NOTIFY_FAILURE = "NotifyFailure"
 STATE_FAILED = "ConversionFailed"
 ACTION_CONVERT = "convert"  # Resolve's `action` that leads to Convert
+MODE_FAN_OUT = "fan_out"  # Convert's `mode` when it planned chunks instead of converting
+MIB = 1024 * 1024
+CHUNK_LIST_NAME = "_parts/chunks.json"  # workflow.convert.CHUNKS_NAME, under each dataset
 
 # Errors worth retrying: Lambda service hiccups, throttling, and the handlers' own
 # TransientAwsError (an AWS call that failed in a way that may succeed later).
@@ -93,7 +102,7 @@ class _FunctionSpec:
 
 
 class ConversionWorkflow(Construct):
-    """Four Lambda functions (one code asset) and the Standard state machine that runs them."""
+    """Six Lambda functions (one code asset) and the Standard state machine that runs them."""
 
     def __init__(
         self,
@@ -114,9 +123,14 @@ class ConversionWorkflow(Construct):
         )
         self.resolve_function = self._function(self._resolve_spec())
         self.convert_function = self._function(self._convert_spec())
+        self.convert_chunk_function = self._function(self._convert_chunk_spec())
+        self.finalize_function = self._function(self._finalize_spec())
         self.publish_function = self._function(self._publish_spec(topic, topic_key))
         self.notify_failure_function = self._function(self._notify_spec(topic, topic_key))
         self.state_machine = self._state_machine()
+        # The Map reads chunk lists from the bucket: through S3 with the bucket's key, if any.
+        for statement in self._bucket_key_statements(write=False):
+            self.state_machine.add_to_role_policy(statement)
 
     # --- functions -------------------------------------------------------------------------
 
@@ -156,32 +170,84 @@ class ConversionWorkflow(Construct):
                 "VAL_FRACTION": self._settings.val_fraction,
                 "TEST_FRACTION": self._settings.test_fraction,
                 "COPY_IMAGES": "true",
+                "FAN_OUT_BYTES": str(self._settings.fan_out_threshold_mib * MIB),
+                "CHUNK_BYTES": str(self._settings.chunk_mib * MIB),
             },
             statements=[
-                _allow(
-                    ["s3:GetObject"],
-                    [
-                        storage.objects_arn(GROUNDTRUTH_PREFIX),
-                        storage.objects_arn(MANIFESTS_PREFIX),
-                        storage.objects_arn(IMAGES_PREFIX),
-                    ],
-                ),
+                self._read_inputs(),
                 _allow(
                     ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                     [storage.objects_arn(DATASETS_PREFIX)],
                 ),
                 # Listing is needed to replace a dataset (delete what a previous run wrote).
-                iam.PolicyStatement(
-                    actions=["s3:ListBucket"],
-                    resources=[storage.bucket.bucket_arn],
-                    conditions={"StringLike": {"s3:prefix": [f"{DATASETS_PREFIX}*"]}},
-                ),
+                self._list_under(DATASETS_PREFIX),
                 *self._bucket_key_statements(write=True),
             ],
-            # 1,769 MB is one full vCPU; /tmp holds the images of a dataset being written.
+            # 1,769 MB is one full vCPU; /tmp holds the tables of a dataset being written.
             memory_mb=1769,
             timeout=cdk.Duration.minutes(15),
             ephemeral_storage_mb=2048,
+        )
+
+    def _convert_chunk_spec(self) -> _FunctionSpec:
+        return _FunctionSpec(
+            name="ConvertChunk",
+            handler="handlers.convert_chunk.handler",
+            description="Converts one byte range of a big manifest (a Distributed Map item)",
+            environment={
+                "DATASETS_PREFIX": DATASETS_PREFIX,
+                "VAL_FRACTION": self._settings.val_fraction,
+                "TEST_FRACTION": self._settings.test_fraction,
+                "COPY_IMAGES": "true",
+            },
+            statements=[
+                self._read_inputs(),
+                # Reads the plan, writes label files and its parts; never lists or deletes.
+                _allow(
+                    ["s3:GetObject", "s3:PutObject"], [self._storage.objects_arn(DATASETS_PREFIX)]
+                ),
+                *self._bucket_key_statements(write=True),
+            ],
+            memory_mb=1769,
+            timeout=cdk.Duration.minutes(15),
+            ephemeral_storage_mb=2048,
+        )
+
+    def _finalize_spec(self) -> _FunctionSpec:
+        return _FunctionSpec(
+            name="Finalize",
+            handler="handlers.finalize.handler",
+            description="Merges the chunks of a fanned-out conversion into one dataset",
+            environment={
+                "DATASETS_PREFIX": DATASETS_PREFIX,
+                "VAL_FRACTION": self._settings.val_fraction,
+                "TEST_FRACTION": self._settings.test_fraction,
+            },
+            statements=[
+                _allow(
+                    ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                    [self._storage.objects_arn(DATASETS_PREFIX)],
+                ),
+                # Lists the parts it deletes after the merge.
+                self._list_under(DATASETS_PREFIX),
+                *self._bucket_key_statements(write=True),
+            ],
+            memory_mb=1769,
+            timeout=cdk.Duration.minutes(15),
+            # annot.csv of a million images (~0.5 GB) is spooled here before its upload.
+            ephemeral_storage_mb=10240,
+        )
+
+    def _read_inputs(self) -> iam.PolicyStatement:
+        """Where conversions read: job output, dropped manifests and configs, source images."""
+        storage = self._storage
+        return _allow(
+            ["s3:GetObject"],
+            [
+                storage.objects_arn(GROUNDTRUTH_PREFIX),
+                storage.objects_arn(MANIFESTS_PREFIX),
+                storage.objects_arn(IMAGES_PREFIX),
+            ],
         )
 
     def _list_under(self, prefix: str) -> iam.PolicyStatement:
@@ -307,14 +373,24 @@ class ConversionWorkflow(Construct):
         resolve = self._invoke(STATE_RESOLVE, self.resolve_function, on_error=notify)
         convert = self._invoke(STATE_CONVERT, self.convert_function, on_error=notify)
         publish = self._invoke(STATE_PUBLISH, self.publish_function, on_error=notify)
+        publish.next(sfn.Succeed(self, STATE_PUBLISHED))
         should_convert = sfn.Condition.and_(
             # Guarded so that a missing `action` means "skip", not a States.Runtime failure.
             sfn.Condition.is_present("$.action"),
             sfn.Condition.string_equals("$.action", ACTION_CONVERT),
         )
+        fanned_out = sfn.Condition.and_(
+            sfn.Condition.is_present("$.mode"),
+            sfn.Condition.string_equals("$.mode", MODE_FAN_OUT),
+        )
+        convert.next(
+            sfn.Choice(self, STATE_FAN_OUT)
+            .when(fanned_out, self._fan_out(notify).next(publish))
+            .otherwise(publish)
+        )
         definition = resolve.next(
             sfn.Choice(self, STATE_SHOULD_CONVERT)
-            .when(should_convert, convert.next(publish).next(sfn.Succeed(self, STATE_PUBLISHED)))
+            .when(should_convert, convert)
             .otherwise(sfn.Succeed(self, STATE_SKIPPED))
         )
         return sfn.StateMachine(
@@ -330,6 +406,33 @@ class ConversionWorkflow(Construct):
             ),
             tracing_enabled=True,
         )
+
+    def _fan_out(self, notify: sfn.IChainable) -> sfn.Chain:
+        """ConvertChunks (Distributed Map over the plan's chunk list) -> Finalize.
+
+        A failed Map goes to Finalize too, with `$.error`: it releases the dataset lock and
+        fails with the chunk's cause, so the failure is notified like any other.
+        """
+        finalize = self._invoke(STATE_FINALIZE, self.finalize_function, on_error=notify)
+        chunk = self._invoke(STATE_CONVERT_CHUNK, self.convert_chunk_function)
+        chunks = sfn.DistributedMap(
+            self,
+            STATE_CONVERT_CHUNKS,
+            item_reader=_ChunkListReader(
+                bucket=self._storage.bucket, key=sfn.JsonPath.string_at("$.chunks_key")
+            ),
+            item_selector={
+                "chunk": sfn.JsonPath.string_at("$$.Map.Item.Value"),
+                "plan_uri": sfn.JsonPath.string_at("$.plan_uri"),
+            },
+            max_concurrency=self._settings.max_chunk_concurrency,
+            map_execution_type=sfn.StateMachineType.STANDARD,
+            # Chunks answer with counts only; Finalize reads their parts from S3.
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        chunks.item_processor(chunk)
+        chunks.add_catch(finalize, errors=["States.ALL"], result_path="$.error")
+        return chunks.next(finalize)
 
     def _state_machine_log_group(self) -> logs.LogGroup:
         # Under /aws/vendedlogs/ so Step Functions does not grow the account's (size-limited)
@@ -376,6 +479,20 @@ class ConversionWorkflow(Construct):
         if on_error is not None:
             task.add_catch(on_error, errors=["States.ALL"], result_path="$.error")
         return task
+
+
+class _ChunkListReader(sfn.S3JsonItemReader):
+    """The Map's item reader, allowed to read the chunk lists only (CDK would grant bucket/*)."""
+
+    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
+        bucket = self.bucket
+        assert bucket is not None
+        return [
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[bucket.arn_for_objects(f"{DATASETS_PREFIX}*/{CHUNK_LIST_NAME}")],
+            )
+        ]
 
 
 def powertools_layer_arn(version: int) -> str:

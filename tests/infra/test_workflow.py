@@ -26,12 +26,16 @@ HANDLERS = [
     "handlers.convert.handler",
     "handlers.publish.handler",
     "handlers.notify_failure.handler",
+    "handlers.finalize.handler",
+    "handlers.convert_chunk.handler",
 ]
 COMMON_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "gt2yolo",
     "POWERTOOLS_METRICS_NAMESPACE": "Gt2Yolo",
 }
 TASK_STATES = ["Resolve", "Convert", "Publish"]
+# Tasks in the order of HANDLERS (ConvertChunk runs inside the Distributed Map).
+TOP_LEVEL_TASKS = [*TASK_STATES, "NotifyFailure", "Finalize"]
 
 
 def _function(template: assertions.Template, handler: str) -> dict[str, Any]:
@@ -41,7 +45,7 @@ def _function(template: assertions.Template, handler: str) -> dict[str, Any]:
 # --- functions -----------------------------------------------------------------------------
 
 
-def test_the_four_handlers_are_the_only_functions(template: assertions.Template) -> None:
+def test_the_six_handlers_are_the_only_functions(template: assertions.Template) -> None:
     handlers = [
         f["Properties"]["Handler"] for f in resources(template, "AWS::Lambda::Function").values()
     ]
@@ -191,7 +195,8 @@ def test_happy_path_resolve_convert_publish(template: assertions.Template) -> No
     states = state_machine_definition(template)["States"]
     assert state_machine_definition(template)["StartAt"] == workflow.STATE_RESOLVE
     assert states["Resolve"]["Next"] == "ShouldConvert?"
-    assert states["Convert"]["Next"] == "Publish"
+    assert states["Convert"]["Next"] == "FanOut?"
+    assert states["FanOut?"]["Default"] == "Publish"
     assert states["Publish"]["Next"] == "DatasetPublished"
     assert states["DatasetPublished"] == {"Type": "Succeed"}
 
@@ -208,21 +213,21 @@ def test_resolve_decides_between_convert_and_skipped(template: assertions.Templa
     ]
 
 
-@pytest.mark.parametrize("state", [*TASK_STATES, "NotifyFailure"])
+@pytest.mark.parametrize("state", [*TOP_LEVEL_TASKS, "ConvertChunk"])
 def test_tasks_pass_the_whole_state_and_keep_only_the_handler_result(
     template: assertions.Template, state: str
 ) -> None:
-    task = state_machine_definition(template)["States"][state]
+    task = _all_states(template)[state]
     assert task["Resource"] == "arn:aws:states:::lambda:invoke"
     assert task["Parameters"]["Payload.$"] == "$"
     assert task["OutputPath"] == "$.Payload"
 
 
-@pytest.mark.parametrize("state", [*TASK_STATES, "NotifyFailure"])
+@pytest.mark.parametrize("state", [*TOP_LEVEL_TASKS, "ConvertChunk"])
 def test_tasks_first_retry_transient_errors_with_backoff(
     template: assertions.Template, state: str
 ) -> None:
-    retries = state_machine_definition(template)["States"][state]["Retry"]
+    retries = _all_states(template)[state]["Retry"]
     assert retries[0] == {
         "ErrorEquals": workflow.RETRYABLE_ERRORS,
         "IntervalSeconds": 2,
@@ -250,11 +255,11 @@ def test_only_convert_waits_for_a_dataset_locked_by_another_execution(
             "MaxDelaySeconds": 300,
         }
     ]
-    for state in ("Resolve", "Publish", "NotifyFailure"):
+    for state in ("Resolve", "Publish", "NotifyFailure", "Finalize"):
         assert len(states[state]["Retry"]) == 1
 
 
-@pytest.mark.parametrize("state", TASK_STATES)
+@pytest.mark.parametrize("state", [*TASK_STATES, "Finalize"])
 def test_any_error_of_a_step_is_reported_then_fails_the_run(
     template: assertions.Template, state: str
 ) -> None:
@@ -282,12 +287,84 @@ def test_state_names_are_the_published_constants(template: assertions.Template) 
         workflow.STATE_SKIPPED,
         workflow.STATE_NOTIFY_FAILURE,
         workflow.STATE_FAILED,
+        workflow.STATE_FAN_OUT,
+        workflow.STATE_CONVERT_CHUNKS,
+        workflow.STATE_FINALIZE,
     }
     assert set(state_machine_definition(template)["States"]) == names
 
 
 def test_each_task_invokes_its_own_function(template: assertions.Template) -> None:
-    states = state_machine_definition(template)["States"]
-    for state, handler in zip([*TASK_STATES, "NotifyFailure"], HANDLERS, strict=True):
+    states = _all_states(template)
+    for state, handler in zip([*TOP_LEVEL_TASKS, "ConvertChunk"], HANDLERS, strict=True):
         expected = f"<{function_id(template, handler)}.Arn>"
         assert states[state]["Parameters"]["FunctionName"] == expected
+
+
+def _all_states(template: assertions.Template) -> dict[str, Any]:
+    """Top-level states and the states inside the Distributed Map."""
+    states: dict[str, Any] = dict(state_machine_definition(template)["States"])
+    inner: dict[str, Any] = states["ConvertChunks"]["ItemProcessor"]["States"]
+    return states | inner
+
+
+# --- fan-out ---------------------------------------------------------------------------------
+
+
+def test_convert_fans_out_big_manifests_through_a_distributed_map(
+    template: assertions.Template,
+) -> None:
+    states = state_machine_definition(template)["States"]
+    [rule] = states["FanOut?"]["Choices"]
+    assert rule == {
+        "And": [
+            {"Variable": "$.mode", "IsPresent": True},
+            {"Variable": "$.mode", "StringEquals": "fan_out"},
+        ],
+        "Next": "ConvertChunks",
+    }
+    chunks = states["ConvertChunks"]
+    assert chunks["Type"] == "Map"
+    assert chunks["ItemProcessor"]["ProcessorConfig"] == {
+        "Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"
+    }  # fmt: skip
+    assert chunks["ItemProcessor"]["StartAt"] == "ConvertChunk"
+    assert chunks["ItemProcessor"]["States"]["ConvertChunk"]["End"] is True
+    # The chunk list Convert wrote: JSON (moto's interpreter and AWS both read it), no batcher.
+    reader = chunks["ItemReader"]
+    assert reader["ReaderConfig"] == {"InputType": "JSON"}
+    assert reader["Parameters"]["Key.$"] == "$.chunks_key"
+    assert "ItemBatcher" not in chunks
+    assert chunks["ItemSelector"] == {"chunk.$": "$$.Map.Item.Value", "plan_uri.$": "$.plan_uri"}
+    assert chunks["MaxConcurrency"] == 40
+    # Chunks' answers are dropped (256 KiB state limit); a failed Map still goes to Finalize.
+    assert chunks["ResultPath"] is None
+    assert chunks["Next"] == "Finalize"
+    assert chunks["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Finalize"}
+    ]
+    assert states["Finalize"]["Next"] == "Publish"
+
+
+def test_fan_out_threshold_chunk_size_and_concurrency_come_from_context(
+    synthesize: Synthesize,
+) -> None:
+    template = synthesize({"fanOutThresholdMiB": "8", "chunkMiB": "16", "maxChunkConcurrency": "5"})
+    environment = _function(template, "handlers.convert.handler")["Environment"]["Variables"]
+    assert environment["FAN_OUT_BYTES"] == str(8 * 1024 * 1024)
+    assert environment["CHUNK_BYTES"] == str(16 * 1024 * 1024)
+    assert state_machine_definition(template)["States"]["ConvertChunks"]["MaxConcurrency"] == 5
+
+
+@pytest.mark.parametrize("handler", ["handlers.convert_chunk.handler", "handlers.finalize.handler"])
+def test_chunk_and_finalize_functions_have_a_vcpu_and_fifteen_minutes(
+    template: assertions.Template, handler: str
+) -> None:
+    function = _function(template, handler)
+    assert function["MemorySize"] == 1769
+    assert function["Timeout"] == 900
+
+
+def test_finalize_spools_a_million_image_annot_csv_to_tmp(template: assertions.Template) -> None:
+    function = _function(template, "handlers.finalize.handler")
+    assert function["EphemeralStorage"] == {"Size": 10240}
