@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "it exists, else the system temp folder)")  # fmt: skip
     parser.add_argument("--s3", action="store_true",
                         help="also run the S3 write-throughput micro-benchmark (moto server)")  # fmt: skip
-    parser.add_argument("--s3-objects", type=int, default=2000)
+    parser.add_argument("--s3-objects", type=int, default=500,
+                        help="objects per S3 run (0, 20 and 50 ms added latency, 3 runs each)")  # fmt: skip
     return parser
 
 

@@ -1,7 +1,10 @@
 """S3 behind the core's interfaces: streamed manifest reads, bounded-concurrency writes.
 
 S3 answers 503 SlowDown near 3,500 PUT/s per prefix: botocore's adaptive retry mode backs off
-and rate-limits the client, and the thread pool bounds how many requests are in flight.
+and rate-limits the client, and the thread pools bound how many requests are in flight.
+Throughput against S3 comes from concurrency (each small request waits tens of ms on S3); what
+is left is botocore's CPU per request (about 4 ms on a slow 2-vCPU VM, see benchmarks/README.md),
+so every request avoided (a HeadObject per copy) and every byte not hashed counts.
 """
 
 from __future__ import annotations
@@ -47,10 +50,17 @@ class S3Uri:
 
 
 def s3_client(concurrency: int = DEFAULT_CONCURRENCY) -> Any:
-    """A client whose connection pool matches the worker count, with adaptive retries."""
+    """One thread-safe client for all workers: adaptive retries, a pool sized to the workers.
+
+    The pool holds two connections per worker slot: the label writer (`S3Storage`) and the image
+    copier (`S3ImageSink`) share the client, each with up to `concurrency` requests in flight,
+    and a full pool would open and discard a connection per request. Checksums are computed only
+    where S3 requires them: a CRC32 per small PUT is CPU the writer spends for nothing on TLS.
+    """
     config = Config(
         retries={"mode": "adaptive", "max_attempts": 10},
-        max_pool_connections=max(10, concurrency),
+        max_pool_connections=max(10, 2 * concurrency),
+        request_checksum_calculation="when_required",
     )
     return boto3.client("s3", config=config)
 
@@ -239,18 +249,26 @@ class _ParallelImageSink:
 
 
 class S3ImageSink(_ParallelImageSink):
-    """Server-side copies of images into the dataset, a batch at a time, in parallel."""
+    """Server-side copies of images into the dataset, a batch at a time, in parallel.
+
+    One CopyObject per image: the transfer manager (`client.copy`) would add a HeadObject and a
+    thread pool per image. Only a source above CopyObject's 5 GiB limit takes that path.
+    """
 
     def __init__(self, storage: S3Storage, concurrency: int = DEFAULT_CONCURRENCY) -> None:
         super().__init__(concurrency, "s3-copy")
         self.storage = storage
 
     def _copy(self, source: S3Uri, key: str) -> None:
-        self.storage.client.copy(
-            {"Bucket": source.bucket, "Key": source.key},
-            self.storage.root.bucket,
-            self.storage._key(key),
-        )
+        client, bucket = self.storage.client, self.storage.root.bucket
+        copy_source = {"Bucket": source.bucket, "Key": source.key}
+        try:
+            client.copy_object(CopySource=copy_source, Bucket=bucket, Key=self.storage._key(key))
+        except ClientError as exc:
+            # S3's answer to a CopyObject source above 5 GiB; the transfer manager copies it in parts.
+            if exc.response.get("Error", {}).get("Code") != "InvalidRequest":
+                raise
+            client.copy(copy_source, bucket, self.storage._key(key))
 
 
 class S3ToLocalImageSink(_ParallelImageSink):
