@@ -8,7 +8,6 @@ preview sample, object index) -> annot.csv (box sizes, consolidated boxes of sha
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -176,17 +175,15 @@ class _ImageScan:
         """annot.csv pass: box sizes for the stats, and the boxes of the mapped objects."""
         mapped = self.rows if len(self.manifests) == 1 else {}
         wanted = {row.source_ref: object_id for object_id, row in mapped.items()}
-        boxes: dict[str, list[AnswerBox]] = defaultdict(list)
-        for object_id in mapped:
-            boxes[object_id] = []  # an image without boxes is a valid consolidation too
+        # An image without boxes is a valid consolidation too: every mapped object is present.
+        boxes: dict[str, list[AnswerBox]] = {object_id: [] for object_id in mapped}
         for row in annot_rows(files):
             self.stats.add_box(row)
-            object_id = wanted.get(row.source_ref)
-            if object_id is not None:
-                boxes[object_id].append(
+            if row.source_ref in wanted:
+                boxes[wanted[row.source_ref]].append(
                     AnswerBox(row.category, row.left, row.top, row.width, row.height)
                 )
-        return dict(boxes)
+        return boxes
 
     def notes(self) -> list[str]:
         notes = []
