@@ -82,5 +82,6 @@ def _draw_box(
 
 def _jpeg(picture: Image.Image, quality: int) -> bytes:
     out = io.BytesIO()
-    picture.save(out, "JPEG", quality=quality, optimize=True)
+    # 4:4:4: chroma subsampling would smear thin colored box edges into the background.
+    picture.save(out, "JPEG", quality=quality, optimize=True, subsampling=0)
     return out.getvalue()
