@@ -44,13 +44,13 @@ def _page(**overrides: object) -> str:
                 "detail": f"bad {EVIL}",
                 "source_ref": None,
             }
-        ],  # fmt: skip
+        ],
         rejected_total=2,
         previews=[
             PreviewTile(
                 f"images/train/{EVIL}.jpg", "previews/train/a b#1.jpg", b"\xff\xd8jpeg", 2, 1, 0
             )
-        ],  # fmt: skip
+        ],
         workers=WorkerSection(
             [worker], [DailyCount(date(2026, 11, 20), worker.worker_id, 4, 6, 54.0)], "s3://b/gt/"
         ),
