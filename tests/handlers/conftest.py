@@ -51,9 +51,10 @@ FUNCTION_ENV = {"BUCKET_NAME": BUCKET, "TOPIC_ARN": TOPIC_ARN}
 OPTIONAL_ENV = (
     "JOB_NAME_PREFIX", "CONVERT_STOPPED_JOBS", "MANIFESTS_PREFIX", "DATASETS_PREFIX",
     "VAL_FRACTION", "TEST_FRACTION", "COPY_IMAGES", "EVENT_BUS_NAME", "EVENT_SOURCE",
-    "AWS_PROFILE", "AWS_ENDPOINT_URL", "POWERTOOLS_DEV",
+    "AWS_PROFILE", "AWS_ENDPOINT_URL", "POWERTOOLS_DEV", "GROUNDTRUTH_PREFIX", "PREVIEW_SAMPLE",
+    "PREVIEW_FLAGGED_LIMIT",
 )  # fmt: skip
-HANDLERS = ("resolve", "convert", "publish", "notify_failure")
+HANDLERS = ("resolve", "convert", "report", "publish", "notify_failure")
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 HERE = Path(__file__).parent
@@ -328,6 +329,11 @@ def resolve(handler_modules: dict[str, ModuleType]) -> Handler:
 @pytest.fixture
 def convert(handler_modules: dict[str, ModuleType]) -> Handler:
     return _invoker(handler_modules["convert"], "gt2yolo-convert")
+
+
+@pytest.fixture
+def report(handler_modules: dict[str, ModuleType]) -> Handler:
+    return _invoker(handler_modules["report"], "gt2yolo-report")
 
 
 @pytest.fixture
