@@ -110,7 +110,7 @@ def test_a_missing_dataset_is_an_error_for_the_state_machine_to_catch(
         "summary": {"images": 0, "boxes": 0, "rejected_lines": 0, "dropped_boxes": 0,
                     "clamped_boxes": 0, "classes": 0, "images_per_split": {}},
     }  # fmt: skip
-    with pytest.raises(Exception, match="report.json"):
+    with pytest.raises(Exception, match=r"report\.json"):
         report(outcome)
 
 
