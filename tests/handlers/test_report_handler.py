@@ -68,9 +68,7 @@ def test_report_writes_previews_page_and_worker_insights_into_the_dataset(
     assert sum(int(r["answers"]) for r in rows) == summary["worker_answers"]
 
 
-def test_report_counts_what_it_made_as_metrics(
-    convert, report, conversion_request, capsys
-) -> None:
+def test_report_counts_what_it_made_as_metrics(convert, report, conversion_request, capsys) -> None:
     outcome = convert(conversion_request)
     capsys.readouterr()
     report(outcome)
