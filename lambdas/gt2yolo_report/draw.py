@@ -6,7 +6,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gt2yolo.insights.colors import name_color, rgb
+from gt2yolo.insights.colors import name_color, rgb, text_on
 from gt2yolo.insights.dataset import to_pixels
 from gt2yolo.records import YoloBox
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
@@ -70,6 +70,7 @@ def _draw_box(
     font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
 ) -> None:
     color = rgb(name_color(name))
+    ink = text_on(name_color(name))
     x0, y0, x1, y1 = to_pixels(box, *size)
     pen.rectangle((x0, y0, x1, y1), outline=color, width=thickness)
     left, top, right, bottom = pen.textbbox((0, 0), name, font=font)
@@ -77,7 +78,7 @@ def _draw_box(
     # The name sits above the box, or inside it when the box touches the top edge.
     y = y0 - height if y0 - height >= 0 else y0
     pen.rectangle((x0, y, x0 + width, y + height), fill=color)
-    pen.text((x0 + 3 - left, y + 2 - top), name, fill=(255, 255, 255), font=font)
+    pen.text((x0 + 3 - left, y + 2 - top), name, fill=ink, font=font)
 
 
 def _jpeg(picture: Image.Image, quality: int) -> bytes:

@@ -131,3 +131,20 @@ def test_a_class_has_the_same_color_on_every_run_whatever_its_position() -> None
 def test_the_page_says_when_there_are_no_worker_responses() -> None:
     page = _page(workers=None)
     assert "No worker responses were given." in page
+
+
+def test_class_colors_come_from_a_palette_of_distinct_colors() -> None:
+    from gt2yolo.insights.colors import PALETTE, text_on
+
+    assert len(set(PALETTE)) == len(PALETTE) == 20
+    names = [f"class_{i}" for i in range(200)]
+    assert {name_color(n) for n in names} == set(PALETTE)  # the hash spreads over the palette
+    assert text_on("#ffe119") == (0, 0, 0) and text_on("#000075") == (255, 255, 255)
+
+
+def test_workers_on_one_page_get_distinct_colors() -> None:
+    from gt2yolo.insights.page import worker_colors
+
+    ids = [f"private.us-east-1.{i:06x}" for i in range(20)]
+    assert len(set(worker_colors(ids).values())) == 20
+    assert worker_colors(ids[:3]) == worker_colors(list(reversed(ids[:3])))

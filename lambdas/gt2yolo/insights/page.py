@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gt2yolo.insights.charts import Bar, Series, bar_chart, column_chart, stacked_chart
-from gt2yolo.insights.colors import name_color
+from gt2yolo.insights.colors import PALETTE, name_color
 from gt2yolo.insights.stats import COCO_LABELS, SIZE_LABELS, DatasetStats
 from gt2yolo.insights.workers import DailyCount, WorkerSummary
 
@@ -155,8 +155,15 @@ def _counts(data: PageData) -> str:
     return _section("counts", "Counts", f'<div class="counts">{tiles}</div>')
 
 
-def _swatch(name: str) -> Html:
-    return Html(f'<span class="swatch" style="background:{name_color(name)}"></span>{escape(name)}')
+def _swatch(name: str, color: str | None = None) -> Html:
+    fill = color or name_color(name)
+    return Html(f'<span class="swatch" style="background:{fill}"></span>{escape(name)}')
+
+
+def worker_colors(worker_ids: Sequence[str]) -> dict[str, str]:
+    """Workers by their sorted id: on one page, telling workers apart in the stacked chart
+    matters more than a worker keeping a color across reports (which class colors do)."""
+    return {w: PALETTE[i % len(PALETTE)] for i, w in enumerate(sorted(worker_ids))}
 
 
 def _classes(data: PageData) -> str:
@@ -254,8 +261,9 @@ def _labelers(data: PageData) -> str:
         note = data.workers_note if section is None else "No readable worker responses."
         return _section("labelers", "Labelers", f'<p class="note">{escape(note)}</p>')
     workers = section.summaries
+    color = worker_colors([w.worker_id for w in workers])
     rows = [
-        (_swatch(w.worker_id), w.answers, w.boxes, _seconds(w.median_seconds),
+        (_swatch(w.worker_id, color[w.worker_id]), w.answers, w.boxes, _seconds(w.median_seconds),
          _seconds(w.mean_seconds), f"{w.first_day} .. {w.last_day}", w.agreement.compared_answers,
          w.agreement.matched_boxes, w.agreement.missed_boxes, w.agreement.extra_boxes,
          "" if w.agreement.mean_iou is None else f"{w.agreement.mean_iou:.3f}")
@@ -268,7 +276,7 @@ def _labelers(data: PageData) -> str:
     )  # fmt: skip
     days = sorted({d.day for d in section.daily})
     series = [
-        Series(w.worker_id, name_color(w.worker_id), tuple(
+        Series(w.worker_id, color[w.worker_id], tuple(
             sum(d.answers for d in section.daily if d.day == day and d.worker_id == w.worker_id)
             for day in days))
         for w in workers
@@ -276,13 +284,13 @@ def _labelers(data: PageData) -> str:
     daily = stacked_chart("Answers per UTC day, by worker", [str(d) for d in days], series, 520)
     timing = bar_chart(
         "Median active seconds per answer",
-        [Bar(w.worker_id, w.median_seconds or 0, name_color(w.worker_id),
+        [Bar(w.worker_id, w.median_seconds or 0, color[w.worker_id],
              _seconds(w.median_seconds)) for w in workers],
         460,
     )  # fmt: skip
     agreement = bar_chart(
         "Mean IoU with the consolidated boxes",
-        [Bar(w.worker_id, w.agreement.mean_iou or 0, name_color(w.worker_id),
+        [Bar(w.worker_id, w.agreement.mean_iou or 0, color[w.worker_id],
              "n/a" if w.agreement.mean_iou is None else f"{w.agreement.mean_iou:.3f}")
          for w in workers],
         460,
