@@ -8,9 +8,15 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Lambda code lives in lambdas/ (the asset root); the local runner imports it as Lambda would.
 export PYTHONPATH := lambdas:.
 
-.PHONY: install demo test unit lint typecheck bench synth clean
+# The Report Lambda's Pillow: the manylinux wheel for Lambda's python3.14 on arm64 (no Docker).
+PILLOW_LAYER := build/layers/pillow
+LAMBDA_PLATFORM := --platform manylinux_2_28_aarch64 --platform manylinux2014_aarch64 \
+	--implementation cp --python-version 3.14 --only-binary=:all:
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-install: $(VENV)/.installed node_modules/.installed
+.PHONY: install layers browser demo test unit lint typecheck bench synth clean
+
+install: $(VENV)/.installed node_modules/.installed layers browser
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,6 +26,21 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+layers: $(PILLOW_LAYER).installed
+
+$(PILLOW_LAYER).installed: requirements-layer-pillow.txt | $(VENV)/.installed
+	rm -rf $(PILLOW_LAYER)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps $(LAMBDA_PLATFORM) \
+		--target $(PILLOW_LAYER)/python -r requirements-layer-pillow.txt
+	touch $@
+
+# Headless Chromium renders report.html in tests/browser (Debian packages; installed once).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
 
 demo: install
 	$(PY) -m localrun.demo --out demo-output
@@ -44,4 +65,4 @@ synth: install
 	npx cdk synth --quiet
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out demo-output bench-output .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) node_modules cdk.out build demo-output bench-output .mypy_cache .ruff_cache .pytest_cache

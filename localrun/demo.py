@@ -4,9 +4,10 @@
 2. put sample images with known shapes and a finished Ground Truth job (its real output layout)
    into the bucket;
 3. send the documented "labeling job Completed" event: the rule's pattern decides, the
-   synthesized state machine runs resolve -> convert -> publish with the real handlers;
+   synthesized state machine runs resolve -> convert -> report -> publish with the real handlers,
+   then report (previews, labeler insights from the job's worker responses, report.html);
 4. drop the same manifest under manifests/ (the second trigger, no SageMaker call);
-5. copy the published datasets to ./demo-output/ and print what was made.
+5. copy the published datasets to ./demo-output/ and print what was made and where the report is.
 """
 
 from __future__ import annotations
@@ -127,7 +128,19 @@ def _print_result(out: Path, files: int, job_name: str, notes: list[dict[str, An
           f"dropped boxes {report['dropped_boxes']}")  # fmt: skip
     for note in notes:
         print(f"\nSNS: {note.get('Subject')}\n{note.get('Message')}")
+    _print_report(out / job_name)
     print(f"\nTrain: yolo detect train data={out / job_name / 'data.yaml'}")
+
+
+def _print_report(dataset: Path) -> None:
+    page = dataset / "report.html"
+    if not page.is_file():
+        print("\nno report.html: the Report step failed (see the notification above)")
+        return
+    previews = sum(1 for _ in (dataset / "previews").rglob("*.jpg"))
+    workers = (dataset / "workers.csv").read_text(encoding="utf-8").splitlines()[1:]
+    print(f"\nReport ({previews} previews, {len(workers)} labelers in workers.csv): "
+          f"open {page.resolve().as_uri()}")  # fmt: skip
 
 
 def main() -> int:

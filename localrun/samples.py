@@ -20,7 +20,10 @@ from PIL import Image, ImageDraw
 # Deliberately not alphabetical: the job's order is the training order and must survive.
 CLASSES = ("square", "circle", "triangle")
 COLORS = {"square": (220, 60, 60), "circle": (60, 160, 220), "triangle": (240, 190, 40)}
-WORKERS = ("private.us-east-1.a1b2c3", "private.us-east-1.d4e5f6", "private.us-east-1.0789ab")
+WORKERS = (
+    "private.us-east-1.a1b2c3", "private.us-east-1.d4e5f6", "private.us-east-1.0789ab",
+    "private.us-east-1.5f3c2e",
+)  # fmt: skip
 LABEL_ATTRIBUTE = "shapes"
 
 
@@ -129,7 +132,7 @@ def make_sample_job(bucket: str, job_name: str = "demo-shapes", images: int = 24
         job.objects[key] = _draw((width, height), shapes)
         job.truth[f"s3://{bucket}/{key}"] = shapes
         lines.append(_manifest_line(job, index, f"s3://{bucket}/{key}", width, height, shapes))
-        _worker_responses(job, rng, index, width, height, shapes, started)
+        _worker_responses(job, seed, index, width, height, shapes, started)
     lines += _special_lines(bucket, job_name)
     job.objects[job.manifest_key] = ("\n".join(lines) + "\n").encode()
     job.objects[job.config_key] = json.dumps(
@@ -166,15 +169,28 @@ def _special_lines(bucket: str, job_name: str) -> list[str]:
     return [json.dumps(failed), json.dumps(never)]
 
 
-def _worker_responses(job: SampleJob, rng: random.Random, index: int, width: int, height: int,
+def _worker_responses(job: SampleJob, seed: int, index: int, width: int, height: int,
                       shapes: list[Shape], started: datetime) -> None:  # fmt: skip
-    """Three workers per object over several days, each box slightly off the truth."""
-    for worker in WORKERS:
-        submitted = started + timedelta(days=index % 4, minutes=rng.randint(0, 600))
-        spent = rng.randint(8, 90)
-        boxes = [{"label": s.name, "left": s.left + rng.randint(-3, 3), "top": s.top + rng.randint(-3, 3),
-                  "width": s.width + rng.randint(-4, 4), "height": s.height + rng.randint(-4, 4)}
-                 for s in shapes]  # fmt: skip
+    """One to three of the workers per object, over four days, each box slightly off the truth.
+
+    Its own random generator per object, so the images stay the same whatever the workers do.
+    Every fourth object has a single worker (no agreement to measure); the last worker is
+    sloppier and sometimes misses a shape, so the agreement column has something to show.
+    """
+    rng = random.Random(seed * 1000 + index)
+    count = 1 if index % 4 == 0 else rng.choice((2, 3))
+    for worker in rng.sample(WORKERS, count):
+        sloppy = worker == WORKERS[-1]
+        submitted = started + timedelta(days=(index + WORKERS.index(worker)) % 4,
+                                        minutes=rng.randint(0, 600))  # fmt: skip
+        spent = rng.randint(20, 140) if sloppy else rng.randint(8, 90)
+        jitter = 12 if sloppy else 3
+        drawn = [s for s in shapes if not (sloppy and rng.random() < 0.2)]
+        boxes = [{"label": s.name, "left": s.left + rng.randint(-jitter, jitter),
+                  "top": s.top + rng.randint(-jitter, jitter),
+                  "width": s.width + rng.randint(-jitter, jitter),
+                  "height": s.height + rng.randint(-jitter, jitter)}
+                 for s in drawn]  # fmt: skip
         answer = {"answers": [{
             "workerId": worker,
             "acceptanceTime": (submitted - timedelta(seconds=spent)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),

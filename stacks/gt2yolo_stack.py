@@ -40,6 +40,7 @@ from stacks.constructs.dataset_storage import (
 )
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.notifications import Notifications
+from stacks.constructs.report_step import REPORT_OUTPUTS
 from stacks.constructs.triggers import Triggers
 from stacks.settings import Settings
 
@@ -146,6 +147,7 @@ class Gt2YoloStack(cdk.Stack):
                 DATASETS_PREFIX,
             ],
             workflow.finalize_function: [DATASETS_PREFIX],
+            workflow.report_function: [DATASETS_PREFIX, GROUNDTRUTH_PREFIX],
             workflow.publish_function: [DATASETS_PREFIX],
             workflow.notify_failure_function: [],
         }
@@ -167,6 +169,13 @@ class Gt2YoloStack(cdk.Stack):
             "Publish deletes only the `_LOCK` object of the dataset it publishes; the dataset "
             "name is known at run time, so the ARN names every dataset's lock and nothing else.",
         )
+        for output in REPORT_OUTPUTS:
+            self._acknowledge(
+                cast(iam.IRole, workflow.report_function.role),
+                f"IAM5[Resource::{bucket}/{DATASETS_PREFIX}*/{output}]",
+                "Report writes only its own files (previews/, report.html, workers CSVs) into "
+                "the dataset it reports on; the dataset name is known only at run time.",
+            )
         self._acknowledge_state_machine_role(list(prefixes_by_function))
         self._acknowledge(self.triggers.dead_letter_queue, "SQS3", REASON_DLQ)
 

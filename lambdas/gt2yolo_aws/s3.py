@@ -283,3 +283,60 @@ class S3ToLocalImageSink(_ParallelImageSink):
         target = self.out_root / key
         target.parent.mkdir(parents=True, exist_ok=True)
         self.client.download_file(source.bucket, source.key, str(target))
+
+
+class S3DatasetFiles:
+    """A written dataset under an S3 prefix, read back (the core's DatasetFiles)."""
+
+    def __init__(self, root: str, client: Any | None = None) -> None:
+        self.root = S3Uri.parse(root)
+        self.client = client or s3_client()
+
+    def read_bytes(self, key: str) -> bytes | None:
+        return get_if_exists(self.client, self.root.bucket, self.root.join(key).key)
+
+    def lines(self, key: str) -> Iterator[str]:
+        try:
+            response = self.client.get_object(Bucket=self.root.bucket, Key=self.root.join(key).key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return
+            raise
+        # Streamed, decoded line by line: annot.csv of a million boxes never sits in memory.
+        with io.TextIOWrapper(response["Body"], encoding="utf-8", newline="") as text:
+            yield from text
+
+    def location(self, key: str = "") -> str:
+        return str(self.root.join(key)) if key else str(self.root)
+
+
+class S3ResponseFiles:
+    """Worker-response files under an S3 prefix, listed then fetched in parallel."""
+
+    def __init__(
+        self, prefix: str, client: Any | None = None, concurrency: int = DEFAULT_CONCURRENCY
+    ) -> None:
+        self.prefix = S3Uri.parse(prefix if prefix.endswith("/") else prefix + "/")
+        self.client = client or s3_client(concurrency)
+        self.concurrency = concurrency
+
+    def _keys(self) -> Iterator[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.prefix.bucket, Prefix=self.prefix.key
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                if item["Key"].endswith(".json"):
+                    yield item["Key"]
+
+    def _get(self, key: str) -> tuple[str, bytes]:
+        body = self.client.get_object(Bucket=self.prefix.bucket, Key=key)["Body"].read()
+        return key[len(self.prefix.key) :], bytes(body)
+
+    def files(self) -> Iterator[tuple[str, bytes]]:
+        # One small object per answer: thousands of GETs, so they overlap on a thread pool.
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="s3-responses") as pool:
+            yield from pool.map(self._get, self._keys())
+
+    def location(self) -> str:
+        return str(self.prefix)

@@ -19,6 +19,8 @@ from gt2yolo.manifest import ManifestSource
 from gt2yolo.split import SplitFractions
 from gt2yolo.storage import ImageSink, LocalImageSink, LocalManifest, LocalStorage, Storage
 
+from gt2yolo_cli.report import add_report_command, run_report
+
 EXIT_UNUSABLE_INPUT = 1
 
 
@@ -60,12 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--accept", action="append", metavar="VERDICT",
                          help="verification class-name to keep (repeatable; default: good)")  # fmt: skip
     convert.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_report_command(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "report":
+            print(run_report(args))
+            return 0
         result = run_convert(args)
     except ConversionError as exc:
         print(f"gt2yolo: error: {exc}", file=sys.stderr)

@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from gt2yolo_aws.adapters import EventBridgeBus, SnsNotifier, transient_errors
-from workflow.models import ConversionOutcome
+from workflow.models import PublishRequest
 from workflow.publish import publish_dataset
 
 from handlers import clients, settings
@@ -19,8 +19,14 @@ from handlers.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    outcome = parse(event=event, model=ConversionOutcome)
+    outcome = parse(event=event, model=PublishRequest)
     logger.set_correlation_id(outcome.job_name)
+    if outcome.report_error is not None:
+        # The Report step is not fatal: the dataset publishes, the failure is logged and counted.
+        logger.error(
+            "report step failed", extra={"report_error": outcome.report_error.model_dump()}
+        )
+        metrics.add_metric(name="ReportsFailed", unit=MetricUnit.Count, value=1)
     env = settings.publish_env()
     with transient_errors():
         result = publish_dataset(

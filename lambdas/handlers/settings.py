@@ -8,6 +8,7 @@ from functools import cache
 from gt2yolo.fanout import DEFAULT_CHUNK_BYTES
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from workflow.convert import DEFAULT_FAN_OUT_BYTES, ConvertSettings
+from workflow.report import ReportSettings
 from workflow.resolve import ResolveSettings
 
 
@@ -46,6 +47,13 @@ class PublishEnv(_Env):
     EVENT_SOURCE: str = "gt2yolo"
 
 
+class ReportEnv(_Env):
+    BUCKET_NAME: str = Field(min_length=3)
+    GROUNDTRUTH_PREFIX: str = "groundtruth/"
+    PREVIEW_SAMPLE: int = Field(default=50, ge=0)
+    PREVIEW_FLAGGED_LIMIT: int = Field(default=500, ge=0)
+
+
 class NotifyEnv(_Env):
     TOPIC_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:sns:")
 
@@ -70,6 +78,15 @@ def convert_settings() -> ConvertSettings:
 
 
 @cache
+def report_settings() -> ReportSettings:
+    env = ReportEnv.load()
+    assert isinstance(env, ReportEnv)
+    return ReportSettings(
+        env.BUCKET_NAME, env.GROUNDTRUTH_PREFIX, env.PREVIEW_SAMPLE, env.PREVIEW_FLAGGED_LIMIT
+    )
+
+
+@cache
 def publish_env() -> PublishEnv:
     env = PublishEnv.load()
     assert isinstance(env, PublishEnv)
@@ -85,5 +102,5 @@ def notify_env() -> NotifyEnv:
 
 def reset() -> None:
     """Forget validated settings (tests change the environment between cold starts)."""
-    for loader in (resolve_settings, convert_settings, publish_env, notify_env):
+    for loader in (resolve_settings, convert_settings, report_settings, publish_env, notify_env):
         loader.cache_clear()

@@ -110,3 +110,37 @@ class SuccessMarker(_Model):
     dataset_uri: str
     summary: ConversionSummary
     published_at: str
+
+
+class ReportSummary(_Model):
+    """Report's answer: where the page is and what it shows (or why nothing was made)."""
+
+    report_uri: str | None = None
+    previews: int = 0
+    workers: int = 0
+    worker_answers: int = 0
+    compared_objects: int = 0
+    skipped: str | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class ReportStep(_Model):
+    """What the state machine keeps of the Report task under `$.report`."""
+
+    summary: ReportSummary
+
+
+class StepError(_Model):
+    """A caught Step Functions error (`Catch` with a ResultPath): `{"Error", "Cause"}`."""
+
+    Error: str = "Error"
+    Cause: str = ""
+
+
+class PublishRequest(ConversionOutcome):
+    """Publish's input: Convert's outcome, plus the Report step's result or its caught error.
+
+    The report is not part of the dataset's contract: a failed Report still publishes."""
+
+    report: ReportStep | None = None
+    report_error: StepError | None = None

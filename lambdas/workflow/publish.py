@@ -14,7 +14,8 @@ from gt2yolo_aws.s3 import S3Uri
 
 from workflow import dataset_lock
 from workflow.convert import SUCCESS_NAME, read_marker
-from workflow.models import ConversionOutcome, PublishOutcome, SuccessMarker
+from workflow.failure import readable_cause
+from workflow.models import ConversionOutcome, PublishOutcome, PublishRequest, SuccessMarker
 
 DATASET_READY = "Dataset Ready"
 
@@ -28,7 +29,7 @@ class EventBus(Protocol):
 
 
 def publish_dataset(
-    outcome: ConversionOutcome, client: Any, notifier: Notifier, bus: EventBus
+    outcome: PublishRequest, client: Any, notifier: Notifier, bus: EventBus
 ) -> PublishOutcome:
     location = S3Uri.parse(outcome.dataset_uri)
     if outcome.already_published:
@@ -95,7 +96,7 @@ def ready_detail(outcome: ConversionOutcome) -> dict[str, Any]:
     }
 
 
-def ready_message(outcome: ConversionOutcome) -> tuple[str, str]:
+def ready_message(outcome: PublishRequest) -> tuple[str, str]:
     s = outcome.summary
     splits = ", ".join(f"{k} {v}" for k, v in s.images_per_split.items())
     subject = f"YOLO dataset ready: {outcome.dataset_name}"[:100]
@@ -108,4 +109,20 @@ def ready_message(outcome: ConversionOutcome) -> tuple[str, str]:
         f"Details: {outcome.dataset_uri}report.json, {outcome.dataset_uri}rejected.jsonl",
     ]
     lines += [f"Warning: {w}" for w in s.warnings]
+    lines += report_lines(outcome)
     return subject, "\n".join(lines)
+
+
+def report_lines(outcome: PublishRequest) -> list[str]:
+    """What the notification says about the (non-fatal) Report step."""
+    if outcome.report_error is not None:
+        error, cause = readable_cause(outcome.report_error.model_dump())
+        return [
+            f"Report step failed (the dataset is complete and published): {error}: {cause}",
+            "report.html, previews and worker insights were not written for this run.",
+        ]
+    summary = outcome.report.summary if outcome.report else None
+    if summary is None or summary.report_uri is None:
+        return []
+    workers = f", {summary.workers} labelers" if summary.workers else ""
+    return [f"Report: {summary.report_uri} ({summary.previews} previews{workers})"]

@@ -1,10 +1,11 @@
 """ConversionWorkflow: the Lambda functions and the Step Functions state machine that run them.
 
-Resolve -> ShouldConvert? -> Convert -> FanOut? -> Publish -> DatasetPublished; Resolve may
-instead answer "nothing to do" (Skipped). A manifest above the fan-out threshold is only planned
-by Convert: ConvertChunks (a Distributed Map over byte ranges of the manifest) -> Finalize (merge)
--> Publish. Any error after retries goes to NotifyFailure -> ConversionFailed. States pass S3
-pointers, never manifest content (256 KiB state limit).
+Resolve -> ShouldConvert? -> Convert -> FanOut? -> Report -> Publish -> DatasetPublished;
+Resolve may instead answer "nothing to do" (Skipped). A manifest above the fan-out threshold is
+only planned by Convert: ConvertChunks (a Distributed Map over byte ranges of the manifest) ->
+Finalize (merge) -> Report. Any error after retries goes to NotifyFailure -> ConversionFailed,
+except Report's: that step is not fatal (caught, then Publish). States pass S3 pointers, never
+manifest content (256 KiB state limit).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from stacks.constructs.dataset_storage import (
     MANIFESTS_PREFIX,
     DatasetStorage,
 )
+from stacks.constructs.report_step import pillow_layer, report_environment, report_statements
 from stacks.settings import Settings
 
 # Lambda defaults shared by every function of the workflow.
@@ -53,6 +55,7 @@ STATE_FAN_OUT = "FanOut?"
 STATE_CONVERT_CHUNKS = "ConvertChunks"
 STATE_CONVERT_CHUNK = "ConvertChunk"
 STATE_FINALIZE = "Finalize"
+STATE_REPORT = "Report"
 STATE_PUBLISH = "Publish"
 STATE_PUBLISHED = "DatasetPublished"
 STATE_SKIPPED = "Skipped"
@@ -99,6 +102,7 @@ class _FunctionSpec:
     memory_mb: int = 256
     timeout: cdk.Duration = field(default_factory=lambda: cdk.Duration.seconds(30))
     ephemeral_storage_mb: int = 512
+    layers: tuple[lambda_.ILayerVersion, ...] = ()
 
 
 class ConversionWorkflow(Construct):
@@ -125,6 +129,7 @@ class ConversionWorkflow(Construct):
         self.convert_function = self._function(self._convert_spec())
         self.convert_chunk_function = self._function(self._convert_chunk_spec())
         self.finalize_function = self._function(self._finalize_spec())
+        self.report_function = self._function(self._report_spec())
         self.publish_function = self._function(self._publish_spec(topic, topic_key))
         self.notify_failure_function = self._function(self._notify_spec(topic, topic_key))
         self.state_machine = self._state_machine()
@@ -250,6 +255,22 @@ class ConversionWorkflow(Construct):
             ],
         )
 
+    def _report_spec(self) -> _FunctionSpec:
+        return _FunctionSpec(
+            name="Report",
+            handler="handlers.report.handler",
+            description="Draws previews and writes report.html and labeler insights",
+            environment=report_environment(),
+            statements=[
+                *report_statements(self._storage),
+                *self._bucket_key_statements(write=True),
+            ],
+            # One full vCPU for decoding and drawing images; worker responses are many GETs.
+            memory_mb=1769,
+            timeout=cdk.Duration.minutes(15),
+            layers=(pillow_layer(self, LAMBDA_RUNTIME, LAMBDA_ARCHITECTURE),),
+        )
+
     def _list_under(self, prefix: str) -> iam.PolicyStatement:
         """ListBucket limited to one prefix: lets S3 answer 404 (not 403) for a missing key."""
         return iam.PolicyStatement(
@@ -335,7 +356,7 @@ class ConversionWorkflow(Construct):
             handler=spec.handler,
             runtime=LAMBDA_RUNTIME,
             architecture=LAMBDA_ARCHITECTURE,
-            layers=[self._powertools],
+            layers=[self._powertools, *spec.layers],
             memory_size=spec.memory_mb,
             timeout=spec.timeout,
             ephemeral_storage_size=cdk.Size.mebibytes(spec.ephemeral_storage_mb),
@@ -374,6 +395,9 @@ class ConversionWorkflow(Construct):
         convert = self._invoke(STATE_CONVERT, self.convert_function, on_error=notify)
         publish = self._invoke(STATE_PUBLISH, self.publish_function, on_error=notify)
         publish.next(sfn.Succeed(self, STATE_PUBLISHED))
+        # Not fatal: Publish gets the outcome with `report` (its answer) or `report_error`.
+        report = self._invoke(STATE_REPORT, self.report_function, result_path="$.report")
+        report.add_catch(publish, errors=["States.ALL"], result_path="$.report_error")
         should_convert = sfn.Condition.and_(
             # Guarded so that a missing `action` means "skip", not a States.Runtime failure.
             sfn.Condition.is_present("$.action"),
@@ -383,10 +407,11 @@ class ConversionWorkflow(Construct):
             sfn.Condition.is_present("$.mode"),
             sfn.Condition.string_equals("$.mode", MODE_FAN_OUT),
         )
+        report.next(publish)
         convert.next(
             sfn.Choice(self, STATE_FAN_OUT)
-            .when(fanned_out, self._fan_out(notify).next(publish))
-            .otherwise(publish)
+            .when(fanned_out, self._fan_out(notify).next(report))
+            .otherwise(report)
         )
         definition = resolve.next(
             sfn.Choice(self, STATE_SHOULD_CONVERT)
@@ -453,13 +478,17 @@ class ConversionWorkflow(Construct):
         function: lambda_.IFunction,
         *,
         on_error: sfn.IChainable | None = None,
+        result_path: str | None = None,
     ) -> tasks.LambdaInvoke:
-        # The payload is the whole state; the next state sees only what the handler returned.
+        # The payload is the whole state; the next state sees only what the handler returned,
+        # or, with `result_path`, the whole state plus the handler's answer at that path.
         task = tasks.LambdaInvoke(
             self,
             state_name,
             lambda_function=function,
-            output_path="$.Payload",
+            output_path=None if result_path else "$.Payload",
+            result_selector={"summary.$": "$.Payload"} if result_path else None,
+            result_path=result_path,
             retry_on_service_exceptions=False,  # replaced by the retrier below
         )
         task.add_retry(

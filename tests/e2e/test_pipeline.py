@@ -83,9 +83,10 @@ def test_each_label_file_matches_the_drawn_shapes(cloud: LocalCloud, job: Sample
         )
         got = sorted((int(r[0]), r[1], r[2]) for r in rows)
         assert [c for c, *_ in got] == [c for c, *_ in expected]
-        # the clamped box moves its centre; every other box sits where it was drawn
-        close = sum(abs(a[1] - b[1]) < 1e-4 and abs(a[2] - b[2]) < 1e-4
-                    for a, b in zip(got, expected, strict=True))  # fmt: skip
+        # the clamped box moves its centre (and may sort elsewhere); every other box sits
+        # where it was drawn
+        close = sum(any(a[0] == b[0] and abs(a[1] - b[1]) < 1e-4 and abs(a[2] - b[2]) < 1e-4
+                        for a in got) for b in expected)  # fmt: skip
         assert close >= len(expected) - 1
 
 

@@ -52,8 +52,11 @@ OPTIONAL_ENV = (
     "JOB_NAME_PREFIX", "CONVERT_STOPPED_JOBS", "MANIFESTS_PREFIX", "DATASETS_PREFIX",
     "VAL_FRACTION", "TEST_FRACTION", "COPY_IMAGES", "EVENT_BUS_NAME", "EVENT_SOURCE",
     "AWS_PROFILE", "AWS_ENDPOINT_URL", "POWERTOOLS_DEV", "FAN_OUT_BYTES", "CHUNK_BYTES",
+    "GROUNDTRUTH_PREFIX", "PREVIEW_SAMPLE", "PREVIEW_FLAGGED_LIMIT",
 )  # fmt: skip
-HANDLERS = ("resolve", "convert", "publish", "notify_failure", "convert_chunk", "finalize")
+HANDLERS = (
+    "resolve", "convert", "report", "publish", "notify_failure", "convert_chunk", "finalize",
+)  # fmt: skip
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 HERE = Path(__file__).parent
@@ -338,6 +341,11 @@ def convert_chunk(handler_modules: dict[str, ModuleType]) -> Handler:
 @pytest.fixture
 def finalize(handler_modules: dict[str, ModuleType]) -> Handler:
     return _invoker(handler_modules["finalize"], "gt2yolo-finalize")
+
+
+@pytest.fixture
+def report(handler_modules: dict[str, ModuleType]) -> Handler:
+    return _invoker(handler_modules["report"], "gt2yolo-report")
 
 
 @pytest.fixture

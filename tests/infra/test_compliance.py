@@ -102,9 +102,14 @@ def test_cfn_lint_finds_nothing(synthesized: Synthesized) -> None:
 def test_lambda_asset_ships_the_handlers_but_not_the_cli_or_caches(
     synthesized: Synthesized,
 ) -> None:
-    [asset] = [path for path in synthesized.directory.glob("asset.*") if path.is_dir()]
+    [asset] = [
+        path
+        for path in synthesized.directory.glob("asset.*")
+        if (path / "handlers").is_dir()  # the other folder asset is the Pillow layer
+    ]
     shipped = {path.relative_to(asset).as_posix() for path in asset.rglob("*")}
     assert {"handlers/resolve.py", "handlers/convert.py", "handlers/publish.py"} <= shipped
-    assert "handlers/notify_failure.py" in shipped
+    assert {"handlers/notify_failure.py", "handlers/report.py"} <= shipped
+    assert "gt2yolo_report/draw.py" in shipped
     assert not [p for p in shipped if p.startswith("gt2yolo_cli") or "__pycache__" in p]
     assert not [p for p in shipped if ".egg-info" in p]

@@ -69,6 +69,17 @@ def _expected(template: assertions.Template, handler: str) -> dict[str, set[str]
             "s3:DeleteObject": {datasets},
             "s3:ListBucket": {bucket},
         },
+        "handlers.report.handler": {
+            "s3:GetObject": {datasets, f"{bucket}/groundtruth/*"},
+            # its own files only: the dataset itself stays as Convert wrote it
+            "s3:PutObject": {
+                f"{bucket}/datasets/*/previews/*",
+                f"{bucket}/datasets/*/report.html",
+                f"{bucket}/datasets/*/workers.csv",
+                f"{bucket}/datasets/*/workers_daily.csv",
+            },
+            "s3:ListBucket": {bucket},
+        },
         "handlers.publish.handler": {
             "s3:GetObject": {datasets},
             "s3:PutObject": {datasets},
@@ -87,6 +98,7 @@ def _expected(template: assertions.Template, handler: str) -> dict[str, set[str]
     [
         "handlers.resolve.handler",
         "handlers.convert.handler",
+        "handlers.report.handler",
         "handlers.publish.handler",
         "handlers.notify_failure.handler",
     ],
@@ -125,6 +137,7 @@ def test_resolve_may_describe_only_jobs_named_with_the_prefix(
     [
         ("handlers.resolve.handler", {"kms:Decrypt"}),
         ("handlers.convert.handler", {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}),
+        ("handlers.report.handler", {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}),
         ("handlers.publish.handler", {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}),
         ("handlers.notify_failure.handler", set()),
     ],

@@ -36,6 +36,8 @@ COMMON_ENVIRONMENT = {
 TASK_STATES = ["Resolve", "Convert", "Publish"]
 # Tasks in the order of HANDLERS (ConvertChunk runs inside the Distributed Map).
 TOP_LEVEL_TASKS = [*TASK_STATES, "NotifyFailure", "Finalize"]
+REPORT_HANDLER = "handlers.report.handler"  # its state is not fatal: see test_report_step.py
+EVERY_HANDLER = [*HANDLERS, REPORT_HANDLER]
 
 
 def _function(template: assertions.Template, handler: str) -> dict[str, Any]:
@@ -45,11 +47,11 @@ def _function(template: assertions.Template, handler: str) -> dict[str, Any]:
 # --- functions -----------------------------------------------------------------------------
 
 
-def test_the_six_handlers_are_the_only_functions(template: assertions.Template) -> None:
+def test_the_seven_handlers_are_the_only_functions(template: assertions.Template) -> None:
     handlers = [
         f["Properties"]["Handler"] for f in resources(template, "AWS::Lambda::Function").values()
     ]
-    assert sorted(handlers) == sorted(HANDLERS)
+    assert sorted(handlers) == sorted(EVERY_HANDLER)
 
 
 def test_runtime_is_the_newest_python_that_aws_cdk_lib_knows() -> None:
@@ -64,7 +66,7 @@ def test_runtime_is_the_newest_python_that_aws_cdk_lib_knows() -> None:
     assert workflow.LAMBDA_RUNTIME.name == max(pythons, key=version)
 
 
-@pytest.mark.parametrize("handler", HANDLERS)
+@pytest.mark.parametrize("handler", EVERY_HANDLER)
 def test_every_function_runs_on_arm64_with_tracing_and_json_logs(
     template: assertions.Template, handler: str
 ) -> None:
@@ -78,18 +80,20 @@ def test_every_function_runs_on_arm64_with_tracing_and_json_logs(
     assert COMMON_ENVIRONMENT.items() <= function["Environment"]["Variables"].items()
 
 
-@pytest.mark.parametrize("handler", HANDLERS)
+@pytest.mark.parametrize("handler", EVERY_HANDLER)
 def test_every_function_logs_to_its_own_log_group_with_retention(
     template: assertions.Template, handler: str
 ) -> None:
     log_group = _function(template, handler)["LoggingConfig"]["LogGroup"]["Ref"]
     assert properties(template, log_group)["RetentionInDays"] == 90
-    others = [_function(template, h)["LoggingConfig"]["LogGroup"] for h in HANDLERS if h != handler]
+    others = [
+        _function(template, h)["LoggingConfig"]["LogGroup"] for h in EVERY_HANDLER if h != handler
+    ]
     assert {"Ref": log_group} not in others
 
 
 def test_all_functions_share_one_code_asset(template: assertions.Template) -> None:
-    codes = {str(_function(template, handler)["Code"]) for handler in HANDLERS}
+    codes = {str(_function(template, handler)["Code"]) for handler in EVERY_HANDLER}
     assert len(codes) == 1
 
 
@@ -98,20 +102,22 @@ def test_code_asset_leaves_out_the_cli_and_caches() -> None:
     assert set(workflow.LAMBDA_SOURCE_EXCLUDES) == {"gt2yolo_cli", "**/__pycache__", "*.egg-info"}
 
 
-@pytest.mark.parametrize("handler", HANDLERS)
+@pytest.mark.parametrize("handler", EVERY_HANDLER)
 def test_powertools_comes_from_the_aws_managed_layer_for_this_runtime(
     template: assertions.Template, handler: str
 ) -> None:
     layers = render(_function(template, handler)["Layers"])
-    assert layers == [
+    powertools = (
         "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:27"
-    ]
+    )
+    # Report also has its Pillow layer (test_report_step.py); nobody has another Powertools
+    assert [layer for layer in layers if "Powertools" in layer] == [powertools]
 
 
 def test_powertools_layer_version_comes_from_context(synthesize: Synthesize) -> None:
     template = synthesize({"powertoolsLayerVersion": "31"})
     layers = render(_function(template, HANDLERS[0])["Layers"])
-    assert layers[0].endswith("-python314-arm64:31")
+    assert layers == [layers[0]] and layers[0].endswith("-python314-arm64:31")
 
 
 def test_resolve_knows_the_job_filter_and_where_manifests_are(
@@ -191,12 +197,13 @@ def test_state_machine_is_standard_logs_everything_and_traces(
     assert log_group_props["RetentionInDays"] == 90
 
 
-def test_happy_path_resolve_convert_publish(template: assertions.Template) -> None:
+def test_happy_path_resolve_convert_report_publish(template: assertions.Template) -> None:
     states = state_machine_definition(template)["States"]
     assert state_machine_definition(template)["StartAt"] == workflow.STATE_RESOLVE
     assert states["Resolve"]["Next"] == "ShouldConvert?"
     assert states["Convert"]["Next"] == "FanOut?"
-    assert states["FanOut?"]["Default"] == "Publish"
+    assert states["FanOut?"]["Default"] == "Report"
+    assert states["Report"]["Next"] == "Publish"
     assert states["Publish"]["Next"] == "DatasetPublished"
     assert states["DatasetPublished"] == {"Type": "Succeed"}
 
@@ -282,6 +289,7 @@ def test_state_names_are_the_published_constants(template: assertions.Template) 
         workflow.STATE_RESOLVE,
         workflow.STATE_SHOULD_CONVERT,
         workflow.STATE_CONVERT,
+        workflow.STATE_REPORT,
         workflow.STATE_PUBLISH,
         workflow.STATE_PUBLISHED,
         workflow.STATE_SKIPPED,
@@ -343,7 +351,7 @@ def test_convert_fans_out_big_manifests_through_a_distributed_map(
     assert chunks["Catch"] == [
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Finalize"}
     ]
-    assert states["Finalize"]["Next"] == "Publish"
+    assert states["Finalize"]["Next"] == "Report"
 
 
 def test_fan_out_threshold_chunk_size_and_concurrency_come_from_context(

@@ -1,0 +1,7 @@
+"""Looking at a converted dataset: previews chosen, boxes counted, labelers measured, one page.
+
+Pure like the rest of the core (standard library only). Data flows
+dataset files (`dataset`) and worker responses (`workers`) -> numbers (`stats`, `agreement`)
+and a preview sample (`sampling`) -> one self-contained HTML page (`page`, `charts`).
+Drawing the previews needs Pillow and lives outside the core, in `gt2yolo_report`.
+"""

@@ -1,0 +1,78 @@
+"""`gt2yolo report DATASET_DIR [--worker-responses DIR_OR_S3]`: previews, workers CSVs and
+report.html for a dataset written by `gt2yolo convert`, the same as the pipeline makes."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from gt2yolo.errors import ConversionError
+from gt2yolo.insights.sampling import DEFAULT_FLAGGED_LIMIT, DEFAULT_SAMPLE
+from gt2yolo.insights.workers import WORKER_RESPONSE_FOLDER, LocalResponseFiles, ResponseFiles
+
+
+def add_report_command(commands: Any) -> None:
+    report = commands.add_parser(
+        "report",
+        help="draw previews and write report.html (and labeler insights) for a dataset",
+        description="Read a dataset written by `gt2yolo convert` back: draw the YOLO boxes of "
+        "a sample of images (and of every image with clamped or dropped boxes) into "
+        "previews/, and write report.html. With --worker-responses, also workers.csv, "
+        "workers_daily.csv and the labelers section.",
+    )
+    report.add_argument("dataset", metavar="DATASET_DIR", help="the dataset folder")
+    report.add_argument("--worker-responses", metavar="DIR_OR_S3",
+                        help="the labeling job's output folder (or its annotations/"
+                        "worker-response/ folder): a local path or an s3:// URI")  # fmt: skip
+    report.add_argument("--previews", type=int, default=DEFAULT_SAMPLE, metavar="N",
+                        help=f"images in the stable preview sample (default {DEFAULT_SAMPLE}); "
+                        "images with clamped or dropped boxes come on top")  # fmt: skip
+    report.add_argument("--flagged-limit", type=int, default=DEFAULT_FLAGGED_LIMIT, metavar="N",
+                        help="draw at most N images with clamped or dropped boxes "
+                        f"(default {DEFAULT_FLAGGED_LIMIT})")  # fmt: skip
+
+
+def run_report(args: argparse.Namespace) -> str:
+    """Build the report; return the line to print."""
+    from pathlib import Path
+
+    from gt2yolo.insights.dataset import LocalDatasetFiles
+    from gt2yolo.storage import LocalStorage
+
+    try:
+        from gt2yolo_report import ReportOptions, build_report
+    except ImportError as exc:  # Pillow is an extra: the converter does not need it
+        raise ConversionError(
+            f"gt2yolo report needs Pillow ({exc}): pip install 'gt2yolo[report]'"
+        ) from None
+    if args.previews < 0 or args.flagged_limit < 0:
+        raise ConversionError("--previews and --flagged-limit must not be negative")
+    dataset = Path(args.dataset)
+    if not dataset.is_dir():
+        raise ConversionError(f"dataset folder not found: {dataset}")
+    responses = open_responses(args.worker_responses)
+    options = ReportOptions(sample_size=args.previews, flagged_limit=args.flagged_limit)
+    result = build_report(LocalDatasetFiles(dataset), LocalStorage(dataset), responses, options)
+    workers = (
+        f", {result.workers} workers ({result.worker_answers} answers, "
+        f"{result.compared_objects} objects compared)"
+        if responses is not None
+        else ""
+    )
+    return f"{result.previews} previews{workers} -> {result.report}"
+
+
+def open_responses(location: str | None) -> ResponseFiles | None:
+    if location is None:
+        return None
+    if location.startswith("s3://"):
+        from gt2yolo_aws.s3 import S3ResponseFiles
+
+        inner = WORKER_RESPONSE_FOLDER.rstrip("/")
+        prefix = location if inner in location else location.rstrip("/") + "/" + inner
+        return S3ResponseFiles(prefix)
+    from pathlib import Path
+
+    if not Path(location).is_dir():
+        raise ConversionError(f"worker responses folder not found: {location}")
+    return LocalResponseFiles(location)

@@ -1,0 +1,68 @@
+"""Report: previews, workers CSVs and report.html for a converted dataset (before Publish).
+
+Not part of the dataset's contract: the state machine catches any failure here and publishes
+anyway. Worker responses are read only for labeling-job datasets whose output is in this
+bucket's Ground Truth prefix (`<job output>/annotations/worker-response/`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gt2yolo.insights.workers import WORKER_RESPONSE_FOLDER
+from gt2yolo_aws.s3 import S3DatasetFiles, S3ResponseFiles, S3Storage, S3Uri
+from gt2yolo_report import ReportOptions, build_report
+
+from workflow.models import ConversionOutcome, ReportSummary
+
+# Ground Truth writes the output manifest here, relative to the job's output folder.
+OUTPUT_MANIFEST_SUFFIX = "manifests/output/output.manifest"
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    bucket: str
+    groundtruth_prefix: str = "groundtruth/"
+    sample_size: int = 50
+    flagged_limit: int = 500
+
+
+def worker_responses_uri(outcome: ConversionOutcome, settings: ReportSettings) -> str | None:
+    """`s3://b/groundtruth/job/manifests/output/output.manifest` ->
+    `s3://b/groundtruth/job/annotations/worker-response/`; None for anything else."""
+    if outcome.source != "labeling-job":
+        return None
+    manifest = S3Uri.parse(outcome.manifest_uri)
+    inside = manifest.bucket == settings.bucket and manifest.key.startswith(
+        settings.groundtruth_prefix
+    )
+    if not inside or not manifest.key.endswith(OUTPUT_MANIFEST_SUFFIX):
+        return None
+    job_root = manifest.key.removesuffix(OUTPUT_MANIFEST_SUFFIX)
+    return f"s3://{manifest.bucket}/{job_root}{WORKER_RESPONSE_FOLDER}"
+
+
+def report_dataset(
+    outcome: ConversionOutcome, settings: ReportSettings, client: Any
+) -> ReportSummary:
+    if outcome.already_published:
+        return ReportSummary(skipped="already published: the report of that run stands")
+    responses_uri = worker_responses_uri(outcome, settings)
+    responses = S3ResponseFiles(responses_uri, client) if responses_uri else None
+    storage = S3Storage(outcome.dataset_uri, client)
+    options = ReportOptions(settings.sample_size, settings.flagged_limit, outcome.dataset_name)
+    try:
+        result = build_report(
+            S3DatasetFiles(outcome.dataset_uri, client), storage, responses, options
+        )
+    finally:
+        storage.close()
+    return ReportSummary(
+        report_uri=result.report,
+        previews=result.previews,
+        workers=result.workers,
+        worker_answers=result.worker_answers,
+        compared_objects=result.compared_objects,
+        notes=result.notes,
+    )
