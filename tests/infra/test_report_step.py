@@ -34,7 +34,10 @@ def test_report_runs_after_convert_and_hands_the_whole_state_to_publish(
 ) -> None:
     states = state_machine_definition(template)["States"]
     report = states["Report"]
-    assert states["Convert"]["Next"] == "Report"
+    # after a conversion in one Lambda, and after a fan-out's Finalize
+    assert states["Convert"]["Next"] == "FanOut?"
+    assert states["FanOut?"]["Default"] == "Report"
+    assert states["Finalize"]["Next"] == "Report"
     assert report["Next"] == "Publish"
     assert report["Parameters"]["Payload.$"] == "$"
     # Publish still gets Convert's outcome; the report's answer is added under $.report
