@@ -23,6 +23,8 @@ KMS_KEY_CREATE = "create"
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 # SageMaker labeling job names: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}; a prefix is any start of one.
 _JOB_NAME_PREFIX = re.compile(r"^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}-*)?$")
+_SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+_WORKTEAM_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:workteam/.+$")
 CONTEXT_KEYS = (
     "bucketName",
     "jobNamePrefix",
@@ -32,6 +34,9 @@ CONTEXT_KEYS = (
     "valFraction",
     "testFraction",
     "powertoolsLayerVersion",
+    "intake",
+    "streamingInputTopicArn",
+    "workteamArn",
 )
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no", ""}
@@ -54,6 +59,15 @@ class Settings:
     val_fraction: str = DEFAULT_VAL_FRACTION
     test_fraction: str = DEFAULT_TEST_FRACTION
     powertools_layer_version: int = DEFAULT_POWERTOOLS_LAYER_VERSION
+    # Intake (images/ -> input manifest -> labeling job): off unless asked for.
+    intake: bool = False
+    streaming_input_topic_arn: str | None = None
+    workteam_arn: str | None = None
+
+    @property
+    def intake_enabled(self) -> bool:
+        """Either intake option implies the intake: it is what they configure."""
+        return self.intake or bool(self.streaming_input_topic_arn or self.workteam_arn)
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
@@ -69,6 +83,11 @@ class Settings:
                 "testFraction", context.get("testFraction"), DEFAULT_TEST_FRACTION
             ),
             powertools_layer_version=_layer_version(context.get("powertoolsLayerVersion")),
+            intake=_bool("intake", context.get("intake")),
+            streaming_input_topic_arn=_arn(
+                "streamingInputTopicArn", context.get("streamingInputTopicArn"), _SNS_TOPIC_ARN
+            ),
+            workteam_arn=_arn("workteamArn", context.get("workteamArn"), _WORKTEAM_ARN),
         )
         if float(settings.val_fraction) + float(settings.test_fraction) >= 1:
             raise SettingsError("valFraction + testFraction must leave images for training")
@@ -139,3 +158,10 @@ def _layer_version(value: Any) -> int:
     if version < 1:
         raise SettingsError(f"powertoolsLayerVersion must be positive, not {version}")
     return version
+
+
+def _arn(name: str, value: Any, pattern: re.Pattern[str]) -> str | None:
+    arn = _optional_str(value)
+    if arn is not None and not pattern.fullmatch(arn):
+        raise SettingsError(f"{name} {arn!r} is not an ARN of the right kind")
+    return arn
