@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from localrun.cloud import LocalCloud
+from localrun.lambda_events import object_created_event
 from localrun.samples import make_sample_job
 from localrun.synth import synthesized_template
 
@@ -36,20 +37,6 @@ def completion_event(job_name: str) -> dict[str, Any]:
         "region": "us-east-1",
         "resources": [f"arn:aws:sagemaker:us-east-1:123456789012:labeling-job/{job_name}"],
         "detail": {"LabelingJobStatus": "Completed"},
-    }  # fmt: skip
-
-
-def object_created_event(bucket: str, key: str, size: int) -> dict[str, Any]:
-    """S3's EventBridge notification for a new object."""
-    return {
-        "version": "0", "id": "5c2c1b9a-0000-4000-8000-000000000002",
-        "detail-type": "Object Created", "source": "aws.s3", "account": "123456789012",
-        "time": "2026-11-24T12:30:00Z", "region": "us-east-1",
-        "resources": [f"arn:aws:s3:::{bucket}"],
-        "detail": {"version": "0", "bucket": {"name": bucket},
-                   "object": {"key": key, "size": size, "etag": "0", "sequencer": "1"},
-                   "request-id": "LOCAL", "requester": "123456789012",
-                   "source-ip-address": "127.0.0.1", "reason": "PutObject"},
     }  # fmt: skip
 
 

@@ -135,8 +135,8 @@ def take_in(drops: Sequence[Drop], bucket: str, ports: IntakePorts) -> IntakeRep
             by_dataset.setdefault(image.dataset, []).append(drop.message_id)
     for dataset, message_ids in by_dataset.items():
         try:
-            ports.registry.bump_version(dataset)
-            report.refreshed.append(ensure_manifest_current(dataset, ports))
+            bumped = ports.registry.bump_version(dataset)
+            report.refreshed.append(ensure_manifest_current(dataset, ports, bumped))
         except Exception as exc:  # redelivered, these records bump and refresh again
             report.failed.update(dict.fromkeys(message_ids, f"{type(exc).__name__}: {exc}"))
     return report
@@ -164,17 +164,25 @@ def _take_in_one(
     return judged
 
 
-def ensure_manifest_current(dataset: str, ports: IntakePorts) -> ManifestRefresh:
-    """Make `manifests/input/<dataset>.manifest` list every image registered so far.
+def ensure_manifest_current(
+    dataset: str, ports: IntakePorts, needed: int | None = None
+) -> ManifestRefresh:
+    """Make `manifests/input/<dataset>.manifest` cover version `needed` (default: the current
+    version, i.e. every image registered so far).
 
-    The order of the reads matters: the manifest first, then the version, then the items.
+    A batch needs only the version its own bump returned: later bumps are their batches' job.
+    So in a burst, the first writer to cover a version releases every batch waiting for it,
+    instead of each batch chasing a counter that keeps moving. The order of the reads matters:
+    the manifest, then the version, then the items.
     """
     key = input_manifest_key(dataset)
+    if needed is None:
+        needed = ports.registry.version(dataset)
     for _ in range(MANIFEST_WRITE_ATTEMPTS):
         stored = ports.manifests.head(key)
-        version = ports.registry.version(dataset)
-        if stored is not None and stored.version >= version:
+        if stored is not None and stored.version >= needed:
             return ManifestRefresh(dataset, key, stored.version, written=False)
+        version = ports.registry.version(dataset)  # >= needed: the items of `needed` and more
         refs = list(ports.registry.source_refs(dataset))
         if ports.manifests.replace(key, manifest_body(refs), version, stored):
             return ManifestRefresh(dataset, key, version, written=True, images=len(refs))
