@@ -224,3 +224,32 @@ class SageMakerLabelingJobCreator:
                 ) from exc
             raise
         return str(answer["LabelingJobArn"])
+
+
+# The CORS rule AWS documents for Ground Truth input images (sms-cors-update).
+GROUND_TRUTH_CORS_RULE: dict[str, Any] = {
+    "AllowedHeaders": [],
+    "AllowedMethods": ["GET"],
+    "AllowedOrigins": ["*"],
+    "ExposeHeaders": [],
+}
+
+
+def ensure_ground_truth_cors(client: Any, bucket: str) -> bool:
+    """Add Ground Truth's CORS rule to the bucket unless a rule already allows it; keep the
+    bucket's other rules. True when the configuration was changed."""
+    try:
+        rules = list(client.get_bucket_cors(Bucket=bucket).get("CORSRules", []))
+    except ClientError as exc:
+        if _code(exc) != "NoSuchCORSConfiguration":
+            raise
+        rules = []
+    if any(
+        "GET" in rule.get("AllowedMethods", []) and "*" in rule.get("AllowedOrigins", [])
+        for rule in rules
+    ):
+        return False
+    client.put_bucket_cors(
+        Bucket=bucket, CORSConfiguration={"CORSRules": [*rules, GROUND_TRUTH_CORS_RULE]}
+    )
+    return True

@@ -19,6 +19,8 @@ from gt2yolo.manifest import ManifestSource
 from gt2yolo.split import SplitFractions
 from gt2yolo.storage import ImageSink, LocalImageSink, LocalManifest, LocalStorage, Storage
 
+from gt2yolo_cli import start_job
+
 EXIT_UNUSABLE_INPUT = 1
 
 
@@ -60,11 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--accept", action="append", metavar="VERDICT",
                          help="verification class-name to keep (repeatable; default: good)")  # fmt: skip
     convert.add_argument("--no-progress", action="store_true", help="no progress bar")
+    start_job.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == start_job.COMMAND:
+        return start_job.main(args)
     try:
         result = run_convert(args)
     except ConversionError as exc:
