@@ -53,6 +53,7 @@ def prepare(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(prepared.job_name)
     logger.info("prepared", extra={"job_name": prepared.job_name, "images": prepared.images,
                 "manifest_uri": prepared.manifest_uri})  # fmt: skip
+    metrics.add_metric(name="LabelingJobsPrepared", unit=MetricUnit.Count, value=1)
     return prepared.model_dump()
 
 
