@@ -1,11 +1,13 @@
 """The local cloud: moto running the CDK-synthesized stack, Lambda tasks run in-process.
 
-What is real: the state machine definition exactly as CDK synthesized it (moto's ASL interpreter),
+What is real: the state machine definitions exactly as CDK synthesized them (moto's ASL interpreter),
 the rule patterns from the template (moto's matcher), the Lambda handlers with their environment
 from the template, and S3 / SNS / EventBridge / SQS in moto. What is emulated: SageMaker (moto has
 no labeling jobs; a botocore Stubber answers DescribeLabelingJob, checked against the API model)
 and EventBridge delivery (moto doesn't deliver to Step Functions, so a matched event is started
-here, as the rule's target would).
+here, as the rule's target would; an SQS target gets the event in moto's queue, and
+`deliver_queued` hands queued messages to the function of the queue's event source mapping, in
+batches, deleting those the function did not report as failed).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from unittest import mock
 import boto3
 from botocore.stub import Stubber
 
+from localrun.lambda_events import sqs_record
 from localrun.template import Resolver, resources_of
 
 REGION = "us-east-1"
@@ -89,6 +92,8 @@ class LocalCloud:
         self.stubber = Stubber(self.sagemaker)
         self.functions: dict[str, dict[str, Any]] = {}
         self.invocations: list[tuple[str, dict[str, Any]]] = []
+        self.state_machines: dict[str, str] = {}  # logical ID -> ARN
+        self.labeling_job_requests: list[dict[str, Any]] = []  # CreateLabelingJob params sent
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> LocalCloud:
@@ -101,6 +106,9 @@ class LocalCloud:
         self._stack.enter_context(self._in_process_lambdas())
         self._stack.enter_context(self._no_retry_sleep())
         self._stack.enter_context(self._stubbed_sagemaker())
+        self.sagemaker.meta.events.register(
+            "provide-client-params.sagemaker.CreateLabelingJob", self._record_labeling_job_request
+        )
         self.stubber.activate()
         self._stack.callback(self.stubber.deactivate)
         self._reset_handler_caches()
@@ -120,8 +128,30 @@ class LocalCloud:
         self._create_topics()
         self._create_queues()
         self._create_buses()
+        self._create_tables()
+        self._name_roles()
         self._create_functions()
-        self._create_state_machine()
+        self._create_state_machines()
+
+    def _create_tables(self) -> None:
+        dynamodb = self.client("dynamodb")
+        for logical, resource in resources_of(self.template, "AWS::DynamoDB::Table").items():
+            props = resource["Properties"]
+            name = f"local-{logical}"[:255]
+            arn = dynamodb.create_table(
+                TableName=name, KeySchema=props["KeySchema"],
+                AttributeDefinitions=props["AttributeDefinitions"], BillingMode="PAY_PER_REQUEST",
+            )["TableDescription"]["TableArn"]  # fmt: skip
+            self.resolver.refs[logical] = name
+            self.resolver.attributes[(logical, "Arn")] = arn
+
+    def _name_roles(self) -> None:
+        # Roles are not enforced by moto; functions only need the ARNs (e.g. to pass a role).
+        for logical in resources_of(self.template, "AWS::IAM::Role"):
+            self.resolver.refs[logical] = f"local-{logical}"[:64]
+            self.resolver.attributes[(logical, "Arn")] = (
+                f"arn:aws:iam::{ACCOUNT}:role/local-{logical}"[:120]
+            )
 
     def _create_buckets(self) -> None:
         s3 = self.client("s3")
@@ -153,6 +183,7 @@ class LocalCloud:
 
     def _create_queues(self) -> None:
         sqs = self.client("sqs")
+        self.queue_urls: dict[str, str] = {}  # queue ARN -> URL
         for logical in resources_of(self.template, "AWS::SQS::Queue"):
             url = sqs.create_queue(QueueName=f"local-{logical}")["QueueUrl"]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
@@ -160,6 +191,8 @@ class LocalCloud:
             ]
             self.resolver.refs[logical] = url
             self.resolver.attributes[(logical, "Arn")] = arn
+            self.resolver.attributes[(logical, "QueueName")] = f"local-{logical}"
+            self.queue_urls[arn] = url
 
     def _create_buses(self) -> None:
         self.buses: dict[str, str] = {}  # bus ARN -> bus name
@@ -201,18 +234,28 @@ class LocalCloud:
             self.resolver.attributes[(logical, "Arn")] = arn
             self.functions[name] = {"handler": handler, "env": env, "arn": arn}
 
-    def _create_state_machine(self) -> None:
+    def _create_state_machines(self) -> None:
         machines = resources_of(self.template, "AWS::StepFunctions::StateMachine")
-        if len(machines) != 1:
-            raise RuntimeError(f"expected one state machine, found {len(machines)}")
-        logical, resource = next(iter(machines.items()))
-        definition = self.resolver.resolve(resource["Properties"]["DefinitionString"])
-        self.definition = json.loads(definition) if isinstance(definition, str) else definition
         sfn = self.client("stepfunctions")
-        self.state_machine_arn = sfn.create_state_machine(
-            name="local-conversion", definition=json.dumps(self.definition), roleArn=self._role()
-        )["stateMachineArn"]
-        self.resolver.refs[logical] = self.state_machine_arn
+        for logical, resource in machines.items():
+            definition = self.resolver.resolve(resource["Properties"]["DefinitionString"])
+            parsed = json.loads(definition) if isinstance(definition, str) else definition
+            arn = sfn.create_state_machine(
+                name=f"local-{logical}"[:80], definition=json.dumps(parsed), roleArn=self._role()
+            )["stateMachineArn"]
+            self.resolver.refs[logical] = arn
+            self.state_machines[logical] = arn
+            if logical.startswith("ConversionWorkflow"):
+                self.definition = parsed
+                self.state_machine_arn = arn
+        if not hasattr(self, "state_machine_arn"):
+            raise RuntimeError(f"no conversion state machine among {list(machines)}")
+
+    @property
+    def start_labeling_job_arn(self) -> str:
+        """The StartLabelingJob state machine (deployed with the intake)."""
+        [arn] = [a for logical, a in self.state_machines.items() if logical.startswith("Intake")]
+        return arn
 
     # -- in-process Lambda -------------------------------------------------------------------
     @contextmanager
@@ -274,6 +317,15 @@ class LocalCloud:
             "describe_labeling_job", response, {"LabelingJobName": response["LabelingJobName"]}
         )
 
+    def expect_create_labeling_job(self, job_name: str) -> None:
+        """Queue CreateLabelingJob's answer. The Stubber validates the request against the
+        SageMaker model; the request is kept in `labeling_job_requests`."""
+        arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/{job_name}"
+        self.stubber.add_response("create_labeling_job", {"LabelingJobArn": arn})
+
+    def _record_labeling_job_request(self, params: dict[str, Any], **_: Any) -> None:
+        self.labeling_job_requests.append(dict(params))
+
     # -- events ----------------------------------------------------------------------------
     def _rules_on(self, bus: str) -> dict[str, dict[str, Any]]:
         rules = {}
@@ -301,15 +353,71 @@ class LocalCloud:
         return reached
 
     def put_event(self, event: dict[str, Any], timeout: float = 120) -> Execution | None:
-        """Deliver an event as EventBridge would: start the state machine if a rule leads there."""
-        if self.state_machine_arn not in self.route(event):
+        """Deliver an event as EventBridge would: queue it for the queues rules lead to, and
+        start the conversion state machine if a rule leads there."""
+        reached = self.route(event)
+        for arn in reached:
+            if arn in self.queue_urls:
+                self.client("sqs").send_message(
+                    QueueUrl=self.queue_urls[arn], MessageBody=json.dumps(event)
+                )
+        if self.state_machine_arn not in reached:
             return None
         return self.run(event, timeout)
 
-    def run(self, state_input: dict[str, Any], timeout: float = 120) -> Execution:
+    def deliver_queued(self) -> int:
+        """Hand queued messages to the functions of the queues' event source mappings, a batch
+        at a time, until the queues are empty. Returns the number of messages done."""
+        done = 0
+        for mapping in resources_of(self.template, "AWS::Lambda::EventSourceMapping").values():
+            props = self.resolver.resolve(mapping["Properties"])
+            url = self.queue_urls[props["EventSourceArn"]]
+            while batch := self._receive(url, int(props.get("BatchSize", 10))):
+                done += self._invoke_with_batch(props["FunctionName"], url, props, batch)
+        return done
+
+    def _receive(self, url: str, size: int) -> list[dict[str, Any]]:
+        sqs = self.client("sqs")
+        batch: list[dict[str, Any]] = []
+        while len(batch) < size:
+            answer = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=min(10, size - len(batch))
+            )
+            if not answer.get("Messages"):
+                break
+            batch += answer["Messages"]
+        return batch
+
+    def _invoke_with_batch(
+        self, function: str, url: str, props: dict[str, Any], batch: list[dict[str, Any]]
+    ) -> int:
+        records = [sqs_record(m["Body"], m["MessageId"], props["EventSourceArn"]) for m in batch]
+        payload, errored, _ = self._invoke(function, {"Records": records})
+        answer = json.loads(payload)
+        if errored:
+            raise RuntimeError(f"{function} failed on a batch: {answer.get('errorMessage')}")
+        failed = {item["itemIdentifier"] for item in answer.get("batchItemFailures", [])}
+        sqs = self.client("sqs")
+        for message in batch:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        if failed:
+            raise RuntimeError(f"{function} reported failed records: {sorted(failed)}")
+        return len(batch)
+
+    def start_labeling_job(self, state_input: dict[str, Any], timeout: float = 120) -> Execution:
+        """Run the StartLabelingJob state machine (queue CreateLabelingJob's answer first)."""
+        return self.run(state_input, timeout, self.start_labeling_job_arn)
+
+    def run(
+        self,
+        state_input: dict[str, Any],
+        timeout: float = 120,
+        state_machine_arn: str | None = None,
+    ) -> Execution:
         sfn = self.client("stepfunctions")
         arn = sfn.start_execution(
-            stateMachineArn=self.state_machine_arn,
+            stateMachineArn=state_machine_arn or self.state_machine_arn,
             input=json.dumps(state_input),
             name=uuid.uuid4().hex,
         )["executionArn"]

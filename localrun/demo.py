@@ -7,7 +7,13 @@
    synthesized state machine runs resolve -> convert -> report -> publish with the real handlers,
    then report (previews, labeler insights from the job's worker responses, report.html);
 4. drop the same manifest under manifests/ (the second trigger, no SageMaker call);
-5. copy the published datasets to ./demo-output/ and print what was made and where the report is.
+5. the intake loop: drop new images (and a stray text file) under images/shapes/, each
+   S3 event through the intake rule and queue into the intake function, which keeps
+   manifests/input/shapes.manifest; run the StartLabelingJob state machine (CreateLabelingJob
+   answered by a Stubber that checks the request); simulate the labelers (the job's output
+   under groundtruth/, with the label attribute and label config the request named); send the
+   job's completion event: the conversion pipeline publishes the third dataset;
+6. copy the published datasets to ./demo-output/ and print what was made and where the report is.
 """
 
 from __future__ import annotations
@@ -20,12 +26,22 @@ import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localrun.cloud import LocalCloud
-from localrun.samples import make_sample_job
+from localrun.cloud import Execution, LocalCloud
+from localrun.lambda_events import object_created_event
+from localrun.samples import CLASSES, SampleJob, make_sample_job
 from localrun.synth import synthesized_template
+
+# The demo deploys the intake too (batch mode: a work team for StartLabelingJob).
+DEMO_CONTEXT = {
+    "workteamArn": "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/demo"
+}
+INTAKE_DATASET = "shapes"
+INTAKE_JOB = "shapes-batch-1"
+STRAY_FILE = f"images/{INTAKE_DATASET}/README.txt"
 
 
 def completion_event(job_name: str) -> dict[str, Any]:
@@ -40,18 +56,52 @@ def completion_event(job_name: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def object_created_event(bucket: str, key: str, size: int) -> dict[str, Any]:
-    """S3's EventBridge notification for a new object."""
-    return {
-        "version": "0", "id": "5c2c1b9a-0000-4000-8000-000000000002",
-        "detail-type": "Object Created", "source": "aws.s3", "account": "123456789012",
-        "time": "2026-11-24T12:30:00Z", "region": "us-east-1",
-        "resources": [f"arn:aws:s3:::{bucket}"],
-        "detail": {"version": "0", "bucket": {"name": bucket},
-                   "object": {"key": key, "size": size, "etag": "0", "sequencer": "1"},
-                   "request-id": "LOCAL", "requester": "123456789012",
-                   "source-ip-address": "127.0.0.1", "reason": "PutObject"},
-    }  # fmt: skip
+@dataclass
+class IntakeLoop:
+    """What each step of the intake loop produced."""
+
+    job: SampleJob
+    dropped: int
+    manifest_lines: list[str]
+    started: Execution
+    request: dict[str, Any]
+    converted: Execution | None
+
+
+def run_intake_loop(cloud: LocalCloud, images: int = 12) -> IntakeLoop:
+    """Dropped images -> input manifest -> StartLabelingJob -> (simulated labeling) ->
+    completion event -> conversion."""
+    from gt2yolo.labeling_job import label_attribute_name
+
+    s3 = cloud.client("s3")
+    job = make_sample_job(cloud.bucket, INTAKE_JOB, images=images, seed=11,
+                          dataset=INTAKE_DATASET, label_attribute=label_attribute_name(INTAKE_JOB))  # fmt: skip
+    drops = {key: body for key, body in job.objects.items() if key.startswith("images/")}
+    drops[STRAY_FILE] = b"not an image: the intake skips it\n"
+    for key, body in drops.items():
+        s3.put_object(Bucket=cloud.bucket, Key=key, Body=body)
+        cloud.put_event(object_created_event(cloud.bucket, key, len(body)))
+    cloud.deliver_queued()
+    manifest = s3.get_object(Bucket=cloud.bucket, Key=f"manifests/input/{INTAKE_DATASET}.manifest")
+    lines = manifest["Body"].read().decode().splitlines()
+
+    cloud.expect_create_labeling_job(INTAKE_JOB)
+    started = cloud.start_labeling_job(
+        {"dataset": INTAKE_DATASET, "labels": list(CLASSES), "job_name": INTAKE_JOB}
+    )
+    if started.status != "SUCCEEDED":
+        return IntakeLoop(job, len(drops), lines, started, {}, None)
+    request = cloud.labeling_job_requests[-1]
+    for key, body in job.objects.items():  # the labelers' work, as Ground Truth stores it
+        if key.startswith("groundtruth/"):
+            s3.put_object(Bucket=cloud.bucket, Key=key, Body=body)
+    described = job.describe_response()
+    described.update({name: request[name] for name in (
+        "LabelAttributeName", "InputConfig", "OutputConfig", "RoleArn",
+        "LabelCategoryConfigS3Uri", "HumanTaskConfig")})  # fmt: skip
+    cloud.expect_describe_labeling_job(described)
+    converted = cloud.put_event(completion_event(INTAKE_JOB))
+    return IntakeLoop(job, len(drops), lines, started, request, converted)
 
 
 def download_prefix(cloud: LocalCloud, prefix: str, target: Path) -> int:
@@ -80,7 +130,7 @@ def _lambda_logs_hidden(hide: bool) -> Iterator[None]:
 
 def run_demo(out: Path, verbose: bool = False) -> int:
     print("synthesizing the CDK stack ...", flush=True)
-    template = synthesized_template()
+    template = synthesized_template(DEMO_CONTEXT)
     with LocalCloud(template) as cloud:
         s3 = cloud.client("s3")
         job = make_sample_job(cloud.bucket)
@@ -110,12 +160,32 @@ def run_demo(out: Path, verbose: bool = False) -> int:
             return 1
         print(f"manifest dropped        -> {' -> '.join(dropped.states)}")
 
+        with _lambda_logs_hidden(not verbose):
+            loop = run_intake_loop(cloud)
+        if loop.converted is None or loop.converted.status != "SUCCEEDED":
+            print(f"intake loop failed: {loop.started} {loop.converted}", file=sys.stderr)
+            return 1
+        _print_intake(loop)
+
         if out.exists():
             shutil.rmtree(out)
         files = download_prefix(cloud, "datasets/", out)
         notes = cloud.notifications()
     _print_result(out, files, job.job_name, notes)
     return 0
+
+
+def _print_intake(loop: IntakeLoop) -> None:
+    request = loop.request
+    print(f"\nintake: {loop.dropped} objects dropped under images/{INTAKE_DATASET}/ -> "
+          f"manifests/input/{INTAKE_DATASET}.manifest has {len(loop.manifest_lines)} images "
+          f"({STRAY_FILE} skipped)")  # fmt: skip
+    print(f"start labeling job      -> {' -> '.join(loop.started.states)}")
+    print(f"  CreateLabelingJob {request['LabelingJobName']}: label attribute "
+          f"{request['LabelAttributeName']}, output {request['OutputConfig']['S3OutputPath']}, "
+          f"pre-annotation {request['HumanTaskConfig']['PreHumanTaskLambdaArn']}")  # fmt: skip
+    assert loop.converted is not None
+    print(f"labeling job completed -> {' -> '.join(loop.converted.states)}")
 
 
 def _print_result(out: Path, files: int, job_name: str, notes: list[dict[str, Any]]) -> None:

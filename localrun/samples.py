@@ -42,6 +42,7 @@ class SampleJob:
 
     job_name: str
     bucket: str
+    label_attribute: str = LABEL_ATTRIBUTE
     objects: dict[str, bytes] = field(default_factory=dict)
     truth: dict[str, list[Shape]] = field(default_factory=dict)
 
@@ -68,7 +69,7 @@ class SampleJob:
             "CreationTime": datetime(2026, 11, 20, tzinfo=UTC),
             "LastModifiedTime": datetime(2026, 11, 24, tzinfo=UTC),
             "JobReferenceCode": "demo", "LabelingJobName": self.job_name, "LabelingJobArn": arn,
-            "LabelAttributeName": LABEL_ATTRIBUTE,
+            "LabelAttributeName": self.label_attribute,
             "InputConfig": {"DataSource": {"S3DataSource": {
                 "ManifestS3Uri": f"s3://{self.bucket}/manifests/input/demo.manifest"}}},
             "OutputConfig": {"S3OutputPath": f"s3://{self.bucket}/groundtruth/"},
@@ -120,20 +121,23 @@ def _shapes(rng: random.Random, width: int, height: int, count: int) -> list[Sha
 
 
 def make_sample_job(bucket: str, job_name: str = "demo-shapes", images: int = 24,
-                    seed: int = 7) -> SampleJob:  # fmt: skip
+                    seed: int = 7, dataset: str = "demo",
+                    label_attribute: str = LABEL_ATTRIBUTE) -> SampleJob:  # fmt: skip
+    """`images` drawn images under images/<dataset>/ and the job's output, as Ground Truth
+    writes it with `label_attribute` as the job's LabelAttributeName."""
     rng = random.Random(seed)
-    job = SampleJob(job_name, bucket)
+    job = SampleJob(job_name, bucket, label_attribute)
     lines: list[str] = []
     started = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     for index, name in enumerate(_image_names(images)):
         width, height = rng.choice([(320, 240), (400, 300), (480, 360)])
         shapes = [] if index == 3 else _shapes(rng, width, height, rng.randint(1, 4))
-        key = f"images/demo/{name}"
+        key = f"images/{dataset}/{name}"
         job.objects[key] = _draw((width, height), shapes)
         job.truth[f"s3://{bucket}/{key}"] = shapes
         lines.append(_manifest_line(job, index, f"s3://{bucket}/{key}", width, height, shapes))
         _worker_responses(job, seed, index, width, height, shapes, started)
-    lines += _special_lines(bucket, job_name)
+    lines += _special_lines(job, dataset)
     job.objects[job.manifest_key] = ("\n".join(lines) + "\n").encode()
     job.objects[job.config_key] = json.dumps(
         {"document-version": "2018-11-28", "labels": [{"label": c} for c in CLASSES]}
@@ -143,6 +147,7 @@ def make_sample_job(bucket: str, job_name: str = "demo-shapes", images: int = 24
 
 def _manifest_line(job: SampleJob, index: int, ref: str, width: int, height: int,
                    shapes: list[Shape]) -> str:  # fmt: skip
+    attribute = job.label_attribute
     annotations = [{"class_id": CLASSES.index(s.name), "left": s.left, "top": s.top,
                     "width": s.width, "height": s.height} for s in shapes]  # fmt: skip
     if index == 5 and shapes:
@@ -150,9 +155,9 @@ def _manifest_line(job: SampleJob, index: int, ref: str, width: int, height: int
         annotations[0]["width"] = width - annotations[0]["left"] + 25
     return json.dumps({
         "source-ref": ref,
-        LABEL_ATTRIBUTE: {"image_size": [{"width": width, "height": height, "depth": 3}],
-                          "annotations": annotations},
-        f"{LABEL_ATTRIBUTE}-metadata": {
+        attribute: {"image_size": [{"width": width, "height": height, "depth": 3}],
+                     "annotations": annotations},
+        f"{attribute}-metadata": {
             "objects": [{"confidence": 0.93} for _ in shapes],
             "class-map": {str(CLASSES.index(s.name)): s.name for s in shapes},
             "type": "groundtruth/object-detection", "human-annotated": "yes",
@@ -161,11 +166,12 @@ def _manifest_line(job: SampleJob, index: int, ref: str, width: int, height: int
     }, ensure_ascii=False)  # fmt: skip
 
 
-def _special_lines(bucket: str, job_name: str) -> list[str]:
-    failed = {"source-ref": f"s3://{bucket}/images/demo/site-a/blurry.jpg",
-              f"{LABEL_ATTRIBUTE}-metadata": {"failure-reason": "ClientError: Annotation tasks expired",
-                                              "job-name": f"labeling-job/{job_name}"}}  # fmt: skip
-    never = {"source-ref": f"s3://{bucket}/images/demo/site-b/late.jpg"}
+def _special_lines(job: SampleJob, dataset: str) -> list[str]:
+    images = f"s3://{job.bucket}/images/{dataset}"
+    failed = {"source-ref": f"{images}/site-a/blurry.jpg",
+              f"{job.label_attribute}-metadata": {"failure-reason": "ClientError: Annotation tasks expired",
+                                                  "job-name": f"labeling-job/{job.job_name}"}}  # fmt: skip
+    never = {"source-ref": f"{images}/site-b/late.jpg"}
     return [json.dumps(failed), json.dumps(never)]
 
 

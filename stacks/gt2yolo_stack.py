@@ -19,6 +19,13 @@ Context values (`cdk synth -c key=value`, or the "context" block of cdk.json):
   in parallel, then a merge). Default: 64.
 - `chunkMiB`: size of one chunk of a fanned-out manifest. Default: 64.
 - `maxChunkConcurrency`: chunks converted at once. Default: 40.
+- `intake`: "true" to deploy the intake: images dropped under `images/<dataset>/` are kept in
+  `manifests/input/<dataset>.manifest`, and the StartLabelingJob state machine starts batch
+  bounding-box jobs from it. Default: "false". Implied by either option below.
+- `streamingInputTopicArn`: the SNS input topic of a streaming labeling job: every new image is
+  also published to it (streaming mode). Default: none (batch mode only).
+- `workteamArn`: the work team of the jobs StartLabelingJob creates. Default: none (starting a
+  job then fails, saying so).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import cast
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
 from stacks.constructs.conversion_workflow import CHUNK_LIST_NAME, ConversionWorkflow
@@ -35,9 +43,11 @@ from stacks.constructs.dataset_storage import (
     DATASETS_PREFIX,
     GROUNDTRUTH_PREFIX,
     IMAGES_PREFIX,
+    INTAKE_PREFIX,
     MANIFESTS_PREFIX,
     DatasetStorage,
 )
+from stacks.constructs.intake import INPUT_MANIFESTS, LABELING_JOB_LOG_GROUP, Intake
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.notifications import Notifications
 from stacks.constructs.report_step import REPORT_OUTPUTS
@@ -117,14 +127,32 @@ class Gt2YoloStack(cdk.Stack):
             dead_letter_queue=self.triggers.dead_letter_queue,
             topic=self.notifications.topic,
         )
+        self.intake: Intake | None = None
+        if settings.intake_enabled:
+            self.intake = Intake(
+                self,
+                "Intake",
+                settings=settings,
+                storage=self.storage,
+                alarm_topic=self.notifications.topic,
+            )
         cdk.Tags.of(self).add(*PROJECT_TAG)
         self._outputs()
         self._acknowledge_nag_findings()
+        if self.intake is not None:
+            self._acknowledge_intake_findings(self.intake)
 
     def _outputs(self) -> None:
         cdk.CfnOutput(self, "BucketName", value=self.storage.bucket.bucket_name)
         cdk.CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
         cdk.CfnOutput(self, "TopicArn", value=self.notifications.topic.topic_arn)
+        if self.intake is not None:
+            cdk.CfnOutput(
+                self,
+                "StartLabelingJobArn",
+                value=self.intake.state_machine.state_machine_arn,
+            )
+            cdk.CfnOutput(self, "GroundTruthRoleArn", value=self.intake.ground_truth_role.role_arn)
 
     # --- cdk-nag ---------------------------------------------------------------------------
 
@@ -179,6 +207,64 @@ class Gt2YoloStack(cdk.Stack):
         self._acknowledge_state_machine_role(list(prefixes_by_function))
         self._acknowledge(self.triggers.dead_letter_queue, "SQS3", REASON_DLQ)
 
+    def _acknowledge_intake_findings(self, intake: Intake) -> None:
+        bucket = self._arn_token(self.storage.bucket)
+        manifests = f"IAM5[Resource::{bucket}/{INPUT_MANIFESTS}]"
+        roles = {
+            intake.intake_function: [IMAGES_PREFIX],
+            intake.prepare_function: [INTAKE_PREFIX],
+            intake.create_function: [],
+        }
+        for function, prefixes in roles.items():
+            self._acknowledge_function_role(cast(iam.IRole, function.role), prefixes)
+        self._acknowledge(
+            cast(iam.IRole, intake.intake_function.role),
+            manifests,
+            "The intake writes the input manifest of the dataset an image was dropped into; "
+            "dataset names come from object keys at run time, so the ARN names every "
+            f"{INPUT_MANIFESTS} object and nothing else.",
+        )
+        labeling_jobs = (
+            "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:labeling-job/"
+            f"{self.settings.job_name_prefix}*"
+        )
+        self._acknowledge(
+            cast(iam.IRole, intake.create_function.role),
+            f"IAM5[Resource::{labeling_jobs}]",
+            "CreateLabelingJob names a job known only at run time; the resource is limited to "
+            "jobs of this account and region whose name starts with the jobNamePrefix.",
+        )
+        self._acknowledge_ground_truth_role(intake)
+        self._acknowledge_state_machine(
+            intake.state_machine, [intake.prepare_function, intake.create_function]
+        )
+
+    def _acknowledge_ground_truth_role(self, intake: Intake) -> None:
+        role = intake.ground_truth_role
+        bucket = self._arn_token(self.storage.bucket)
+        self._acknowledge(
+            role,
+            "IAM5[Resource::*]",
+            "Ground Truth publishes worker metrics with cloudwatch:PutMetricData, which "
+            "supports no resource-level permissions.",
+        )
+        for prefix in (IMAGES_PREFIX, INTAKE_PREFIX, GROUNDTRUTH_PREFIX):
+            self._acknowledge(
+                role,
+                f"IAM5[Resource::{bucket}/{prefix}*]",
+                f"Ground Truth reads the images and manifests named in the input manifest and "
+                f"writes its output under its own job folder; limited to {prefix}.",
+            )
+        log_group = (
+            "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+            f"{LABELING_JOB_LOG_GROUP}:log-stream:*"
+        )
+        self._acknowledge(
+            role,
+            f"IAM5[Resource::{log_group}]",
+            "Ground Truth names one log stream per labeling job in its own log group, at run time.",
+        )
+
     def _acknowledge_function_role(self, role: iam.IRole, prefixes: list[str]) -> None:
         self._acknowledge(role, "IAM5[Resource::*]", REASON_XRAY)
         bucket = self._arn_token(self.storage.bucket)
@@ -188,9 +274,23 @@ class Gt2YoloStack(cdk.Stack):
             )
 
     def _acknowledge_state_machine_role(self, functions: list[lambda_.IFunction]) -> None:
-        machine = self.workflow.state_machine
-        role = machine.role
+        self._acknowledge_state_machine(self.workflow.state_machine, functions)
+        self._acknowledge_distributed_map(self.workflow.state_machine)
+
+    def _acknowledge_state_machine(
+        self, state_machine: sfn.StateMachine, functions: list[lambda_.IFunction]
+    ) -> None:
+        role = state_machine.role
         self._acknowledge(role, "IAM5[Resource::*]", f"{REASON_LOG_DELIVERY} {REASON_XRAY}")
+        for function in functions:
+            self._acknowledge(
+                role,
+                f"IAM5[Resource::{self._arn_token(function)}:*]",
+                REASON_QUALIFIED_INVOKE,
+            )
+
+    def _acknowledge_distributed_map(self, machine: sfn.StateMachine) -> None:
+        role = machine.role
         bucket = self._arn_token(self.storage.bucket)
         self._acknowledge(
             role,
@@ -209,12 +309,6 @@ class Gt2YoloStack(cdk.Stack):
         )
         for pattern in (f"{executions}:*", f"{executions}/*:*"):
             self._acknowledge(machine, f"IAM5[Resource::{pattern}]", REASON_MAP_EXECUTIONS)
-        for function in functions:
-            self._acknowledge(
-                role,
-                f"IAM5[Resource::{self._arn_token(function)}:*]",
-                REASON_QUALIFIED_INVOKE,
-            )
 
     def _acknowledge(self, scope: IConstruct, finding: str, reason: str) -> None:
         cdk.Validations.of(scope).acknowledge(

@@ -27,6 +27,8 @@ KMS_KEY_CREATE = "create"
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 # SageMaker labeling job names: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}; a prefix is any start of one.
 _JOB_NAME_PREFIX = re.compile(r"^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}-*)?$")
+_SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+_WORKTEAM_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:workteam/.+$")
 CONTEXT_KEYS = (
     "bucketName",
     "jobNamePrefix",
@@ -39,6 +41,9 @@ CONTEXT_KEYS = (
     "fanOutThresholdMiB",
     "chunkMiB",
     "maxChunkConcurrency",
+    "intake",
+    "streamingInputTopicArn",
+    "workteamArn",
 )
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no", ""}
@@ -64,6 +69,15 @@ class Settings:
     fan_out_threshold_mib: int = DEFAULT_FAN_OUT_MIB
     chunk_mib: int = DEFAULT_CHUNK_MIB
     max_chunk_concurrency: int = DEFAULT_MAX_CHUNK_CONCURRENCY
+    # Intake (images/ -> input manifest -> labeling job): off unless asked for.
+    intake: bool = False
+    streaming_input_topic_arn: str | None = None
+    workteam_arn: str | None = None
+
+    @property
+    def intake_enabled(self) -> bool:
+        """Either intake option implies the intake: it is what they configure."""
+        return self.intake or bool(self.streaming_input_topic_arn or self.workteam_arn)
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
@@ -88,6 +102,11 @@ class Settings:
                 context.get("maxChunkConcurrency"),
                 DEFAULT_MAX_CHUNK_CONCURRENCY,
             ),
+            intake=_bool("intake", context.get("intake")),
+            streaming_input_topic_arn=_arn(
+                "streamingInputTopicArn", context.get("streamingInputTopicArn"), _SNS_TOPIC_ARN
+            ),
+            workteam_arn=_arn("workteamArn", context.get("workteamArn"), _WORKTEAM_ARN),
         )
         if float(settings.val_fraction) + float(settings.test_fraction) >= 1:
             raise SettingsError("valFraction + testFraction must leave images for training")
@@ -170,3 +189,10 @@ def _positive(name: str, value: Any, default: int) -> int:
     if number < 1:
         raise SettingsError(f"{name} must be positive, not {number}")
     return number
+
+
+def _arn(name: str, value: Any, pattern: re.Pattern[str]) -> str | None:
+    arn = _optional_str(value)
+    if arn is not None and not pattern.fullmatch(arn):
+        raise SettingsError(f"{name} {arn!r} is not an ARN of the right kind")
+    return arn

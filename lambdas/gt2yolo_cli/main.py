@@ -19,6 +19,7 @@ from gt2yolo.manifest import ManifestSource
 from gt2yolo.split import SplitFractions
 from gt2yolo.storage import ImageSink, LocalImageSink, LocalManifest, LocalStorage, Storage
 
+from gt2yolo_cli import start_job
 from gt2yolo_cli.report import add_report_command, run_report
 
 EXIT_UNUSABLE_INPUT = 1
@@ -63,11 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="verification class-name to keep (repeatable; default: good)")  # fmt: skip
     convert.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_report_command(commands)
+    start_job.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == start_job.COMMAND:
+        return start_job.main(args)
     try:
         if args.command == "report":
             print(run_report(args))

@@ -32,6 +32,11 @@ def events() -> Any:
     return boto3.client("events", config=_RETRIES)
 
 
+@cache
+def dynamodb() -> Any:
+    return boto3.client("dynamodb", config=_RETRIES)
+
+
 def reset() -> None:
-    for factory in (s3, sagemaker, sns, events):
+    for factory in (s3, sagemaker, sns, events, dynamodb):
         factory.cache_clear()

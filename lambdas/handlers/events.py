@@ -28,3 +28,9 @@ class ManifestCreated(S3EventNotificationEventBridgeModel):
 
 
 StartEvent = LabelingJobStateChange | ManifestCreated
+
+
+class ImageCreated(S3EventNotificationEventBridgeModel):
+    """An object created under images/ (the intake reads bucket and key only)."""
+
+    detail_type: Literal["Object Created"] = Field(alias="detail-type")

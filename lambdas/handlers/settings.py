@@ -58,6 +58,23 @@ class NotifyEnv(_Env):
     TOPIC_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:sns:")
 
 
+class IntakeEnv(_Env):
+    BUCKET_NAME: str = Field(min_length=3)
+    TABLE_NAME: str = Field(min_length=3)
+    # Empty: batch mode only. Set: every new image is also sent to this streaming job topic.
+    STREAMING_TOPIC_ARN: str = Field(default="", pattern=r"^(arn:aws[a-z-]*:sns:.+)?$")
+
+
+class StartJobEnv(_Env):
+    BUCKET_NAME: str = Field(min_length=3)
+    TABLE_NAME: str = Field(min_length=3)
+    AWS_REGION: str = Field(min_length=1)
+    GROUND_TRUTH_ROLE_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/")
+    WORKTEAM_ARN: str = ""  # checked when a job starts, so the error names the fix
+    JOB_NAME_PREFIX: str = ""
+    OUTPUT_PREFIX: str = "groundtruth/"
+
+
 @cache
 def resolve_settings() -> ResolveSettings:
     env = ResolveEnv.load()
@@ -100,7 +117,22 @@ def notify_env() -> NotifyEnv:
     return env
 
 
+@cache
+def intake_env() -> IntakeEnv:
+    env = IntakeEnv.load()
+    assert isinstance(env, IntakeEnv)
+    return env
+
+
+@cache
+def start_job_env() -> StartJobEnv:
+    env = StartJobEnv.load()
+    assert isinstance(env, StartJobEnv)
+    return env
+
+
 def reset() -> None:
     """Forget validated settings (tests change the environment between cold starts)."""
-    for loader in (resolve_settings, convert_settings, report_settings, publish_env, notify_env):
+    for loader in (resolve_settings, convert_settings, report_settings, publish_env, notify_env,
+                   intake_env, start_job_env):  # fmt: skip
         loader.cache_clear()

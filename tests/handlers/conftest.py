@@ -53,10 +53,17 @@ OPTIONAL_ENV = (
     "VAL_FRACTION", "TEST_FRACTION", "COPY_IMAGES", "EVENT_BUS_NAME", "EVENT_SOURCE",
     "AWS_PROFILE", "AWS_ENDPOINT_URL", "POWERTOOLS_DEV", "FAN_OUT_BYTES", "CHUNK_BYTES",
     "GROUNDTRUTH_PREFIX", "PREVIEW_SAMPLE", "PREVIEW_FLAGGED_LIMIT",
+    "TABLE_NAME", "STREAMING_TOPIC_ARN", "GROUND_TRUTH_ROLE_ARN", "WORKTEAM_ARN", "OUTPUT_PREFIX",
 )  # fmt: skip
 HANDLERS = (
     "resolve", "convert", "report", "publish", "notify_failure", "convert_chunk", "finalize",
+    "intake", "start_job",
 )  # fmt: skip
+TABLE_NAME = "gt2yolo-image-registry"
+STREAMING_TOPIC_NAME = "gt-streaming-input"
+STREAMING_TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{STREAMING_TOPIC_NAME}"
+GROUND_TRUTH_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/gt2yolo-ground-truth"
+WORKTEAM_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/labelers"
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 HERE = Path(__file__).parent
@@ -425,3 +432,74 @@ def job_event() -> Callable[..., dict[str, Any]]:
 def drop_event() -> Callable[..., dict[str, Any]]:
     """drop_event(key, bucket=BUCKET): an Object Created event for a key."""
     return _object_created_event
+
+
+# -- intake ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def registry_table(
+    aws: None, aws_client: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The intake's DynamoDB table (the schema the stack deploys), named in TABLE_NAME."""
+    aws_client("dynamodb").create_table(
+        TableName=TABLE_NAME,
+        KeySchema=[{"AttributeName": "dataset", "KeyType": "HASH"},
+                   {"AttributeName": "object_key", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "dataset", "AttributeType": "S"},
+                              {"AttributeName": "object_key", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )  # fmt: skip
+    monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
+    return TABLE_NAME
+
+
+@pytest.fixture
+def streaming_topic(
+    aws: None,
+    aws_client: Callable[[str], Any],
+    sns_signing_key: rsa.RSAPrivateKey,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Inbox:
+    """A streaming labeling job's input topic (STREAMING_TOPIC_ARN), read through a queue."""
+    monkeypatch.setattr(SnsSubscription, "private_key", lambda _self: sns_signing_key)
+    sns = aws_client("sns")
+    assert sns.create_topic(Name=STREAMING_TOPIC_NAME)["TopicArn"] == STREAMING_TOPIC_ARN
+    inbox = Inbox("streaming-input", aws_client("sqs"))
+    sns.subscribe(TopicArn=STREAMING_TOPIC_ARN, Protocol="sqs", Endpoint=inbox.arn)
+    monkeypatch.setenv("STREAMING_TOPIC_ARN", STREAMING_TOPIC_ARN)
+    return inbox
+
+
+@pytest.fixture
+def intake(handler_modules: dict[str, ModuleType], registry_table: str) -> Handler:
+    return _invoker(handler_modules["intake"], "gt2yolo-intake")
+
+
+@pytest.fixture
+def start_job_env(registry_table: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the stack gives the StartLabelingJob functions (with a work team configured)."""
+    monkeypatch.setenv("GROUND_TRUTH_ROLE_ARN", GROUND_TRUTH_ROLE_ARN)
+    monkeypatch.setenv("WORKTEAM_ARN", WORKTEAM_ARN)
+
+
+@pytest.fixture
+def prepare_job(handler_modules: dict[str, ModuleType], start_job_env: None) -> Handler:
+    module = handler_modules["start_job"]
+
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = module.prepare(event, FakeLambdaContext("gt2yolo-prepare"))
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def create_job(handler_modules: dict[str, ModuleType], start_job_env: None) -> Handler:
+    module = handler_modules["start_job"]
+
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = module.create(event, FakeLambdaContext("gt2yolo-create"))
+        return result
+
+    return invoke

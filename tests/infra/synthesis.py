@@ -24,6 +24,10 @@ from stacks.app_factory import build_app  # noqa: E402
 BASE_CONTEXT: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
 KMS_CONTEXT = {"kmsKey": "create"}
 FILTERED_CONTEXT = {"jobNamePrefix": "dogs-", "convertStoppedJobs": "true"}
+WORKTEAM_ARN = "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/labelers"
+STREAMING_TOPIC_ARN = "arn:aws:sns:us-east-1:111122223333:gt-streaming-input"
+# The intake in both modes: batch (a work team for StartLabelingJob) and streaming.
+INTAKE_CONTEXT = {"workteamArn": WORKTEAM_ARN, "streamingInputTopicArn": STREAMING_TOPIC_ARN}
 
 Synthesize = Callable[[Mapping[str, Any]], assertions.Template]
 

@@ -1,0 +1,467 @@
+"""Intake: images dropped under `images/<dataset>/` reach a labeling job (optional).
+
+ImageObjectCreated (default bus, `images/` keys of the bucket) -> IntakeQueue (SQS, batches and
+bounded concurrency; redelivery to a dead-letter queue) -> Intake Lambda: one DynamoDB item per
+image (conditional put: a redelivered event adds nothing), then `manifests/input/<dataset>.manifest`
+rewritten from the table with an S3 conditional write, and, in streaming mode, one SNS message
+per new image to the streaming labeling job's input topic.
+
+StartLabelingJob (Step Functions): PrepareLabelingJob (manifest current, label categories and
+worker template written, request built) -> CreateLabelingJob (SageMaker, with the Ground Truth
+execution role made here, output under `groundtruth/` so the conversion pipeline takes over).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from stacks.constructs.conversion_workflow import (
+    LAMBDA_ARCHITECTURE,
+    LAMBDA_LOG_RETENTION,
+    LAMBDA_RUNTIME,
+    LAMBDA_SOURCE_DIR,
+    LAMBDA_SOURCE_EXCLUDES,
+    METRICS_NAMESPACE,
+    RETRY_BACKOFF_RATE,
+    RETRY_INTERVAL,
+    RETRY_MAX_ATTEMPTS,
+    RETRYABLE_ERRORS,
+    SERVICE_NAME,
+    powertools_layer_arn,
+)
+from stacks.constructs.dataset_storage import (
+    GROUNDTRUTH_PREFIX,
+    IMAGES_PREFIX,
+    INTAKE_PREFIX,
+    DatasetStorage,
+)
+from stacks.settings import Settings
+
+S3_OBJECT_CREATED = "Object Created"
+INPUT_MANIFESTS = f"{INTAKE_PREFIX}*.manifest"  # what the intake function may write
+INTAKE_TIMEOUT = cdk.Duration.seconds(120)
+# SQS: a message is hidden while a batch is processed; AWS advises 6x the function timeout.
+INTAKE_VISIBILITY_TIMEOUT = cdk.Duration.seconds(INTAKE_TIMEOUT.to_seconds() * 6)
+INTAKE_BATCH_SIZE = 100
+INTAKE_BATCHING_WINDOW = cdk.Duration.seconds(10)
+# Two concurrent batches: enough throughput, few manifest rewrites racing each other.
+INTAKE_MAX_CONCURRENCY = 2
+INTAKE_MAX_RECEIVES = 5  # then the message waits in the dead-letter queue
+DEAD_LETTER_RETENTION = cdk.Duration.days(14)
+START_JOB_TIMEOUT = cdk.Duration.minutes(15)
+LABELING_JOB_LOG_GROUP = "/aws/sagemaker/LabelingJobs"  # where Ground Truth logs its jobs
+
+STATE_PREPARE = "PrepareLabelingJob"
+STATE_CREATE = "CreateLabelingJob"
+STATE_CREATED = "LabelingJobCreated"
+STATE_FAILED = "StartLabelingJobFailed"
+
+
+@dataclass(frozen=True)
+class _FunctionSpec:
+    name: str
+    handler: str
+    description: str
+    environment: dict[str, str]
+    statements: list[iam.PolicyStatement]
+    timeout: cdk.Duration = field(default_factory=lambda: cdk.Duration.seconds(60))
+    memory_mb: int = 512
+
+
+class Intake(Construct):
+    """The registry table, the intake queue and function, and the StartLabelingJob workflow."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        storage: DatasetStorage,
+        alarm_topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._settings = settings
+        self._storage = storage
+        self._code = lambda_.Code.from_asset(str(LAMBDA_SOURCE_DIR), exclude=LAMBDA_SOURCE_EXCLUDES)
+        self._powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self, "PowertoolsLayer", powertools_layer_arn(settings.powertools_layer_version)
+        )
+        self.table = self._registry_table()
+        self.dead_letter_queue = self._queue(
+            "DeadLetterQueue", retention_period=DEAD_LETTER_RETENTION
+        )
+        self.queue = self._queue(
+            "Queue",
+            visibility_timeout=INTAKE_VISIBILITY_TIMEOUT,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=INTAKE_MAX_RECEIVES, queue=self.dead_letter_queue
+            ),
+        )
+        self.image_object_created = events.Rule(
+            self,
+            "ImageObjectCreated",
+            description="An object was created under images/: register it for labeling",
+            event_pattern=_image_object_created(storage.bucket.bucket_name),
+            targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letter_queue)],
+        )
+        self.intake_function = self._function(self._intake_spec())
+        self.intake_function.add_event_source(
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=INTAKE_BATCH_SIZE,
+                max_batching_window=INTAKE_BATCHING_WINDOW,
+                report_batch_item_failures=True,
+                max_concurrency=INTAKE_MAX_CONCURRENCY,
+            )
+        )
+        self.ground_truth_role = self._ground_truth_role()
+        self.prepare_function = self._function(self._prepare_spec())
+        self.create_function = self._function(self._create_spec())
+        self.state_machine = self._state_machine()
+        self._alarms(alarm_topic)
+
+    # --- storage and delivery --------------------------------------------------------------
+
+    def _registry_table(self) -> dynamodb.Table:
+        # Derived state (the bucket is the truth), but cheap to keep: retained, recoverable.
+        return dynamodb.Table(
+            self,
+            "ImageRegistry",
+            partition_key=dynamodb.Attribute(name="dataset", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="object_key", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+    def _queue(self, construct_id: str, **options: object) -> sqs.Queue:
+        return sqs.Queue(
+            self,
+            construct_id,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,  # EventBridge can send to SSE-SQS
+            enforce_ssl=True,
+            **options,  # type: ignore[arg-type]
+        )
+
+    # --- functions -------------------------------------------------------------------------
+
+    def _intake_spec(self) -> _FunctionSpec:
+        storage = self._storage
+        topic = self._settings.streaming_input_topic_arn
+        return _FunctionSpec(
+            name="Intake",
+            handler="handlers.intake.handler",
+            description="Registers dropped images and keeps their input manifest current",
+            environment={
+                "TABLE_NAME": self.table.table_name,
+                "STREAMING_TOPIC_ARN": topic or "",
+            },
+            statements=[
+                # HeadObject of the dropped object needs GetObject.
+                _allow(["s3:GetObject"], [storage.objects_arn(IMAGES_PREFIX)]),
+                _allow(
+                    ["s3:GetObject", "s3:PutObject"],
+                    [storage.bucket.arn_for_objects(INPUT_MANIFESTS)],
+                ),
+                # Without ListBucket, HEAD of a missing key answers 403, not 404.
+                _list_under(storage, [IMAGES_PREFIX, INTAKE_PREFIX]),
+                _allow(
+                    [
+                        "dynamodb:PutItem",
+                        "dynamodb:GetItem",
+                        "dynamodb:UpdateItem",
+                        "dynamodb:Query",
+                    ],
+                    [self.table.table_arn],
+                ),
+                *([_allow(["sns:Publish"], [topic])] if topic else []),
+                *self._bucket_key_statements(write=True),
+            ],
+            timeout=INTAKE_TIMEOUT,
+        )
+
+    def _prepare_spec(self) -> _FunctionSpec:
+        storage = self._storage
+        return _FunctionSpec(
+            name="PrepareLabelingJob",
+            handler="handlers.start_job.prepare",
+            description="Brings a dataset's input manifest up to date and builds its labeling job",
+            environment=self._start_job_environment(),
+            statements=[
+                _allow(["s3:GetObject", "s3:PutObject"], [storage.objects_arn(INTAKE_PREFIX)]),
+                _list_under(storage, [INTAKE_PREFIX]),
+                _allow(["dynamodb:GetItem", "dynamodb:Query"], [self.table.table_arn]),
+                *self._bucket_key_statements(write=True),
+            ],
+            timeout=cdk.Duration.minutes(5),
+            memory_mb=1024,
+        )
+
+    def _create_spec(self) -> _FunctionSpec:
+        labeling_jobs = cdk.Stack.of(self).format_arn(
+            service="sagemaker",
+            resource="labeling-job",
+            resource_name=f"{self._settings.job_name_prefix}*",
+        )
+        return _FunctionSpec(
+            name="CreateLabelingJob",
+            handler="handlers.start_job.create",
+            description="Creates the Ground Truth bounding-box labeling job PrepareLabelingJob built",
+            environment=self._start_job_environment(),
+            statements=[
+                _allow(["sagemaker:CreateLabelingJob"], [labeling_jobs]),
+                iam.PolicyStatement(
+                    actions=["iam:PassRole"],
+                    resources=[self.ground_truth_role.role_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+                ),
+            ],
+        )
+
+    def _start_job_environment(self) -> dict[str, str]:
+        return {
+            "TABLE_NAME": self.table.table_name,
+            "GROUND_TRUTH_ROLE_ARN": self.ground_truth_role.role_arn,
+            "WORKTEAM_ARN": self._settings.workteam_arn or "",
+            "JOB_NAME_PREFIX": self._settings.job_name_prefix,
+            "OUTPUT_PREFIX": GROUNDTRUTH_PREFIX,
+        }
+
+    def _ground_truth_role(self) -> iam.Role:
+        """The execution role SageMaker assumes to run the jobs started here."""
+        stack = cdk.Stack.of(self)
+        storage = self._storage
+        role = iam.Role(
+            self,
+            "GroundTruthRole",
+            description="gt2yolo: Ground Truth reads images and input manifests, writes output",
+            assumed_by=iam.ServicePrincipal(
+                "sagemaker.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            ),
+        )
+        log_group = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=LABELING_JOB_LOG_GROUP,
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        statements = [
+            _allow(
+                ["s3:GetObject"],
+                [storage.objects_arn(IMAGES_PREFIX), storage.objects_arn(INTAKE_PREFIX)],
+            ),
+            _allow(
+                ["s3:PutObject", "s3:AbortMultipartUpload"],
+                [storage.objects_arn(GROUNDTRUTH_PREFIX)],
+            ),
+            _list_under(storage, [IMAGES_PREFIX, INTAKE_PREFIX, GROUNDTRUTH_PREFIX]),
+            _allow(
+                [
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
+                [log_group, f"{log_group}:log-stream:*"],
+            ),
+            # Worker metrics; PutMetricData has no resource-level permissions.
+            _allow(["cloudwatch:PutMetricData"], ["*"]),
+            *self._bucket_key_statements(write=True),
+        ]
+        for statement in statements:
+            role.add_to_policy(statement)
+        return role
+
+    def _bucket_key_statements(self, *, write: bool) -> list[iam.PolicyStatement]:
+        key = self._storage.encryption_key
+        if key is None:
+            return []
+        actions = (
+            ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"]
+        )
+        service = f"s3.{cdk.Aws.REGION}.amazonaws.com"
+        return [
+            iam.PolicyStatement(
+                actions=actions,
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": service}},
+            )
+        ]
+
+    def _function(self, spec: _FunctionSpec) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self,
+            f"{spec.name}Logs",
+            retention=LAMBDA_LOG_RETENTION,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        role = iam.Role(
+            self,
+            f"{spec.name}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"gt2yolo {spec.name} function",
+        )
+        role.add_to_policy(
+            _allow(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group.log_group_arn])
+        )
+        for statement in spec.statements:
+            role.add_to_policy(statement)
+        return lambda_.Function(
+            self,
+            f"{spec.name}Function",
+            description=spec.description,
+            code=self._code,
+            handler=spec.handler,
+            runtime=LAMBDA_RUNTIME,
+            architecture=LAMBDA_ARCHITECTURE,
+            layers=[self._powertools],
+            memory_size=spec.memory_mb,
+            timeout=spec.timeout,
+            environment={
+                "BUCKET_NAME": self._storage.bucket.bucket_name,
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                **spec.environment,
+            },
+            role=role,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            tracing=lambda_.Tracing.ACTIVE,
+        )
+
+    # --- the StartLabelingJob state machine -------------------------------------------------
+
+    def _state_machine(self) -> sfn.StateMachine:
+        failed = sfn.Fail(
+            self,
+            STATE_FAILED,
+            comment="Nothing was started (the cause says what to change)",
+            error_path="$.error.Error",
+            cause_path="$.error.Cause",
+        )
+        prepare = self._invoke(STATE_PREPARE, self.prepare_function, failed)
+        create = self._invoke(STATE_CREATE, self.create_function, failed)
+        definition = prepare.next(create).next(sfn.Succeed(self, STATE_CREATED))
+        return sfn.StateMachine(
+            self,
+            "StartLabelingJob",
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            timeout=START_JOB_TIMEOUT,
+            logs=sfn.LogOptions(
+                destination=self._state_machine_log_group(),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=True,
+            ),
+            tracing_enabled=True,
+        )
+
+    def _state_machine_log_group(self) -> logs.LogGroup:
+        # As ConversionWorkflow's: under /aws/vendedlogs/, named with the stack's GUID.
+        stack_guid = cdk.Fn.select(2, cdk.Fn.split("/", cdk.Aws.STACK_ID))
+        return logs.LogGroup(
+            self,
+            "StartLabelingJobLogs",
+            log_group_name=f"/aws/vendedlogs/states/gt2yolo-start-labeling-job-{stack_guid}",
+            retention=LAMBDA_LOG_RETENTION,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+    def _invoke(
+        self, state_name: str, function: lambda_.IFunction, on_error: sfn.IChainable
+    ) -> tasks.LambdaInvoke:
+        task = tasks.LambdaInvoke(
+            self,
+            state_name,
+            lambda_function=function,
+            output_path="$.Payload",
+            retry_on_service_exceptions=False,
+        )
+        task.add_retry(
+            errors=RETRYABLE_ERRORS,
+            interval=RETRY_INTERVAL,
+            backoff_rate=RETRY_BACKOFF_RATE,
+            max_attempts=RETRY_MAX_ATTEMPTS,
+        )
+        task.add_catch(on_error, errors=["States.ALL"], result_path="$.error")
+        return task
+
+    # --- monitoring ------------------------------------------------------------------------
+
+    def _alarms(self, topic: sns.ITopic) -> None:
+        action = cw_actions.SnsAction(topic)
+        alarms = [
+            cloudwatch.Alarm(
+                self,
+                "DeadLetters",
+                metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=cdk.Duration.minutes(5), statistic="Maximum"
+                ),
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description="Dropped images could not be registered: see the intake DLQ",
+            ),
+            cloudwatch.Alarm(
+                self,
+                "StartLabelingJobExecutionsFailed",
+                metric=self.state_machine.metric_failed(
+                    period=cdk.Duration.minutes(5), statistic="Sum"
+                ),
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description="A labeling job could not be started (see the execution's cause)",
+            ),
+        ]
+        for alarm in alarms:
+            alarm.add_alarm_action(action)
+
+
+def _image_object_created(bucket_name: str) -> events.EventPattern:
+    return events.EventPattern(
+        source=["aws.s3"],
+        detail_type=[S3_OBJECT_CREATED],
+        detail={
+            "bucket": {"name": [bucket_name]},
+            "object": {"key": events.Match.prefix(IMAGES_PREFIX)},
+        },
+    )
+
+
+def _allow(actions: list[str], resources: list[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=actions, resources=resources)
+
+
+def _list_under(storage: DatasetStorage, prefixes: list[str]) -> iam.PolicyStatement:
+    """ListBucket limited to prefixes: S3 then answers 404 (not 403) for a missing key."""
+    return iam.PolicyStatement(
+        actions=["s3:ListBucket"],
+        resources=[storage.bucket.bucket_arn],
+        conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
+    )
