@@ -64,6 +64,8 @@ class LabeledImage:
     height: int
     boxes: tuple[DrawnBox, ...]
     origin: LineOrigin
+    # source_ref_segments(source_ref), computed once when the line is read; () if not given.
+    segments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

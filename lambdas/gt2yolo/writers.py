@@ -32,6 +32,8 @@ IMAGES_COLUMNS = (
     "clamped_boxes", "manifest", "line",
 )  # fmt: skip
 
+MAX_REMEMBERED_CATEGORIES = 4096
+
 DATA_YAML = "data.yaml"
 CLASSES_TXT = "classes.txt"
 ANNOT_CSV = "annot.csv"
@@ -60,11 +62,37 @@ class BoxOutcome:
     category: str | None
     yolo: YoloBox | None
     status: str
+    # yolo_line(yolo) when the rules already formatted it (they do, to find duplicates).
+    line: str | None = None
 
 
 def _number(value: float) -> str:
     """Pixels as drawn: `111`, not `111.0`, when the labeler's value was whole."""
     return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _is_plain(field: str) -> bool:
+    """A field csv.writer (QUOTE_MINIMAL, `,` `"` `\\n`) writes as is: printable, no `,` or `"`.
+
+    Stricter than csv's own rule (it quotes only `,`, `"`, `\\r` and `\\n`): any other
+    non-printable character takes the csv.writer path too, which is correct for every field.
+    """
+    return field.isprintable() and "," not in field and '"' not in field
+
+
+def _plain_annot_row(
+    image: LabeledImage, path: str, label_file: str, split: Split, box: BoxOutcome
+) -> str:
+    """DatasetWriter._annot_row as the line csv.writer writes when no field needs quoting."""
+    drawn = box.drawn
+    yolo = box.yolo
+    return (
+        f"{path},{box.category or ''},{_number(drawn.left)},{_number(drawn.top)},"
+        f"{_number(drawn.height)},{_number(drawn.width)},{image.width},{image.height},"
+        f"{'' if yolo is None else yolo.class_id},{image.source_ref},{split},"
+        f"{'' if drawn.confidence is None else repr(drawn.confidence)},{label_file},"
+        f"{box.status}\n"
+    )
 
 
 class DatasetWriter:
@@ -73,8 +101,13 @@ class DatasetWriter:
     def __init__(self, storage: Storage, splits: Sequence[Split]) -> None:
         self.storage = storage
         self._stack = ExitStack()
-        self._annot = csv.writer(self._open(ANNOT_CSV), lineterminator="\n")
-        self._images = csv.writer(self._open(IMAGES_CSV), lineterminator="\n")
+        self._annot_text = self._open(ANNOT_CSV)
+        self._images_text = self._open(IMAGES_CSV)
+        # csv.writer writes each row straight to its stream, so rows joined by hand (when no
+        # field needs quoting) can go to the same stream in between.
+        self._annot = csv.writer(self._annot_text, lineterminator="\n")
+        self._images = csv.writer(self._images_text, lineterminator="\n")
+        self._plain_categories: dict[str, bool] = {}
         self._rejected = self._open(REJECTED_JSONL)
         self._lists = {split: self._open(list_key(split)) for split in splits}
         self._annot.writerow(ANNOT_COLUMNS)
@@ -94,19 +127,47 @@ class DatasetWriter:
     def add_image(
         self, image: LabeledImage, path: str, label: str, split: Split, boxes: Sequence[BoxOutcome]
     ) -> None:
-        kept = [box.yolo for box in boxes if box.yolo is not None]
-        body = "".join(yolo_line(box) + "\n" for box in kept)
-        self.storage.write_bytes(label_key(split, label), body.encode())
+        lines = [
+            box.line if box.line is not None else yolo_line(box.yolo)
+            for box in boxes
+            if box.yolo is not None
+        ]
+        body = "".join(line + "\n" for line in lines)
+        label_file = label_key(split, label)
+        self.storage.write_bytes(label_file, body.encode())
         image_path = image_key(split, path)
         self._lists[split].write(f"./{image_path}\n")
+        kept = len(lines)
         clamped = sum(1 for box in boxes if box.status == "clamped")
-        self._images.writerow((
-            image.source_ref, image_path, label_key(split, label), split, image.width,
-            image.height, len(kept), len(boxes) - len(kept), clamped, image.origin.manifest,
-            image.origin.line,
-        ))  # fmt: skip
-        for box in boxes:
-            self._annot.writerow(self._annot_row(image, path, label, split, box))
+        images_row = (
+            image.source_ref, image_path, label_file, split, image.width, image.height, kept,
+            len(boxes) - kept, clamped, image.origin.manifest, image.origin.line,
+        )  # fmt: skip
+        if self._plain(image.source_ref, path, label_file, image.origin.manifest) and all(
+            self._plain_category(box.category) for box in boxes
+        ):
+            # No field needs quoting: csv.writer would write exactly these bytes, only slower.
+            self._images_text.write(",".join(map(str, images_row)) + "\n")
+            self._annot_text.write(
+                "".join(_plain_annot_row(image, path, label_file, split, box) for box in boxes)
+            )
+            return
+        self._images.writerow(images_row)
+        self._annot.writerows(self._annot_row(image, path, label, split, box) for box in boxes)
+
+    @staticmethod
+    def _plain(*fields: str) -> bool:
+        return all(_is_plain(field) for field in fields)
+
+    def _plain_category(self, category: str | None) -> bool:
+        if category is None:
+            return True
+        plain = self._plain_categories.get(category)
+        if plain is None:
+            plain = _is_plain(category)
+            if len(self._plain_categories) < MAX_REMEMBERED_CATEGORIES:  # names come from lines
+                self._plain_categories[category] = plain
+        return plain
 
     @staticmethod
     def _annot_row(
