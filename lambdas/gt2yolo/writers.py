@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, TextIO
 
 from gt2yolo.geometry import yolo_line
-from gt2yolo.records import DrawnBox, LabeledImage, RejectedLine, YoloBox
+from gt2yolo.records import DrawnBox, LabeledImage, RejectedLine, YoloBox, slot_setters
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
 
@@ -65,6 +65,26 @@ class BoxOutcome:
     # yolo_line(yolo) when the rules already formatted it (they do, to find duplicates).
     line: str | None = None
 
+    def __init__(
+        self,
+        drawn: DrawnBox,
+        category: str | None,
+        yolo: YoloBox | None,
+        status: str,
+        line: str | None = None,
+    ) -> None:
+        # Direct slot stores, as in DrawnBox: one of these is made per box of every line.
+        _outcome_drawn(self, drawn)
+        _outcome_category(self, category)
+        _outcome_yolo(self, yolo)
+        _outcome_status(self, status)
+        _outcome_line(self, line)
+
+
+_outcome_drawn, _outcome_category, _outcome_yolo, _outcome_status, _outcome_line = slot_setters(
+    BoxOutcome, "drawn", "category", "yolo", "status", "line"
+)
+
 
 def _number(value: float) -> str:
     """Pixels as drawn: `111`, not `111.0`, when the labeler's value was whole."""
@@ -80,19 +100,30 @@ def _is_plain(field: str) -> bool:
     return field.isprintable() and "," not in field and '"' not in field
 
 
-def _plain_annot_row(
-    image: LabeledImage, path: str, label_file: str, split: Split, box: BoxOutcome
+def _plain_annot_rows(
+    image: LabeledImage, path: str, label_file: str, split: Split, boxes: Sequence[BoxOutcome]
 ) -> str:
-    """DatasetWriter._annot_row as the line csv.writer writes when no field needs quoting."""
-    drawn = box.drawn
-    yolo = box.yolo
-    return (
-        f"{path},{box.category or ''},{_number(drawn.left)},{_number(drawn.top)},"
-        f"{_number(drawn.height)},{_number(drawn.width)},{image.width},{image.height},"
-        f"{'' if yolo is None else yolo.class_id},{image.source_ref},{split},"
-        f"{'' if drawn.confidence is None else repr(drawn.confidence)},{label_file},"
-        f"{box.status}\n"
-    )
+    """DatasetWriter._annot_row of each box, as csv.writer writes them when nothing needs quoting."""
+    size = f",{image.width},{image.height},"  # the fields every row of the image shares
+    where = f",{image.source_ref},{split},"
+    rows = []
+    for box in boxes:
+        drawn, yolo, confidence = box.drawn, box.yolo, box.drawn.confidence
+        rows.append(
+            f"{path},{box.category or ''},{_pixels(drawn.left)},{_pixels(drawn.top)},"
+            f"{_pixels(drawn.height)},{_pixels(drawn.width)}{size}"
+            f"{'' if yolo is None else yolo.class_id}{where}"
+            f"{'' if confidence is None else repr(confidence)},{label_file},{box.status}\n"
+        )
+    return "".join(rows)
+
+
+# _number of the pixel values most boxes have, looked up instead of formatted.
+_PIXEL_TEXT = {float(i): str(i) for i in range(-64, 8193)}
+
+
+def _pixels(value: float) -> str:
+    return _PIXEL_TEXT.get(value) or _number(value)
 
 
 class DatasetWriter:
@@ -148,9 +179,7 @@ class DatasetWriter:
         ):
             # No field needs quoting: csv.writer would write exactly these bytes, only slower.
             self._images_text.write(",".join(map(str, images_row)) + "\n")
-            self._annot_text.write(
-                "".join(_plain_annot_row(image, path, label_file, split, box) for box in boxes)
-            )
+            self._annot_text.write(_plain_annot_rows(image, path, label_file, split, boxes))
             return
         self._images.writerow(images_row)
         self._annot.writerows(self._annot_row(image, path, label, split, box) for box in boxes)
