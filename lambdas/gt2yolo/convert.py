@@ -246,10 +246,17 @@ def evaluate_boxes(image: LabeledImage, classes: ClassList) -> list[BoxOutcome]:
             outcomes.append(BoxOutcome(drawn, category, None, _DROPPED[BoxDrop.ZERO_SIZE]))
             continue
         right, bottom = left + width, top + height
-        x0 = min(max(left, 0.0), image_width)
-        y0 = min(max(top, 0.0), image_height)
-        x1 = min(max(right, 0.0), image_width)
-        y1 = min(max(bottom, 0.0), image_height)
+        # min(max(v, 0.0), size) spelled out, 8 calls less a box: max(v, 0.0) is
+        # `0.0 if v < 0.0 else v` and min(v, size) is `size if size < v else v` (the first of
+        # equals wins, so -0.0 stays -0.0 as with max and min).
+        x0 = 0.0 if left < 0.0 else left
+        x0 = image_width if image_width < x0 else x0
+        y0 = 0.0 if top < 0.0 else top
+        y0 = image_height if image_height < y0 else y0
+        x1 = 0.0 if right < 0.0 else right
+        x1 = image_width if image_width < x1 else x1
+        y1 = 0.0 if bottom < 0.0 else bottom
+        y1 = image_height if image_height < y1 else y1
         if x1 <= x0 or y1 <= y0:
             outcomes.append(BoxOutcome(drawn, category, None, _DROPPED[BoxDrop.OUTSIDE_IMAGE]))
             continue

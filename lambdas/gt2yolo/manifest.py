@@ -214,8 +214,11 @@ def _fast_drawn_box(
     entry: dict[str, Any], class_map: dict[str, Any], extra: object
 ) -> DrawnBox | None:
     """_drawn_box for the common entry (JSON integers only), with fewer checks; None otherwise."""
-    class_id, left, top = entry.get("class_id"), entry.get("left"), entry.get("top")
-    width, height = entry.get("width"), entry.get("height")
+    try:  # subscripts, not .get(): the fields are nearly always there, and a call costs more
+        class_id, left, top = entry["class_id"], entry["left"], entry["top"]
+        width, height = entry["width"], entry["height"]
+    except KeyError:
+        return None
     # `type(x) is int` excludes bool, which _class_id and _number refuse.
     if not (
         type(class_id) is int
@@ -309,5 +312,6 @@ def class_map_of(record: dict[str, Any], attribute: str) -> dict[str, Any] | Non
 def numbered_lines(source: ManifestSource) -> Iterator[tuple[LineOrigin, bytes]]:
     """Non-blank lines with their 1-based line numbers (blank lines carry no object)."""
     for number, raw in enumerate(source.lines(), start=1):
-        if raw.strip():
+        # `raw.strip()` without copying the line: bytes.isspace() tests the same ASCII whitespace.
+        if raw and not raw.isspace():
             yield LineOrigin(source.name, number), raw

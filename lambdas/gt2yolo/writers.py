@@ -107,11 +107,14 @@ def _plain_annot_rows(
     size = f",{image.width},{image.height},"  # the fields every row of the image shares
     where = f",{image.source_ref},{split},"
     rows = []
+    pixels = _PIXEL_TEXT.get
     for box in boxes:
         drawn, yolo, confidence = box.drawn, box.yolo, box.drawn.confidence
+        left, top, height, width = drawn.left, drawn.top, drawn.height, drawn.width
         rows.append(
-            f"{path},{box.category or ''},{_pixels(drawn.left)},{_pixels(drawn.top)},"
-            f"{_pixels(drawn.height)},{_pixels(drawn.width)}{size}"
+            f"{path},{box.category or ''},{pixels(left) or _number(left)},"
+            f"{pixels(top) or _number(top)},{pixels(height) or _number(height)},"
+            f"{pixels(width) or _number(width)}{size}"
             f"{'' if yolo is None else yolo.class_id}{where}"
             f"{'' if confidence is None else repr(confidence)},{label_file},{box.status}\n"
         )
@@ -120,10 +123,6 @@ def _plain_annot_rows(
 
 # _number of the pixel values most boxes have, looked up instead of formatted.
 _PIXEL_TEXT = {float(i): str(i) for i in range(-64, 8193)}
-
-
-def _pixels(value: float) -> str:
-    return _PIXEL_TEXT.get(value) or _number(value)
 
 
 class DatasetWriter:
