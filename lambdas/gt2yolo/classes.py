@@ -16,6 +16,7 @@ from gt2yolo.records import BoxDrop
 GROUND_TRUTH_MAX_BOX_LABELS = 50
 # Ground Truth ids are positions in a list of at most 50 labels; leave room, refuse nonsense.
 MAX_DERIVED_CLASS_ID = 1000
+MAX_CLASSIFIED = 4096
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,10 @@ class ClassList:
     source: str
     warnings: tuple[str, ...] = ()
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
+    # (class_id, name on the line) -> classify(): a handful of pairs answer every box of a job.
+    _classified: dict[tuple[int, str | None], tuple[str | None, int | BoxDrop]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         for name in self.names:
@@ -37,6 +42,7 @@ class ClassList:
                     "class names must fit on one line"
                 )
         object.__setattr__(self, "_index", {name: i for i, name in enumerate(self.names)})
+        object.__setattr__(self, "_classified", {})
 
     def name_of(self, class_id: int, name_on_line: str | None) -> str | None:
         """The name a labeler saw: the line's class-map first, else the job's position."""
@@ -51,6 +57,17 @@ class ClassList:
             return BoxDrop.UNKNOWN_CLASS_ID
         index = self._index.get(name)
         return BoxDrop.CLASS_NOT_IN_CONFIG if index is None else index
+
+    def classify(self, class_id: int, name_on_line: str | None) -> tuple[str | None, int | BoxDrop]:
+        """(name_of, resolve) of a box, remembered: the per-box hot path of the conversion."""
+        key = (class_id, name_on_line)
+        known = self._classified.get(key)
+        if known is None:
+            known = (self.name_of(class_id, name_on_line), self.resolve(class_id, name_on_line))
+            # Bounded, so a manifest full of distinct ids or names cannot grow memory.
+            if len(self._classified) < MAX_CLASSIFIED:
+                self._classified[key] = known
+        return known
 
 
 def class_list_from_label_config(document: bytes, origin: str) -> ClassList:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class LineRejection(StrEnum):
@@ -54,6 +56,26 @@ class DrawnBox:
     height: float
     confidence: float | None
 
+    def __init__(
+        self,
+        class_id: int,
+        class_name: str | None,
+        left: float,
+        top: float,
+        width: float,
+        height: float,
+        confidence: float | None,
+    ) -> None:
+        # The generated frozen __init__ stores each field through object.__setattr__, at twice
+        # the cost of these direct slot stores; one of these is made per box of every line.
+        _drawn_class_id(self, class_id)
+        _drawn_class_name(self, class_name)
+        _drawn_left(self, left)
+        _drawn_top(self, top)
+        _drawn_width(self, width)
+        _drawn_height(self, height)
+        _drawn_confidence(self, confidence)
+
 
 @dataclass(frozen=True, slots=True)
 class LabeledImage:
@@ -64,6 +86,8 @@ class LabeledImage:
     height: int
     boxes: tuple[DrawnBox, ...]
     origin: LineOrigin
+    # source_ref_segments(source_ref), computed once when the line is read; () if not given.
+    segments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +109,27 @@ class YoloBox:
     cy: float
     w: float
     h: float
+
+    def __init__(self, class_id: int, cx: float, cy: float, w: float, h: float) -> None:
+        # Direct slot stores, as in DrawnBox: one of these is made per kept box.
+        _yolo_class_id(self, class_id)
+        _yolo_cx(self, cx)
+        _yolo_cy(self, cy)
+        _yolo_w(self, w)
+        _yolo_h(self, h)
+
+
+def slot_setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """The slot descriptors' __set__ of a slotted (frozen) dataclass, for a hand-written __init__."""
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+(
+    _drawn_class_id, _drawn_class_name, _drawn_left, _drawn_top, _drawn_width, _drawn_height,
+    _drawn_confidence,
+) = slot_setters(
+    DrawnBox, "class_id", "class_name", "left", "top", "width", "height", "confidence"
+)  # fmt: skip
+_yolo_class_id, _yolo_cx, _yolo_cy, _yolo_w, _yolo_h = slot_setters(
+    YoloBox, "class_id", "cx", "cy", "w", "h"
+)

@@ -61,27 +61,48 @@ class LocalStorage:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
-        self._made: set[Path] = set()
+        self._root = str(self.root)
+        # Checked folder key ("labels/train/a") -> its path, created: label files share a few
+        # folders, so the checks and the mkdir run once per folder, not once per file.
+        self._folders: dict[str, str] = {}
 
     def _path(self, key: str) -> Path:
+        return Path(self._file(key))
+
+    def _file(self, key: str) -> str:
         # Keys come from sanitized dataset paths; this is the last line of defence. A textual
         # check, not Path.resolve(): resolving costs a dozen syscalls per label file.
-        parts = key.split("/")
-        if key.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\x00" in key:
+        folder, slash, name = key.rpartition("/")
+        if name in ("", ".", "..") or "\x00" in name or (slash and not folder):
             raise ValueError(f"key {key!r} leaves the dataset folder")
-        path = self.root.joinpath(*parts)
-        folder = path.parent
-        if folder not in self._made:
-            folder.mkdir(parents=True, exist_ok=True)
-            self._made.add(folder)
-        return path
+        directory = self._folders.get(folder)
+        if directory is None:
+            directory = self._make_folder(key, folder)
+        return directory + os.sep + name
+
+    def _make_folder(self, key: str, folder: str) -> str:
+        parts = folder.split("/") if folder else []  # "": a key without `/`, in the root
+        if any(p in ("", ".", "..") for p in parts) or "\x00" in folder:
+            raise ValueError(f"key {key!r} leaves the dataset folder")
+        directory = os.path.join(self._root, *parts)
+        os.makedirs(directory, exist_ok=True)
+        if len(self._folders) < MAX_REMEMBERED_FOLDERS:
+            self._folders[folder] = directory
+        return directory
 
     def write_bytes(self, key: str, data: bytes) -> None:
-        self._path(key).write_bytes(data)
+        # os.open/os.write: what Path.write_bytes does, without a file object per label file.
+        fd = os.open(self._file(key), _WRITE_FLAGS, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
 
     @contextmanager
     def open_text(self, key: str) -> Iterator[TextIO]:
-        with self._path(key).open("w", encoding="utf-8", newline="\n") as stream:
+        with open(self._file(key), "w", encoding="utf-8", newline="\n") as stream:
             yield stream
 
     def flush(self) -> None:
@@ -101,10 +122,21 @@ class LocalStorage:
         if prefix.startswith("/") or any(p in ("", ".", "..") for p in parts):
             raise ValueError(f"prefix {prefix!r} leaves the dataset folder")
         shutil.rmtree(self.root.joinpath(*parts), ignore_errors=True)
-        self._made = {folder for folder in self._made if folder.exists()}
+        # Forget the removed folders: a later key under them must create them again.
+        removed = "/".join(parts)
+        self._folders = {
+            k: v
+            for k, v in self._folders.items()
+            if k != removed and not k.startswith(removed + "/")
+        }
 
     def location(self, key: str = "") -> str:
         return str(self.root / key) if key else str(self.root)
+
+
+# Path.write_bytes opens with "wb": create or truncate, write only (and O_BINARY on Windows).
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+MAX_REMEMBERED_FOLDERS = 65536
 
 
 class LocalImageSink:

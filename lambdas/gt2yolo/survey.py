@@ -7,6 +7,8 @@ the lines and keeps only per-attribute counters, never per-image state.
 
 from __future__ import annotations
 
+import codecs
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -23,7 +25,7 @@ from gt2yolo.manifest import (
     load_line,
     numbered_lines,
 )
-from gt2yolo.paths import InvalidSourceRef, common_folder, source_ref_segments
+from gt2yolo.paths import S3_SCHEME, InvalidSourceRef, common_folder, source_ref_segments
 
 
 @dataclass(frozen=True)
@@ -48,13 +50,20 @@ def survey_manifests(
     label_attribute: str | None,
     class_list: ClassList | None,
     progress: Callable[[str, int], None] | None = None,
+    skim: bool = True,
 ) -> Survey:
+    """Survey the manifests; `skim=False` decodes every line (the reference for the skim)."""
     tally = _Tally()
+    # With the attribute and classes given, only the common folder and the attribute's presence
+    # per manifest are asked for: most lines can be shown to change neither without decoding.
+    skimmer = _Skimmer(label_attribute) if skim and label_attribute and class_list else None
     for source in sources:
         seen = tally.attributes_per_manifest.setdefault(source.name, Counter())
         for origin, raw in numbered_lines(source):
             tally.lines += 1
-            _survey_line(raw, f"{origin.manifest}:{origin.line}", seen, tally, class_list is None)
+            if skimmer is None or not skimmer.tells_nothing(raw, seen, tally.folder):
+                where = f"{origin.manifest}:{origin.line}"
+                _survey_line(raw, where, seen, tally, class_list is None)
             if progress and tally.lines % 1000 == 0:
                 progress("survey", 1000)
     if progress:
@@ -65,6 +74,41 @@ def survey_manifests(
         collector = tally.class_maps.get(attribute, ClassMapCollector())
         class_list = collector.class_list()
     return Survey(attribute, class_list, tally.folder or (), tally.lines)
+
+
+class _Skimmer:
+    """Tells, from the raw bytes, that a line cannot change what a survey with a given attribute
+    and class list reports: the common folder and whether the attribute occurs per manifest.
+
+    A line cannot change the common folder when its top-level "source-ref" (if the line is a JSON
+    object with a string there at all) starts with the common folder so far. Without a backslash
+    the line holds no escapes, so each JSON string is its bytes as they stand: every top-level
+    "source-ref" key is then a literal `"source-ref"` followed by `:`. Checking every such
+    occurrence (nested ones too) is enough. Lines json would decode as UTF-16 or UTF-32 (a NUL,
+    a UTF-16 byte order mark) are decoded. The attribute's presence is only asked for until the
+    manifest has one decoded line carrying it, so once seen, it no longer needs decoding either.
+    """
+
+    def __init__(self, attribute: str) -> None:
+        self.key = attribute
+        self.folder: tuple[str, ...] | None = None
+        self.prefix = b""
+
+    def tells_nothing(self, raw: bytes, seen: Counter[str], folder: tuple[str, ...] | None) -> bool:
+        if folder is None or not seen[self.key]:
+            return False
+        if folder != self.folder:
+            self.folder = folder
+            self.prefix = (S3_SCHEME + "".join(s + "/" for s in folder)).encode()
+        if b"\\" in raw or b"\x00" in raw or raw.startswith(_UTF16_BOMS):
+            return False
+        prefix = self.prefix
+        return all(raw.startswith(prefix, found.end()) for found in _SOURCE_REF_KEY.finditer(raw))
+
+
+# `"source-ref"`, JSON whitespace, `:`, JSON whitespace and the opening quote of a string.
+_SOURCE_REF_KEY = re.compile(rb'"source-ref"[ \t\n\r]*:[ \t\n\r]*"')
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def _survey_line(raw: bytes, where: str, seen: Counter[str], tally: _Tally, maps: bool) -> None:

@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import IO, Any, TextIO
 
 from gt2yolo.geometry import yolo_line
-from gt2yolo.records import DrawnBox, LabeledImage, RejectedLine, YoloBox
+from gt2yolo.records import DrawnBox, LabeledImage, RejectedLine, YoloBox, slot_setters
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
 
@@ -33,6 +33,8 @@ IMAGES_COLUMNS = (
     "source_ref", "image", "label", "split", "width", "height", "boxes", "dropped_boxes",
     "clamped_boxes", "manifest", "line",
 )  # fmt: skip
+
+MAX_REMEMBERED_CATEGORIES = 4096
 
 DATA_YAML = "data.yaml"
 CLASSES_TXT = "classes.txt"
@@ -67,11 +69,67 @@ class BoxOutcome:
     category: str | None
     yolo: YoloBox | None
     status: str
+    # yolo_line(yolo) when the rules already formatted it (they do, to find duplicates).
+    line: str | None = None
+
+    def __init__(
+        self,
+        drawn: DrawnBox,
+        category: str | None,
+        yolo: YoloBox | None,
+        status: str,
+        line: str | None = None,
+    ) -> None:
+        # Direct slot stores, as in DrawnBox: one of these is made per box of every line.
+        _outcome_drawn(self, drawn)
+        _outcome_category(self, category)
+        _outcome_yolo(self, yolo)
+        _outcome_status(self, status)
+        _outcome_line(self, line)
+
+
+_outcome_drawn, _outcome_category, _outcome_yolo, _outcome_status, _outcome_line = slot_setters(
+    BoxOutcome, "drawn", "category", "yolo", "status", "line"
+)
 
 
 def _number(value: float) -> str:
     """Pixels as drawn: `111`, not `111.0`, when the labeler's value was whole."""
     return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _is_plain(field: str) -> bool:
+    """A field csv.writer (QUOTE_MINIMAL, `,` `"` `\\n`) writes as is: printable, no `,` or `"`.
+
+    Stricter than csv's own rule (it quotes only `,`, `"`, `\\r` and `\\n`): any other
+    non-printable character takes the csv.writer path too, which is correct for every field.
+    """
+    return field.isprintable() and "," not in field and '"' not in field
+
+
+def _plain_annot_rows(
+    image: LabeledImage, path: str, label_file: str, split: Split, boxes: Sequence[BoxOutcome]
+) -> str:
+    """DatasetWriter._annot_row of each box, as csv.writer writes them when nothing needs quoting."""
+    size = f",{image.width},{image.height},"  # the fields every row of the image shares
+    where = f",{image.source_ref},{split},"
+    rows = []
+    pixels = _PIXEL_TEXT.get
+    for box in boxes:
+        drawn, yolo, confidence = box.drawn, box.yolo, box.drawn.confidence
+        left, top, height, width = drawn.left, drawn.top, drawn.height, drawn.width
+        rows.append(
+            f"{path},{box.category or ''},{pixels(left) or _number(left)},"
+            f"{pixels(top) or _number(top)},{pixels(height) or _number(height)},"
+            f"{pixels(width) or _number(width)}{size}"
+            f"{'' if yolo is None else yolo.class_id}{where}"
+            f"{'' if confidence is None else repr(confidence)},{label_file},{box.status}\n"
+        )
+    return "".join(rows)
+
+
+# _number of the pixel values most boxes have, looked up instead of formatted.
+_PIXEL_TEXT = {float(i): str(i) for i in range(-64, 8193)}
 
 
 class DatasetWriter:
@@ -90,8 +148,13 @@ class DatasetWriter:
         self._stack = ExitStack()
         self._prefix = tables_prefix
         self._streams: dict[str, TextIO] = {}
-        self._annot = csv.writer(self._open(ANNOT_CSV), lineterminator="\n")
-        self._images = csv.writer(self._open(IMAGES_CSV), lineterminator="\n")
+        self._annot_text = self._open(ANNOT_CSV)
+        self._images_text = self._open(IMAGES_CSV)
+        # csv.writer writes each row straight to its stream, so rows joined by hand (when no
+        # field needs quoting) can go to the same stream in between.
+        self._annot = csv.writer(self._annot_text, lineterminator="\n")
+        self._images = csv.writer(self._images_text, lineterminator="\n")
+        self._plain_categories: dict[str, bool] = {}
         self._rejected = self._open(REJECTED_JSONL)
         self._lists = {split: self._open(list_key(split)) for split in splits}
         if header:
@@ -118,19 +181,45 @@ class DatasetWriter:
     def add_image(
         self, image: LabeledImage, path: str, label: str, split: Split, boxes: Sequence[BoxOutcome]
     ) -> None:
-        kept = [box.yolo for box in boxes if box.yolo is not None]
-        body = "".join(yolo_line(box) + "\n" for box in kept)
-        self.storage.write_bytes(label_key(split, label), body.encode())
+        lines = [
+            box.line if box.line is not None else yolo_line(box.yolo)
+            for box in boxes
+            if box.yolo is not None
+        ]
+        body = "".join(line + "\n" for line in lines)
+        label_file = label_key(split, label)
+        self.storage.write_bytes(label_file, body.encode())
         image_path = image_key(split, path)
         self._lists[split].write(f"./{image_path}\n")
+        kept = len(lines)
         clamped = sum(1 for box in boxes if box.status == "clamped")
-        self._images.writerow((
-            image.source_ref, image_path, label_key(split, label), split, image.width,
-            image.height, len(kept), len(boxes) - len(kept), clamped, image.origin.manifest,
-            image.origin.line,
-        ))  # fmt: skip
-        for box in boxes:
-            self._annot.writerow(self._annot_row(image, path, label, split, box))
+        images_row = (
+            image.source_ref, image_path, label_file, split, image.width, image.height, kept,
+            len(boxes) - kept, clamped, image.origin.manifest, image.origin.line,
+        )  # fmt: skip
+        if self._plain(image.source_ref, path, label_file, image.origin.manifest) and all(
+            self._plain_category(box.category) for box in boxes
+        ):
+            # No field needs quoting: csv.writer would write exactly these bytes, only slower.
+            self._images_text.write(",".join(map(str, images_row)) + "\n")
+            self._annot_text.write(_plain_annot_rows(image, path, label_file, split, boxes))
+            return
+        self._images.writerow(images_row)
+        self._annot.writerows(self._annot_row(image, path, label, split, box) for box in boxes)
+
+    @staticmethod
+    def _plain(*fields: str) -> bool:
+        return all(_is_plain(field) for field in fields)
+
+    def _plain_category(self, category: str | None) -> bool:
+        if category is None:
+            return True
+        plain = self._plain_categories.get(category)
+        if plain is None:
+            plain = _is_plain(category)
+            if len(self._plain_categories) < MAX_REMEMBERED_CATEGORIES:  # names come from lines
+                self._plain_categories[category] = plain
+        return plain
 
     @staticmethod
     def _annot_row(

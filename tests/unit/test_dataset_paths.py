@@ -202,7 +202,11 @@ def test_source_refs_that_name_no_s3_file_are_invalid(source_ref: str) -> None:
         source_ref_segments(source_ref)
 
 
-@pytest.mark.parametrize("key", ["../x.txt", "labels/../../x.txt", "/etc/passwd", "a/../../b"])
+@pytest.mark.parametrize(
+    "key",
+    ["../x.txt", "labels/../../x.txt", "/etc/passwd", "a/../../b", "/x.txt", "a//x.txt", "a/./x.txt",
+     "a/", "a/..", "a/.", "", ".", "..", "a/x\x00.txt", "a\x00/x.txt"],
+)  # fmt: skip
 def test_local_storage_refuses_to_write_outside_the_dataset_folder(
     tmp_path: Path, key: str
 ) -> None:
@@ -229,6 +233,34 @@ def test_local_storage_writes_keys_below_its_root(tmp_path: Path) -> None:
     assert (tmp_path / "dataset/labels/train/a/x.txt").read_bytes() == b"0 0.5 0.5 0.1 0.1\n"
     assert (tmp_path / "dataset/train.txt").read_text() == "./images/train/a/x.jpg\n"
     assert storage.location("train.txt") == str(tmp_path / "dataset/train.txt")
+
+
+def test_local_storage_refuses_a_bad_key_even_in_a_folder_it_already_wrote_to(
+    tmp_path: Path,
+) -> None:
+    # Given a storage that created and remembered the folder `labels/train`
+    storage = LocalStorage(tmp_path / "dataset")
+    storage.write_bytes("labels/train/x.txt", b"1")
+
+    # When a later key in that folder names no file, or a NUL
+    # Then it is refused all the same (folders are remembered, file names checked every time)
+    for key in ("labels/train/", "labels/train/..", "labels/train/.", "labels/train/a\x00"):
+        with pytest.raises(ValueError, match="leaves the dataset folder"):
+            storage.write_bytes(key, b"x")
+    # And a rewritten key replaces the file (create or truncate, as Path.write_bytes)
+    storage.write_bytes("labels/train/x.txt", b"")
+    assert (tmp_path / "dataset/labels/train/x.txt").read_bytes() == b""
+
+
+def test_local_storage_creates_its_root_for_a_key_without_a_folder(tmp_path: Path) -> None:
+    # Given a dataset folder that does not exist yet
+    storage = LocalStorage(tmp_path / "new" / "dataset")
+
+    # When writing a key without a folder
+    storage.write_bytes("classes.txt", b"cat\n")
+
+    # Then the root is created and holds it
+    assert (tmp_path / "new/dataset/classes.txt").read_bytes() == b"cat\n"
 
 
 def test_a_source_ref_with_a_lone_surrogate_is_unsafe_not_a_crash() -> None:
