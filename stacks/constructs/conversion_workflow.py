@@ -10,9 +10,6 @@ manifest content (256 KiB state limit).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -30,20 +27,19 @@ from stacks.constructs.dataset_storage import (
     MANIFESTS_PREFIX,
     DatasetStorage,
 )
+from stacks.constructs.functions import (
+    LAMBDA_ARCHITECTURE,
+    LAMBDA_LOG_RETENTION,
+    LAMBDA_RUNTIME,
+    FunctionFactory,
+    FunctionSpec,
+    allow,
+    bucket_key_statements,
+    list_under,
+)
 from stacks.constructs.report_step import pillow_layer, report_environment, report_statements
 from stacks.settings import Settings
 
-# Lambda defaults shared by every function of the workflow.
-LAMBDA_SOURCE_DIR = Path(__file__).resolve().parents[2] / "lambdas"
-# The CLI is not part of the Lambda package; caches and build metadata are never shipped.
-LAMBDA_SOURCE_EXCLUDES = ["gt2yolo_cli", "**/__pycache__", "*.egg-info"]
-LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_14  # the newest Python runtime aws-cdk-lib offers
-LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
-LAMBDA_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
-# AWS publishes the Powertools for AWS Lambda (Python) layers from this account.
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"
-SERVICE_NAME = "gt2yolo"
-METRICS_NAMESPACE = "Gt2Yolo"
 EVENT_SOURCE = "gt2yolo"  # `source` of the events Publish puts on the default bus
 DEFAULT_EVENT_BUS = "default"
 
@@ -90,21 +86,6 @@ LOCKED_RETRY_MAX_DELAY = cdk.Duration.minutes(5)
 STATE_MACHINE_TIMEOUT = cdk.Duration.hours(2)
 
 
-@dataclass(frozen=True)
-class _FunctionSpec:
-    """What differs between the workflow's functions."""
-
-    name: str
-    handler: str
-    description: str
-    environment: dict[str, str]
-    statements: list[iam.PolicyStatement]
-    memory_mb: int = 256
-    timeout: cdk.Duration = field(default_factory=lambda: cdk.Duration.seconds(30))
-    ephemeral_storage_mb: int = 512
-    layers: tuple[lambda_.ILayerVersion, ...] = ()
-
-
 class ConversionWorkflow(Construct):
     """Six Lambda functions (one code asset) and the Standard state machine that runs them."""
 
@@ -121,32 +102,29 @@ class ConversionWorkflow(Construct):
         super().__init__(scope, construct_id)
         self._settings = settings
         self._storage = storage
-        self._code = lambda_.Code.from_asset(str(LAMBDA_SOURCE_DIR), exclude=LAMBDA_SOURCE_EXCLUDES)
-        self._powertools = lambda_.LayerVersion.from_layer_version_arn(
-            self, "PowertoolsLayer", powertools_layer_arn(settings.powertools_layer_version)
-        )
-        self.resolve_function = self._function(self._resolve_spec())
-        self.convert_function = self._function(self._convert_spec())
-        self.convert_chunk_function = self._function(self._convert_chunk_spec())
-        self.finalize_function = self._function(self._finalize_spec())
-        self.report_function = self._function(self._report_spec())
-        self.publish_function = self._function(self._publish_spec(topic, topic_key))
-        self.notify_failure_function = self._function(self._notify_spec(topic, topic_key))
+        self._functions = FunctionFactory(self, storage, settings.powertools_layer_version)
+        self.resolve_function = self._functions.function(self._resolve_spec())
+        self.convert_function = self._functions.function(self._convert_spec())
+        self.convert_chunk_function = self._functions.function(self._convert_chunk_spec())
+        self.finalize_function = self._functions.function(self._finalize_spec())
+        self.report_function = self._functions.function(self._report_spec())
+        self.publish_function = self._functions.function(self._publish_spec(topic, topic_key))
+        self.notify_failure_function = self._functions.function(self._notify_spec(topic, topic_key))
         self.state_machine = self._state_machine()
         # The Map reads chunk lists from the bucket: through S3 with the bucket's key, if any.
-        for statement in self._bucket_key_statements(write=False):
+        for statement in bucket_key_statements(self._storage, write=False):
             self.state_machine.add_to_role_policy(statement)
 
     # --- functions -------------------------------------------------------------------------
 
-    def _resolve_spec(self) -> _FunctionSpec:
+    def _resolve_spec(self) -> FunctionSpec:
         stack = cdk.Stack.of(self)
         labeling_jobs = stack.format_arn(
             service="sagemaker",
             resource="labeling-job",
             resource_name=f"{self._settings.job_name_prefix}*",
         )
-        return _FunctionSpec(
+        return FunctionSpec(
             name="Resolve",
             handler="handlers.resolve.handler",
             description="Decides from an event which manifest to convert, if any",
@@ -156,17 +134,17 @@ class ConversionWorkflow(Construct):
                 "MANIFESTS_PREFIX": MANIFESTS_PREFIX,
             },
             statements=[
-                _allow(["sagemaker:DescribeLabelingJob"], [labeling_jobs]),
-                _allow(["s3:GetObject"], [self._storage.objects_arn(MANIFESTS_PREFIX)]),
+                allow(["sagemaker:DescribeLabelingJob"], [labeling_jobs]),
+                allow(["s3:GetObject"], [self._storage.objects_arn(MANIFESTS_PREFIX)]),
                 # Without ListBucket S3 answers 403, not 404, for a missing sidecar.
-                self._list_under(MANIFESTS_PREFIX),
-                *self._bucket_key_statements(write=False),
+                list_under(self._storage, MANIFESTS_PREFIX),
+                *bucket_key_statements(self._storage, write=False),
             ],
         )
 
-    def _convert_spec(self) -> _FunctionSpec:
+    def _convert_spec(self) -> FunctionSpec:
         storage = self._storage
-        return _FunctionSpec(
+        return FunctionSpec(
             name="Convert",
             handler="handlers.convert.handler",
             description="Converts a Ground Truth output manifest into a YOLO dataset",
@@ -180,13 +158,13 @@ class ConversionWorkflow(Construct):
             },
             statements=[
                 self._read_inputs(),
-                _allow(
+                allow(
                     ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                     [storage.objects_arn(DATASETS_PREFIX)],
                 ),
                 # Listing is needed to replace a dataset (delete what a previous run wrote).
-                self._list_under(DATASETS_PREFIX),
-                *self._bucket_key_statements(write=True),
+                list_under(self._storage, DATASETS_PREFIX),
+                *bucket_key_statements(self._storage, write=True),
             ],
             # 1,769 MB is one full vCPU; /tmp holds the tables of a dataset being written.
             memory_mb=1769,
@@ -194,8 +172,8 @@ class ConversionWorkflow(Construct):
             ephemeral_storage_mb=2048,
         )
 
-    def _convert_chunk_spec(self) -> _FunctionSpec:
-        return _FunctionSpec(
+    def _convert_chunk_spec(self) -> FunctionSpec:
+        return FunctionSpec(
             name="ConvertChunk",
             handler="handlers.convert_chunk.handler",
             description="Converts one byte range of a big manifest (a Distributed Map item)",
@@ -208,18 +186,18 @@ class ConversionWorkflow(Construct):
             statements=[
                 self._read_inputs(),
                 # Reads the plan, writes label files and its parts; never lists or deletes.
-                _allow(
+                allow(
                     ["s3:GetObject", "s3:PutObject"], [self._storage.objects_arn(DATASETS_PREFIX)]
                 ),
-                *self._bucket_key_statements(write=True),
+                *bucket_key_statements(self._storage, write=True),
             ],
             memory_mb=1769,
             timeout=cdk.Duration.minutes(15),
             ephemeral_storage_mb=2048,
         )
 
-    def _finalize_spec(self) -> _FunctionSpec:
-        return _FunctionSpec(
+    def _finalize_spec(self) -> FunctionSpec:
+        return FunctionSpec(
             name="Finalize",
             handler="handlers.finalize.handler",
             description="Merges the chunks of a fanned-out conversion into one dataset",
@@ -229,13 +207,13 @@ class ConversionWorkflow(Construct):
                 "TEST_FRACTION": self._settings.test_fraction,
             },
             statements=[
-                _allow(
+                allow(
                     ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                     [self._storage.objects_arn(DATASETS_PREFIX)],
                 ),
                 # Lists the parts it deletes after the merge.
-                self._list_under(DATASETS_PREFIX),
-                *self._bucket_key_statements(write=True),
+                list_under(self._storage, DATASETS_PREFIX),
+                *bucket_key_statements(self._storage, write=True),
             ],
             memory_mb=1769,
             timeout=cdk.Duration.minutes(15),
@@ -246,7 +224,7 @@ class ConversionWorkflow(Construct):
     def _read_inputs(self) -> iam.PolicyStatement:
         """Where conversions read: job output, dropped manifests and configs, source images."""
         storage = self._storage
-        return _allow(
+        return allow(
             ["s3:GetObject"],
             [
                 storage.objects_arn(GROUNDTRUTH_PREFIX),
@@ -255,15 +233,15 @@ class ConversionWorkflow(Construct):
             ],
         )
 
-    def _report_spec(self) -> _FunctionSpec:
-        return _FunctionSpec(
+    def _report_spec(self) -> FunctionSpec:
+        return FunctionSpec(
             name="Report",
             handler="handlers.report.handler",
             description="Draws previews and writes report.html and labeler insights",
             environment=report_environment(),
             statements=[
                 *report_statements(self._storage),
-                *self._bucket_key_statements(write=True),
+                *bucket_key_statements(self._storage, write=True),
             ],
             # One full vCPU for decoding and drawing images; worker responses are many GETs.
             memory_mb=1769,
@@ -271,20 +249,12 @@ class ConversionWorkflow(Construct):
             layers=(pillow_layer(self, LAMBDA_RUNTIME, LAMBDA_ARCHITECTURE),),
         )
 
-    def _list_under(self, prefix: str) -> iam.PolicyStatement:
-        """ListBucket limited to one prefix: lets S3 answer 404 (not 403) for a missing key."""
-        return iam.PolicyStatement(
-            actions=["s3:ListBucket"],
-            resources=[self._storage.bucket.bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
-        )
-
-    def _publish_spec(self, topic: sns.ITopic, topic_key: kms.IKey) -> _FunctionSpec:
+    def _publish_spec(self, topic: sns.ITopic, topic_key: kms.IKey) -> FunctionSpec:
         stack = cdk.Stack.of(self)
         default_bus = stack.format_arn(
             service="events", resource="event-bus", resource_name=DEFAULT_EVENT_BUS
         )
-        return _FunctionSpec(
+        return FunctionSpec(
             name="Publish",
             handler="handlers.publish.handler",
             description="Announces a finished dataset on EventBridge and SNS",
@@ -294,87 +264,30 @@ class ConversionWorkflow(Construct):
                 "EVENT_SOURCE": EVENT_SOURCE,
             },
             statements=[
-                _allow(
+                allow(
                     ["s3:GetObject", "s3:PutObject"],
                     [self._storage.objects_arn(DATASETS_PREFIX)],
                 ),
                 # Publish releases the dataset lock Convert took, and nothing else.
-                _allow(
+                allow(
                     ["s3:DeleteObject"],
                     [f"{self._storage.bucket.bucket_arn}/{DATASETS_PREFIX}*/_LOCK"],
                 ),
-                self._list_under(DATASETS_PREFIX),
-                _allow(["events:PutEvents"], [default_bus]),
+                list_under(self._storage, DATASETS_PREFIX),
+                allow(["events:PutEvents"], [default_bus]),
                 *_publish_to_topic_statements(topic, topic_key),
-                *self._bucket_key_statements(write=True),
+                *bucket_key_statements(self._storage, write=True),
             ],
         )
 
-    def _notify_spec(self, topic: sns.ITopic, topic_key: kms.IKey) -> _FunctionSpec:
-        return _FunctionSpec(
+    def _notify_spec(self, topic: sns.ITopic, topic_key: kms.IKey) -> FunctionSpec:
+        return FunctionSpec(
             name="NotifyFailure",
             handler="handlers.notify_failure.handler",
             description="Tells the topic's subscribers that a conversion failed",
             environment={"TOPIC_ARN": topic.topic_arn},
             statements=_publish_to_topic_statements(topic, topic_key),
         )
-
-    def _bucket_key_statements(self, *, write: bool) -> list[iam.PolicyStatement]:
-        key = self._storage.encryption_key
-        if key is None:
-            return []
-        # Reads need Decrypt; writes also need a data key. Only through S3, never directly.
-        actions = (
-            ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"]
-        )
-        return [_allow(actions, [key.key_arn], via_service="s3")]
-
-    def _function(self, spec: _FunctionSpec) -> lambda_.Function:
-        log_group = logs.LogGroup(
-            self,
-            f"{spec.name}Logs",
-            retention=LAMBDA_LOG_RETENTION,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        role = iam.Role(
-            self,
-            f"{spec.name}Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"gt2yolo {spec.name} function",
-        )
-        # Instead of the AWSLambdaBasicExecutionRole managed policy (any log group): this one.
-        role.add_to_policy(
-            _allow(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group.log_group_arn])
-        )
-        for statement in spec.statements:
-            role.add_to_policy(statement)
-        return lambda_.Function(
-            self,
-            f"{spec.name}Function",
-            description=spec.description,
-            code=self._code,
-            handler=spec.handler,
-            runtime=LAMBDA_RUNTIME,
-            architecture=LAMBDA_ARCHITECTURE,
-            layers=[self._powertools, *spec.layers],
-            memory_size=spec.memory_mb,
-            timeout=spec.timeout,
-            ephemeral_storage_size=cdk.Size.mebibytes(spec.ephemeral_storage_mb),
-            environment=self._common_environment() | spec.environment,
-            role=role,
-            log_group=log_group,
-            logging_format=lambda_.LoggingFormat.JSON,
-            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
-            system_log_level_v2=lambda_.SystemLogLevel.WARN,
-            tracing=lambda_.Tracing.ACTIVE,
-        )
-
-    def _common_environment(self) -> dict[str, str]:
-        return {
-            "BUCKET_NAME": self._storage.bucket.bucket_name,
-            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-        }
 
     # --- state machine ---------------------------------------------------------------------
 
@@ -524,33 +437,13 @@ class _ChunkListReader(sfn.S3JsonItemReader):
         ]
 
 
-def powertools_layer_arn(version: int) -> str:
-    """ARN of the AWS-managed Powertools v3 layer matching the runtime and architecture."""
-    python = LAMBDA_RUNTIME.name.replace(".", "")  # "python3.14" -> "python314"
-    arch = LAMBDA_ARCHITECTURE.name  # "arm64"
-    return (
-        f"arn:{cdk.Aws.PARTITION}:lambda:{cdk.Aws.REGION}:{POWERTOOLS_LAYER_ACCOUNT}"
-        f":layer:AWSLambdaPowertoolsPythonV3-{python}-{arch}:{version}"
-    )
-
-
-def _allow(
-    actions: list[str], resources: list[str], *, via_service: str | None = None
-) -> iam.PolicyStatement:
-    conditions = None
-    if via_service is not None:
-        service_endpoint = f"{via_service}.{cdk.Aws.REGION}.amazonaws.com"
-        conditions = {"StringEquals": {"kms:ViaService": service_endpoint}}
-    return iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
-
-
 def _publish_to_topic_statements(
     topic: sns.ITopic, topic_key: kms.IKey
 ) -> list[iam.PolicyStatement]:
     # Publishing to an SSE-KMS topic needs a data key from the topic's key, through SNS only.
     return [
-        _allow(["sns:Publish"], [topic.topic_arn]),
-        _allow(["kms:Decrypt", "kms:GenerateDataKey"], [topic_key.key_arn], via_service="sns"),
+        allow(["sns:Publish"], [topic.topic_arn]),
+        allow(["kms:Decrypt", "kms:GenerateDataKey"], [topic_key.key_arn], via_service="sns"),
     ]
 
 

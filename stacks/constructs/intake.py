@@ -13,8 +13,6 @@ execution role made here, output under `groundtruth/` so the conversion pipeline
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -32,24 +30,24 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from stacks.constructs.conversion_workflow import (
-    LAMBDA_ARCHITECTURE,
-    LAMBDA_LOG_RETENTION,
-    LAMBDA_RUNTIME,
-    LAMBDA_SOURCE_DIR,
-    LAMBDA_SOURCE_EXCLUDES,
-    METRICS_NAMESPACE,
     RETRY_BACKOFF_RATE,
     RETRY_INTERVAL,
     RETRY_MAX_ATTEMPTS,
     RETRYABLE_ERRORS,
-    SERVICE_NAME,
-    powertools_layer_arn,
 )
 from stacks.constructs.dataset_storage import (
     GROUNDTRUTH_PREFIX,
     IMAGES_PREFIX,
     INTAKE_PREFIX,
     DatasetStorage,
+)
+from stacks.constructs.functions import (
+    LAMBDA_LOG_RETENTION,
+    FunctionFactory,
+    FunctionSpec,
+    allow,
+    bucket_key_statements,
+    list_under,
 )
 from stacks.settings import Settings
 
@@ -73,17 +71,6 @@ STATE_CREATED = "LabelingJobCreated"
 STATE_FAILED = "StartLabelingJobFailed"
 
 
-@dataclass(frozen=True)
-class _FunctionSpec:
-    name: str
-    handler: str
-    description: str
-    environment: dict[str, str]
-    statements: list[iam.PolicyStatement]
-    timeout: cdk.Duration = field(default_factory=lambda: cdk.Duration.seconds(60))
-    memory_mb: int = 512
-
-
 class Intake(Construct):
     """The registry table, the intake queue and function, and the StartLabelingJob workflow."""
 
@@ -99,10 +86,7 @@ class Intake(Construct):
         super().__init__(scope, construct_id)
         self._settings = settings
         self._storage = storage
-        self._code = lambda_.Code.from_asset(str(LAMBDA_SOURCE_DIR), exclude=LAMBDA_SOURCE_EXCLUDES)
-        self._powertools = lambda_.LayerVersion.from_layer_version_arn(
-            self, "PowertoolsLayer", powertools_layer_arn(settings.powertools_layer_version)
-        )
+        self._functions = FunctionFactory(self, storage, settings.powertools_layer_version)
         self.table = self._registry_table()
         self.dead_letter_queue = self._queue(
             "DeadLetterQueue", retention_period=DEAD_LETTER_RETENTION
@@ -121,7 +105,7 @@ class Intake(Construct):
             event_pattern=_image_object_created(storage.bucket.bucket_name),
             targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letter_queue)],
         )
-        self.intake_function = self._function(self._intake_spec())
+        self.intake_function = self._functions.function(self._intake_spec())
         self.intake_function.add_event_source(
             event_sources.SqsEventSource(
                 self.queue,
@@ -132,8 +116,8 @@ class Intake(Construct):
             )
         )
         self.ground_truth_role = self._ground_truth_role()
-        self.prepare_function = self._function(self._prepare_spec())
-        self.create_function = self._function(self._create_spec())
+        self.prepare_function = self._functions.function(self._prepare_spec())
+        self.create_function = self._functions.function(self._create_spec())
         self.state_machine = self._state_machine()
         self._alarms(alarm_topic)
 
@@ -165,10 +149,10 @@ class Intake(Construct):
 
     # --- functions -------------------------------------------------------------------------
 
-    def _intake_spec(self) -> _FunctionSpec:
+    def _intake_spec(self) -> FunctionSpec:
         storage = self._storage
         topic = self._settings.streaming_input_topic_arn
-        return _FunctionSpec(
+        return FunctionSpec(
             name="Intake",
             handler="handlers.intake.handler",
             description="Registers dropped images and keeps their input manifest current",
@@ -178,14 +162,14 @@ class Intake(Construct):
             },
             statements=[
                 # HeadObject of the dropped object needs GetObject.
-                _allow(["s3:GetObject"], [storage.objects_arn(IMAGES_PREFIX)]),
-                _allow(
+                allow(["s3:GetObject"], [storage.objects_arn(IMAGES_PREFIX)]),
+                allow(
                     ["s3:GetObject", "s3:PutObject"],
                     [storage.bucket.arn_for_objects(INPUT_MANIFESTS)],
                 ),
                 # Without ListBucket, HEAD of a missing key answers 403, not 404.
-                _list_under(storage, [IMAGES_PREFIX, INTAKE_PREFIX]),
-                _allow(
+                list_under(storage, IMAGES_PREFIX, INTAKE_PREFIX),
+                allow(
                     [
                         "dynamodb:PutItem",
                         "dynamodb:GetItem",
@@ -194,48 +178,51 @@ class Intake(Construct):
                     ],
                     [self.table.table_arn],
                 ),
-                *([_allow(["sns:Publish"], [topic])] if topic else []),
-                *self._bucket_key_statements(write=True),
+                *([allow(["sns:Publish"], [topic])] if topic else []),
+                *bucket_key_statements(self._storage, write=True),
             ],
             timeout=INTAKE_TIMEOUT,
+            memory_mb=512,
         )
 
-    def _prepare_spec(self) -> _FunctionSpec:
+    def _prepare_spec(self) -> FunctionSpec:
         storage = self._storage
-        return _FunctionSpec(
+        return FunctionSpec(
             name="PrepareLabelingJob",
             handler="handlers.start_job.prepare",
             description="Brings a dataset's input manifest up to date and builds its labeling job",
             environment=self._start_job_environment(),
             statements=[
-                _allow(["s3:GetObject", "s3:PutObject"], [storage.objects_arn(INTAKE_PREFIX)]),
-                _list_under(storage, [INTAKE_PREFIX]),
-                _allow(["dynamodb:GetItem", "dynamodb:Query"], [self.table.table_arn]),
-                *self._bucket_key_statements(write=True),
+                allow(["s3:GetObject", "s3:PutObject"], [storage.objects_arn(INTAKE_PREFIX)]),
+                list_under(storage, INTAKE_PREFIX),
+                allow(["dynamodb:GetItem", "dynamodb:Query"], [self.table.table_arn]),
+                *bucket_key_statements(self._storage, write=True),
             ],
             timeout=cdk.Duration.minutes(5),
             memory_mb=1024,
         )
 
-    def _create_spec(self) -> _FunctionSpec:
+    def _create_spec(self) -> FunctionSpec:
         labeling_jobs = cdk.Stack.of(self).format_arn(
             service="sagemaker",
             resource="labeling-job",
             resource_name=f"{self._settings.job_name_prefix}*",
         )
-        return _FunctionSpec(
+        return FunctionSpec(
             name="CreateLabelingJob",
             handler="handlers.start_job.create",
             description="Creates the Ground Truth bounding-box labeling job PrepareLabelingJob built",
             environment=self._start_job_environment(),
             statements=[
-                _allow(["sagemaker:CreateLabelingJob"], [labeling_jobs]),
+                allow(["sagemaker:CreateLabelingJob"], [labeling_jobs]),
                 iam.PolicyStatement(
                     actions=["iam:PassRole"],
                     resources=[self.ground_truth_role.role_arn],
                     conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
                 ),
             ],
+            timeout=cdk.Duration.seconds(60),
+            memory_mb=512,
         )
 
     def _start_job_environment(self) -> dict[str, str]:
@@ -267,16 +254,16 @@ class Intake(Construct):
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
         statements = [
-            _allow(
+            allow(
                 ["s3:GetObject"],
                 [storage.objects_arn(IMAGES_PREFIX), storage.objects_arn(INTAKE_PREFIX)],
             ),
-            _allow(
+            allow(
                 ["s3:PutObject", "s3:AbortMultipartUpload"],
                 [storage.objects_arn(GROUNDTRUTH_PREFIX)],
             ),
-            _list_under(storage, [IMAGES_PREFIX, INTAKE_PREFIX, GROUNDTRUTH_PREFIX]),
-            _allow(
+            list_under(storage, IMAGES_PREFIX, INTAKE_PREFIX, GROUNDTRUTH_PREFIX),
+            allow(
                 [
                     "logs:CreateLogGroup",
                     "logs:CreateLogStream",
@@ -286,71 +273,12 @@ class Intake(Construct):
                 [log_group, f"{log_group}:log-stream:*"],
             ),
             # Worker metrics; PutMetricData has no resource-level permissions.
-            _allow(["cloudwatch:PutMetricData"], ["*"]),
-            *self._bucket_key_statements(write=True),
+            allow(["cloudwatch:PutMetricData"], ["*"]),
+            *bucket_key_statements(self._storage, write=True),
         ]
         for statement in statements:
             role.add_to_policy(statement)
         return role
-
-    def _bucket_key_statements(self, *, write: bool) -> list[iam.PolicyStatement]:
-        key = self._storage.encryption_key
-        if key is None:
-            return []
-        actions = (
-            ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"]
-        )
-        service = f"s3.{cdk.Aws.REGION}.amazonaws.com"
-        return [
-            iam.PolicyStatement(
-                actions=actions,
-                resources=[key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": service}},
-            )
-        ]
-
-    def _function(self, spec: _FunctionSpec) -> lambda_.Function:
-        log_group = logs.LogGroup(
-            self,
-            f"{spec.name}Logs",
-            retention=LAMBDA_LOG_RETENTION,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        role = iam.Role(
-            self,
-            f"{spec.name}Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"gt2yolo {spec.name} function",
-        )
-        role.add_to_policy(
-            _allow(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group.log_group_arn])
-        )
-        for statement in spec.statements:
-            role.add_to_policy(statement)
-        return lambda_.Function(
-            self,
-            f"{spec.name}Function",
-            description=spec.description,
-            code=self._code,
-            handler=spec.handler,
-            runtime=LAMBDA_RUNTIME,
-            architecture=LAMBDA_ARCHITECTURE,
-            layers=[self._powertools],
-            memory_size=spec.memory_mb,
-            timeout=spec.timeout,
-            environment={
-                "BUCKET_NAME": self._storage.bucket.bucket_name,
-                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                **spec.environment,
-            },
-            role=role,
-            log_group=log_group,
-            logging_format=lambda_.LoggingFormat.JSON,
-            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
-            system_log_level_v2=lambda_.SystemLogLevel.WARN,
-            tracing=lambda_.Tracing.ACTIVE,
-        )
 
     # --- the StartLabelingJob state machine -------------------------------------------------
 
@@ -451,17 +379,4 @@ def _image_object_created(bucket_name: str) -> events.EventPattern:
             "bucket": {"name": [bucket_name]},
             "object": {"key": events.Match.prefix(IMAGES_PREFIX)},
         },
-    )
-
-
-def _allow(actions: list[str], resources: list[str]) -> iam.PolicyStatement:
-    return iam.PolicyStatement(actions=actions, resources=resources)
-
-
-def _list_under(storage: DatasetStorage, prefixes: list[str]) -> iam.PolicyStatement:
-    """ListBucket limited to prefixes: S3 then answers 404 (not 403) for a missing key."""
-    return iam.PolicyStatement(
-        actions=["s3:ListBucket"],
-        resources=[storage.bucket.bucket_arn],
-        conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
     )

@@ -9,6 +9,7 @@ from aws_cdk import assertions
 from aws_cdk import aws_lambda as lambda_
 
 from stacks.constructs import conversion_workflow as workflow
+from stacks.constructs import functions
 
 from .cfn import (
     STACK_GUID,
@@ -63,7 +64,7 @@ def test_runtime_is_the_newest_python_that_aws_cdk_lib_knows() -> None:
         for name in dir(lambda_.Runtime)
         if name.startswith("PYTHON_")
     ]
-    assert workflow.LAMBDA_RUNTIME.name == max(pythons, key=version)
+    assert functions.LAMBDA_RUNTIME.name == max(pythons, key=version)
 
 
 @pytest.mark.parametrize("handler", EVERY_HANDLER)
@@ -71,7 +72,7 @@ def test_every_function_runs_on_arm64_with_tracing_and_json_logs(
     template: assertions.Template, handler: str
 ) -> None:
     function = _function(template, handler)
-    assert function["Runtime"] == workflow.LAMBDA_RUNTIME.name
+    assert function["Runtime"] == functions.LAMBDA_RUNTIME.name
     assert function["Architectures"] == ["arm64"]
     assert function["TracingConfig"] == {"Mode": "Active"}
     logging = function["LoggingConfig"]
@@ -98,8 +99,8 @@ def test_all_functions_share_one_code_asset(template: assertions.Template) -> No
 
 
 def test_code_asset_leaves_out_the_cli_and_caches() -> None:
-    assert workflow.LAMBDA_SOURCE_DIR.name == "lambdas"
-    assert set(workflow.LAMBDA_SOURCE_EXCLUDES) == {"gt2yolo_cli", "**/__pycache__", "*.egg-info"}
+    assert functions.LAMBDA_SOURCE_DIR.name == "lambdas"
+    assert set(functions.LAMBDA_SOURCE_EXCLUDES) == {"gt2yolo_cli", "**/__pycache__", "*.egg-info"}
 
 
 @pytest.mark.parametrize("handler", EVERY_HANDLER)
