@@ -14,7 +14,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -29,7 +28,6 @@ from stacks.constructs.dataset_storage import (
 )
 from stacks.constructs.functions import (
     LAMBDA_ARCHITECTURE,
-    LAMBDA_LOG_RETENTION,
     LAMBDA_RUNTIME,
     FunctionFactory,
     FunctionSpec,
@@ -38,6 +36,7 @@ from stacks.constructs.functions import (
     list_under,
 )
 from stacks.constructs.report_step import pillow_layer, report_environment, report_statements
+from stacks.constructs.steps import invoke, logged_state_machine
 from stacks.settings import Settings
 
 EVENT_SOURCE = "gt2yolo"  # `source` of the events Publish puts on the default bus
@@ -62,19 +61,6 @@ MODE_FAN_OUT = "fan_out"  # Convert's `mode` when it planned chunks instead of c
 MIB = 1024 * 1024
 CHUNK_LIST_NAME = "_parts/chunks.json"  # workflow.convert.CHUNKS_NAME, under each dataset
 
-# Errors worth retrying: Lambda service hiccups, throttling, and the handlers' own
-# TransientAwsError (an AWS call that failed in a way that may succeed later).
-RETRYABLE_ERRORS = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.ClientExecutionTimeoutException",
-    "Lambda.TooManyRequestsException",
-    "TransientAwsError",
-]
-RETRY_INTERVAL = cdk.Duration.seconds(2)
-RETRY_BACKOFF_RATE = 2
-RETRY_MAX_ATTEMPTS = 5
 # A duplicate event finds the dataset locked by the execution that converts it: wait for that
 # one (Convert runs up to 15 min), then find `_SUCCESS` and end without a second notification.
 LOCKED_ERRORS = ["ConversionInProgress"]
@@ -331,18 +317,12 @@ class ConversionWorkflow(Construct):
             .when(should_convert, convert)
             .otherwise(sfn.Succeed(self, STATE_SKIPPED))
         )
-        return sfn.StateMachine(
+        return logged_state_machine(
             self,
             "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition,
             timeout=STATE_MACHINE_TIMEOUT,
-            logs=sfn.LogOptions(
-                destination=self._state_machine_log_group(),
-                level=sfn.LogLevel.ALL,
-                include_execution_data=True,
-            ),
-            tracing_enabled=True,
+            log_name="gt2yolo-conversion",
         )
 
     def _fan_out(self, notify: sfn.IChainable) -> sfn.Chain:
@@ -372,19 +352,6 @@ class ConversionWorkflow(Construct):
         chunks.add_catch(finalize, errors=["States.ALL"], result_path="$.error")
         return chunks.next(finalize)
 
-    def _state_machine_log_group(self) -> logs.LogGroup:
-        # Under /aws/vendedlogs/ so Step Functions does not grow the account's (size-limited)
-        # CloudWatch Logs resource policy with one statement per log group. The name ends with
-        # the stack's GUID: a retained log group of a deleted stack must not block a redeploy.
-        stack_guid = cdk.Fn.select(2, cdk.Fn.split("/", cdk.Aws.STACK_ID))
-        return logs.LogGroup(
-            self,
-            "StateMachineLogs",
-            log_group_name=f"/aws/vendedlogs/states/gt2yolo-conversion-{stack_guid}",
-            retention=LAMBDA_LOG_RETENTION,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-
     def _invoke(
         self,
         state_name: str,
@@ -393,23 +360,7 @@ class ConversionWorkflow(Construct):
         on_error: sfn.IChainable | None = None,
         result_path: str | None = None,
     ) -> tasks.LambdaInvoke:
-        # The payload is the whole state; the next state sees only what the handler returned,
-        # or, with `result_path`, the whole state plus the handler's answer at that path.
-        task = tasks.LambdaInvoke(
-            self,
-            state_name,
-            lambda_function=function,
-            output_path=None if result_path else "$.Payload",
-            result_selector={"summary.$": "$.Payload"} if result_path else None,
-            result_path=result_path,
-            retry_on_service_exceptions=False,  # replaced by the retrier below
-        )
-        task.add_retry(
-            errors=RETRYABLE_ERRORS,
-            interval=RETRY_INTERVAL,
-            backoff_rate=RETRY_BACKOFF_RATE,
-            max_attempts=RETRY_MAX_ATTEMPTS,
-        )
+        task = invoke(self, state_name, function, on_error=None, result_path=result_path)
         if state_name == STATE_CONVERT:
             task.add_retry(
                 errors=LOCKED_ERRORS,

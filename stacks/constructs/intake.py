@@ -22,19 +22,12 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from stacks.constructs.conversion_workflow import (
-    RETRY_BACKOFF_RATE,
-    RETRY_INTERVAL,
-    RETRY_MAX_ATTEMPTS,
-    RETRYABLE_ERRORS,
-)
 from stacks.constructs.dataset_storage import (
     GROUNDTRUTH_PREFIX,
     IMAGES_PREFIX,
@@ -42,13 +35,13 @@ from stacks.constructs.dataset_storage import (
     DatasetStorage,
 )
 from stacks.constructs.functions import (
-    LAMBDA_LOG_RETENTION,
     FunctionFactory,
     FunctionSpec,
     allow,
     bucket_key_statements,
     list_under,
 )
+from stacks.constructs.steps import invoke, logged_state_machine
 from stacks.settings import Settings
 
 S3_OBJECT_CREATED = "Object Created"
@@ -293,49 +286,18 @@ class Intake(Construct):
         prepare = self._invoke(STATE_PREPARE, self.prepare_function, failed)
         create = self._invoke(STATE_CREATE, self.create_function, failed)
         definition = prepare.next(create).next(sfn.Succeed(self, STATE_CREATED))
-        return sfn.StateMachine(
+        return logged_state_machine(
             self,
             "StartLabelingJob",
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition,
             timeout=START_JOB_TIMEOUT,
-            logs=sfn.LogOptions(
-                destination=self._state_machine_log_group(),
-                level=sfn.LogLevel.ALL,
-                include_execution_data=True,
-            ),
-            tracing_enabled=True,
-        )
-
-    def _state_machine_log_group(self) -> logs.LogGroup:
-        # As ConversionWorkflow's: under /aws/vendedlogs/, named with the stack's GUID.
-        stack_guid = cdk.Fn.select(2, cdk.Fn.split("/", cdk.Aws.STACK_ID))
-        return logs.LogGroup(
-            self,
-            "StartLabelingJobLogs",
-            log_group_name=f"/aws/vendedlogs/states/gt2yolo-start-labeling-job-{stack_guid}",
-            retention=LAMBDA_LOG_RETENTION,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+            log_name="gt2yolo-start-labeling-job",
         )
 
     def _invoke(
         self, state_name: str, function: lambda_.IFunction, on_error: sfn.IChainable
     ) -> tasks.LambdaInvoke:
-        task = tasks.LambdaInvoke(
-            self,
-            state_name,
-            lambda_function=function,
-            output_path="$.Payload",
-            retry_on_service_exceptions=False,
-        )
-        task.add_retry(
-            errors=RETRYABLE_ERRORS,
-            interval=RETRY_INTERVAL,
-            backoff_rate=RETRY_BACKOFF_RATE,
-            max_attempts=RETRY_MAX_ATTEMPTS,
-        )
-        task.add_catch(on_error, errors=["States.ALL"], result_path="$.error")
-        return task
+        return invoke(self, state_name, function, on_error=on_error)
 
     # --- monitoring ------------------------------------------------------------------------
 

@@ -10,8 +10,7 @@ import pytest
 from aws_cdk import assertions
 from aws_cdk import aws_lambda as lambda_
 
-from stacks.constructs import conversion_workflow as workflow
-from stacks.constructs import report_step
+from stacks.constructs import report_step, steps
 
 from .cfn import (
     function_id,
@@ -54,7 +53,7 @@ def test_a_failed_report_is_caught_and_the_dataset_still_publishes(
     assert report["Catch"] == [
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.report_error", "Next": "Publish"}
     ]
-    assert report["Retry"][0]["ErrorEquals"] == workflow.RETRYABLE_ERRORS
+    assert report["Retry"][0]["ErrorEquals"] == steps.RETRYABLE_ERRORS
     assert len(report["Retry"]) == 1
 
 

@@ -9,7 +9,7 @@ from aws_cdk import assertions
 from aws_cdk import aws_lambda as lambda_
 
 from stacks.constructs import conversion_workflow as workflow
-from stacks.constructs import functions
+from stacks.constructs import functions, steps
 
 from .cfn import (
     STACK_GUID,
@@ -237,7 +237,7 @@ def test_tasks_first_retry_transient_errors_with_backoff(
 ) -> None:
     retries = _all_states(template)[state]["Retry"]
     assert retries[0] == {
-        "ErrorEquals": workflow.RETRYABLE_ERRORS,
+        "ErrorEquals": steps.RETRYABLE_ERRORS,
         "IntervalSeconds": 2,
         "BackoffRate": 2,
         "MaxAttempts": 5,
@@ -247,7 +247,7 @@ def test_tasks_first_retry_transient_errors_with_backoff(
     )
     # CDK's default Lambda retrier is off: no later retrier catches the same errors again.
     for retry in retries[1:]:
-        assert not set(retry["ErrorEquals"]) & set(workflow.RETRYABLE_ERRORS)
+        assert not set(retry["ErrorEquals"]) & set(steps.RETRYABLE_ERRORS)
 
 
 def test_only_convert_waits_for_a_dataset_locked_by_another_execution(
