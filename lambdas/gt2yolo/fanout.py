@@ -17,7 +17,6 @@ import json
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Any, Protocol
 
 from gt2yolo.classes import ClassList
@@ -28,6 +27,7 @@ from gt2yolo.convert import (
     _raise_for_unusable,
     _require_unique_names,
     path_digest,
+    repeated_digests,
 )
 from gt2yolo.errors import ConversionError
 from gt2yolo.manifest import ManifestSource
@@ -237,8 +237,7 @@ def finalize(
 
 def _duplicates(plan: FanOutPlan, parts: PartReader, digests: array[int]) -> dict[int, list[str]]:
     """Label files claimed twice, with every origin: read from the images.csv parts."""
-    ordered = sorted(digests)
-    repeated = {a for a, b in pairwise(ordered) if a == b}
+    repeated = repeated_digests(digests)
     if not repeated:
         return {}
     found: dict[int, list[str]] = {d: [] for d in repeated}

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+from array import array
+from collections import Counter
 
 import pytest
+from gt2yolo.convert import repeated_digests
 from gt_builders import Workspace, box, line, ref
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 def test_several_manifests_merge_into_one_dataset(workspace: Workspace) -> None:
@@ -107,3 +112,15 @@ def test_the_same_manifest_given_twice_is_an_error(workspace: Workspace) -> None
 
     # Then the conversion stops before writing duplicates
     assert "twice" in message
+
+
+@given(st.lists(st.integers(min_value=0, max_value=2**64 - 1), max_size=300), st.data())
+def test_repeated_digests_are_exactly_those_that_occur_twice(
+    values: list[int], data: st.DataObject
+) -> None:
+    # Some values again, some sharing a top byte with others (the slices the search sorts by)
+    again = data.draw(st.lists(st.sampled_from(values), max_size=20)) if values else []
+    same_top = [(v & ~0xFF) | 0x5A for v in values[:10]]
+    digests = array("Q", values + again + same_top)
+    counts = Counter(digests)
+    assert repeated_digests(digests) == {d for d, n in counts.items() if n > 1}
