@@ -49,6 +49,12 @@ FAKE_ENV = {
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
+# How long a local execution may run before the runner gives up: a guard against a hung
+# execution, not a speed check. A cold first call imports the handlers and botocore's models
+# from a slow disk (30 s seen on an idle VM, more on a busy CI machine).
+EXECUTION_TIMEOUT = 900.0
+
+
 @dataclass
 class LambdaContext:
     """What handlers read from the Lambda context object."""
@@ -352,7 +358,9 @@ class LocalCloud:
                 reached += self.route(event, forwarded) if forwarded else [arn]
         return reached
 
-    def put_event(self, event: dict[str, Any], timeout: float = 120) -> Execution | None:
+    def put_event(
+        self, event: dict[str, Any], timeout: float = EXECUTION_TIMEOUT
+    ) -> Execution | None:
         """Deliver an event as EventBridge would: queue it for the queues rules lead to, and
         start the conversion state machine if a rule leads there."""
         reached = self.route(event)
@@ -405,14 +413,16 @@ class LocalCloud:
             raise RuntimeError(f"{function} reported failed records: {sorted(failed)}")
         return len(batch)
 
-    def start_labeling_job(self, state_input: dict[str, Any], timeout: float = 120) -> Execution:
+    def start_labeling_job(
+        self, state_input: dict[str, Any], timeout: float = EXECUTION_TIMEOUT
+    ) -> Execution:
         """Run the StartLabelingJob state machine (queue CreateLabelingJob's answer first)."""
         return self.run(state_input, timeout, self.start_labeling_job_arn)
 
     def run(
         self,
         state_input: dict[str, Any],
-        timeout: float = 120,
+        timeout: float = EXECUTION_TIMEOUT,
         state_machine_arn: str | None = None,
     ) -> Execution:
         sfn = self.client("stepfunctions")
