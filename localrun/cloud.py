@@ -128,6 +128,12 @@ class LocalCloud:
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
 
+    def put_objects(self, objects: dict[str, bytes]) -> None:
+        """Put objects (a sample job's images and output) into the stack's bucket."""
+        s3 = self.client("s3")
+        for key, body in objects.items():
+            s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+
     # -- deployment --------------------------------------------------------------------------
     def _deploy(self) -> None:
         self._create_buckets()

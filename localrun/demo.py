@@ -134,8 +134,7 @@ def run_demo(out: Path, verbose: bool = False) -> int:
     with LocalCloud(template) as cloud:
         s3 = cloud.client("s3")
         job = make_sample_job(cloud.bucket)
-        for key, body in job.objects.items():
-            s3.put_object(Bucket=cloud.bucket, Key=key, Body=body)
+        cloud.put_objects(job.objects)
         print(f"bucket {cloud.bucket}: {len(job.truth)} sample images, job {job.job_name} output")
 
         cloud.expect_describe_labeling_job(job.describe_response())

@@ -33,6 +33,7 @@ from stacks.constructs.functions import (
     FunctionSpec,
     allow,
     bucket_key_statements,
+    labeling_jobs_arn,
     list_under,
 )
 from stacks.constructs.report_step import pillow_layer, report_environment, report_statements
@@ -104,12 +105,7 @@ class ConversionWorkflow(Construct):
     # --- functions -------------------------------------------------------------------------
 
     def _resolve_spec(self) -> FunctionSpec:
-        stack = cdk.Stack.of(self)
-        labeling_jobs = stack.format_arn(
-            service="sagemaker",
-            resource="labeling-job",
-            resource_name=f"{self._settings.job_name_prefix}*",
-        )
+        labeling_jobs = labeling_jobs_arn(self, self._settings.job_name_prefix)
         return FunctionSpec(
             name="Resolve",
             handler="handlers.resolve.handler",

@@ -143,3 +143,10 @@ def list_under(storage: DatasetStorage, *prefixes: str) -> iam.PolicyStatement:
         resources=[storage.bucket.bucket_arn],
         conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
     )
+
+
+def labeling_jobs_arn(scope: Construct, job_name_prefix: str) -> str:
+    """The labeling jobs of this account and region whose names start with the prefix."""
+    return cdk.Stack.of(scope).format_arn(
+        service="sagemaker", resource="labeling-job", resource_name=f"{job_name_prefix}*"
+    )

@@ -39,6 +39,7 @@ from stacks.constructs.functions import (
     FunctionSpec,
     allow,
     bucket_key_statements,
+    labeling_jobs_arn,
     list_under,
 )
 from stacks.constructs.steps import invoke, logged_state_machine
@@ -196,11 +197,7 @@ class Intake(Construct):
         )
 
     def _create_spec(self) -> FunctionSpec:
-        labeling_jobs = cdk.Stack.of(self).format_arn(
-            service="sagemaker",
-            resource="labeling-job",
-            resource_name=f"{self._settings.job_name_prefix}*",
-        )
+        labeling_jobs = labeling_jobs_arn(self, self._settings.job_name_prefix)
         return FunctionSpec(
             name="CreateLabelingJob",
             handler="handlers.start_job.create",

@@ -27,7 +27,5 @@ def cloud(template: dict[str, Any]) -> Iterator[LocalCloud]:
 def job(cloud: LocalCloud) -> SampleJob:
     """A finished sample labeling job, its images and output already in the bucket."""
     sample = make_sample_job(cloud.bucket, images=12)
-    s3 = cloud.client("s3")
-    for key, body in sample.objects.items():
-        s3.put_object(Bucket=cloud.bucket, Key=key, Body=body)
+    cloud.put_objects(sample.objects)
     return sample

@@ -47,9 +47,7 @@ def fan_out_cloud(template: dict[str, Any]) -> Iterator[LocalCloud]:
 @pytest.fixture
 def big_job(fan_out_cloud: LocalCloud) -> SampleJob:
     sample = make_sample_job(fan_out_cloud.bucket, images=12)
-    s3 = fan_out_cloud.client("s3")
-    for key, body in sample.objects.items():
-        s3.put_object(Bucket=fan_out_cloud.bucket, Key=key, Body=body)
+    fan_out_cloud.put_objects(sample.objects)
     return sample
 
 
