@@ -14,9 +14,9 @@ LAMBDA_PLATFORM := --platform manylinux_2_28_aarch64 --platform manylinux2014_aa
 	--implementation cp --python-version 3.14 --only-binary=:all:
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install layers browser demo test unit lint typecheck bench synth clean
+.PHONY: install layers runtime browser demo test unit lint typecheck bench synth clean
 
-install: $(VENV)/.installed node_modules/.installed layers browser
+install: $(VENV)/.installed node_modules/.installed layers runtime browser
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -33,6 +33,23 @@ $(PILLOW_LAYER).installed: requirements-layer-pillow.txt | $(VENV)/.installed
 	rm -rf $(PILLOW_LAYER)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps $(LAMBDA_PLATFORM) \
 		--target $(PILLOW_LAYER)/python -r requirements-layer-pillow.txt
+	touch $@
+
+# The local cloud runs each function as Lambda loads it: its asset, its layers, then the runtime.
+# These are the parts AWS provides, for this machine: the runtime's SDK, a stand-in of the
+# managed Powertools layer, and a same-version stand-in of each layer we build for arm64.
+RUNTIME_DIR := build/lambda-runtime
+runtime: $(RUNTIME_DIR)/.installed
+
+$(RUNTIME_DIR)/.installed: requirements-lambda-runtime.txt requirements-layer-powertools.txt \
+		requirements-layer-pillow.txt | $(VENV)/.installed
+	rm -rf $(RUNTIME_DIR)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps \
+		--target $(RUNTIME_DIR)/runtime -r requirements-lambda-runtime.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps \
+		--target $(RUNTIME_DIR)/layers/powertools/python -r requirements-layer-powertools.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps \
+		--target $(RUNTIME_DIR)/layers/pillow/python -r requirements-layer-pillow.txt
 	touch $@
 
 # Headless Chromium renders report.html in tests/browser (Debian packages; installed once).
@@ -56,7 +73,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy lambdas stacks localrun benchmarks app.py tests/infra
+	$(VENV)/bin/mypy lambdas stacks localrun benchmarks app.py tests/infra tests/deploy
 
 bench: install
 	$(PY) -m benchmarks.run

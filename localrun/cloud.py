@@ -1,51 +1,66 @@
-"""The local cloud: moto running the CDK-synthesized stack, Lambda tasks run in-process.
+"""The local cloud: moto running the CDK-synthesized stack, each Lambda function run as deployed.
 
-What is real: the state machine definitions exactly as CDK synthesized them (moto's ASL interpreter),
-the rule patterns from the template (moto's matcher), the Lambda handlers with their environment
-from the template, and S3 / SNS / EventBridge / SQS in moto. What is emulated: SageMaker (moto has
-no labeling jobs; a botocore Stubber answers DescribeLabelingJob, checked against the API model)
-and EventBridge delivery (moto doesn't deliver to Step Functions, so a matched event is started
-here, as the rule's target would; an SQS target gets the event in moto's queue, and
-`deliver_queued` hands queued messages to the function of the queue's event source mapping, in
-batches, deleting those the function did not report as failed).
+What is real: the state machine definitions exactly as CDK synthesized them (moto's ASL
+interpreter), the rule patterns from the template (moto's matcher), and S3 / SNS / EventBridge /
+SQS / DynamoDB in moto, served over HTTP on loopback (`ThreadedMotoServer`). Every Lambda
+function runs in its own sandbox processes (`localrun.sandbox`), loaded from the cloud assembly
+as AWS loads it: its code asset, its layers, the runtime's SDK, the template's environment; it
+reaches moto through `AWS_ENDPOINT_URL`, as any SDK client does.
+
+What is emulated: SageMaker (moto has no labeling jobs: DescribeLabelingJob and
+CreateLabelingJob are answered from responses queued by the test, each checked against the
+SageMaker API model) and EventBridge delivery (moto doesn't deliver to Step Functions, so a
+matched event is started here, as the rule's target would; an SQS target gets the event in
+moto's queue, and `deliver_queued` hands queued messages to the function of the queue's event
+source mapping, in batches, deleting those the function did not report as failed). With
+`deliver_s3_events`, every object created in the stack's bucket also becomes S3's "Object
+Created" event on the default bus, delivered the same way without waiting (what `gt2yolo
+selftest` needs: it only puts objects, as it would in AWS).
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
 import io
 import json
+import logging
 import os
+import queue
+import shutil
+import tempfile
 import threading
 import time
-import traceback
+import urllib.request
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
 from unittest import mock
 
 import boto3
-from botocore.stub import Stubber
+import botocore.session
+from botocore.validate import validate_parameters
 
-from localrun.lambda_events import sqs_record
+from localrun.deployed import DeployedFunction, deployed_functions
+from localrun.lambda_events import object_created_event, sqs_record
+from localrun.sandbox import FunctionPool, Invocation, Sandbox
+from localrun.synth import Assembly
 from localrun.template import Resolver, resources_of
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-FAKE_ENV = {
+FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_DEV": "false",
-    "POWERTOOLS_METRICS_DISABLED": "false",
 }
+# What every sandbox gets besides the template's environment: there is no X-Ray daemon here.
+SANDBOX_ENV = {"POWERTOOLS_TRACE_DISABLED": "true"}
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
@@ -53,22 +68,6 @@ TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 # execution, not a speed check. A cold first call imports the handlers and botocore's models
 # from a slow disk (30 s seen on an idle VM, more on a busy CI machine).
 EXECUTION_TIMEOUT = 900.0
-
-
-@dataclass
-class LambdaContext:
-    """What handlers read from the Lambda context object."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    invoked_function_arn: str
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    log_group_name: str = "/aws/lambda/local"
-    log_stream_name: str = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
 
 
 @dataclass
@@ -82,57 +81,77 @@ class Execution:
 
 
 class LocalCloud:
-    """Deploys a synthesized template into moto and runs events through it."""
+    """Deploys a synthesized cloud assembly into moto and runs events through it."""
 
     def __init__(
-        self, template: dict[str, Any], env_overrides: dict[str, str] | None = None
+        self,
+        assembly: Assembly,
+        env_overrides: dict[str, str] | None = None,
+        *,
+        deliver_s3_events: bool = False,
     ) -> None:
         """`env_overrides`: values for environment variables the functions already have (e.g. a
         small FAN_OUT_BYTES, so a sample manifest takes the Distributed Map)."""
-        self.template = template
+        self.assembly = assembly
+        self.template = assembly.template
         self.env_overrides = dict(env_overrides or {})
+        self.deliver_s3_events = deliver_s3_events
         self.resolver = Resolver(REGION, ACCOUNT)
         self._stack = ExitStack()
-        self._invoke_lock = threading.Lock()
-        self.sagemaker = boto3.client("sagemaker", region_name=REGION)
-        self.stubber = Stubber(self.sagemaker)
-        self.functions: dict[str, dict[str, Any]] = {}
+        self.functions: dict[str, dict[str, Any]] = {}  # function name -> handler, env, arn
+        self._pools: dict[str, FunctionPool] = {}
+        self._failures: dict[str, dict[str, str]] = {}  # handler -> the error it returns
         self.invocations: list[tuple[str, dict[str, Any]]] = []
         self.state_machines: dict[str, str] = {}  # logical ID -> ARN
         self.labeling_job_requests: list[dict[str, Any]] = []  # CreateLabelingJob params sent
+        self.sagemaker = _SageMakerAnswers(self.labeling_job_requests)
+        self.endpoint = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> LocalCloud:
-        from moto import mock_aws
+        from moto.server import ThreadedMotoServer
 
-        self._stack.enter_context(mock.patch.dict(os.environ, FAKE_ENV))
-        self._stack.enter_context(
-            mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
-        )
-        self._stack.enter_context(self._in_process_lambdas())
+        # The server's request log would bury everything else; errors still show.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        self._stack.callback(server.stop)
+        host, port = server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        self._moto_api("reset", None)  # one process, one moto: start from nothing
+        self._moto_api("config", {"stepfunctions": {"execute_state_machine": True}})
+        # This process's clients (tests, the demo, the CLI under test) reach moto the same way;
+        # so do the state machines' service calls (moto's interpreter calls localhost:MOTO_PORT).
+        endpoint_env = {"AWS_ENDPOINT_URL": self.endpoint, "MOTO_PORT": str(port)}
+        self._stack.enter_context(mock.patch.dict(os.environ, FAKE_CREDENTIALS | endpoint_env))
+        self.work_dir = Path(tempfile.mkdtemp(prefix="local-lambda-"))
+        self._stack.callback(shutil.rmtree, self.work_dir, True)
+        self._stack.callback(self._close_sandboxes)
+        self._stack.enter_context(self._sandboxed_lambdas())
         self._stack.enter_context(self._no_retry_sleep())
-        self._stack.enter_context(self._stubbed_sagemaker())
-        self.sagemaker.meta.events.register(
-            "provide-client-params.sagemaker.CreateLabelingJob", self._record_labeling_job_request
-        )
-        self.stubber.activate()
-        self._stack.callback(self.stubber.deactivate)
-        self._reset_handler_caches()
+        self._stack.enter_context(self.sagemaker.patched())
+        if self.deliver_s3_events:
+            self._stack.enter_context(self._s3_events_delivered())
         self._deploy()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._reset_handler_caches()
         self._stack.close()
 
-    def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION)
+    def _moto_api(self, action: str, body: dict[str, Any] | None) -> None:
+        data = json.dumps(body).encode() if body is not None else b""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/{action}", data, method="POST")
+        with urllib.request.urlopen(request, timeout=30):  # loopback only
+            pass
 
-    def put_objects(self, objects: dict[str, bytes]) -> None:
-        """Put objects (a sample job's images and output) into the stack's bucket."""
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint)
+
+    def put_objects(self, objects: dict[str, bytes], bucket: str | None = None) -> None:
+        """Put objects (a sample job's images and output) into a bucket (the stack's)."""
         s3 = self.client("s3")
         for key, body in objects.items():
-            s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+            s3.put_object(Bucket=bucket or self.bucket, Key=key, Body=body)
 
     # -- deployment --------------------------------------------------------------------------
     def _deploy(self) -> None:
@@ -226,25 +245,51 @@ class LocalCloud:
     def _create_functions(self) -> None:
         lam = self.client("lambda")
         role = self._role()
-        archive = io.BytesIO()
-        with zipfile.ZipFile(archive, "w") as zf:
-            zf.writestr("placeholder.py", "# code runs in-process; see localrun.cloud\n")
-        for logical, resource in resources_of(self.template, "AWS::Lambda::Function").items():
-            props = resource["Properties"]
-            handler = props.get("Handler", "")
-            if not handler.startswith("handlers."):
-                continue  # CDK's own helper functions (log retention, auto-delete) don't run here
-            env = self.resolver.resolve(props.get("Environment", {}).get("Variables", {}))
-            env |= {k: v for k, v in self.env_overrides.items() if k in env}
+        # moto keeps a record of each function; the code that runs is the sandbox's.
+        placeholder = _zip_of("placeholder.py", "# runs in a sandbox: see localrun.sandbox\n")
+        lambdas = resources_of(self.template, "AWS::Lambda::Function")
+        for logical in lambdas:  # their ARNs first: one function's environment may name another
             name = f"local-{logical}"[:64]
-            arn = lam.create_function(
-                FunctionName=name, Runtime="python3.12", Role=role, Handler=handler,
-                Code={"ZipFile": archive.getvalue()}, Environment={"Variables": env},
-                MemorySize=int(props.get("MemorySize", 128)), Timeout=int(props.get("Timeout", 3)),
-            )["FunctionArn"]  # fmt: skip
             self.resolver.refs[logical] = name
-            self.resolver.attributes[(logical, "Arn")] = arn
-            self.functions[name] = {"handler": handler, "env": env, "arn": arn}
+            self.resolver.attributes[(logical, "Arn")] = (
+                f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+            )
+        for logical, deployed in deployed_functions(
+            self.assembly.directory, self.template, self.resolver
+        ).items():
+            env = deployed.environment | {
+                k: v for k, v in self.env_overrides.items() if k in deployed.environment
+            }
+            function = _with_environment(deployed, env)
+            name = str(self.resolver.refs[logical])
+            props = lambdas[logical]["Properties"]
+            arn = lam.create_function(
+                FunctionName=name, Runtime=str(props["Runtime"]), Role=role,
+                Handler=function.handler, Code={"ZipFile": placeholder},
+                Environment={"Variables": env}, MemorySize=function.memory_mb,
+                Timeout=function.timeout_s,
+            )["FunctionArn"]  # fmt: skip
+            self.functions[name] = {"handler": function.handler, "env": env, "arn": arn}
+            self._pools[name] = FunctionPool(
+                function, name, arn, self.sandbox_environment(), self.work_dir
+            )
+
+    def sandbox_environment(self) -> dict[str, str]:
+        """What a sandbox gets besides the template's environment: credentials, region, the
+        endpoint of this cloud."""
+        return FAKE_CREDENTIALS | SANDBOX_ENV | {"AWS_ENDPOINT_URL": self.endpoint}
+
+    def cold_start(self, name: str) -> Sandbox:
+        """A sandbox of the function whose init has run (`init_error`: Lambda's error, or None;
+        `modules`: what its handler's import graph loaded, by folder)."""
+        return self._pools[name].cold_start()
+
+    def deployed(self, name: str) -> DeployedFunction:
+        return self._pools[name].function
+
+    def _close_sandboxes(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
 
     def _create_state_machines(self) -> None:
         machines = resources_of(self.template, "AWS::StepFunctions::StateMachine")
@@ -269,9 +314,9 @@ class LocalCloud:
         [arn] = [a for logical, a in self.state_machines.items() if logical.startswith("Intake")]
         return arn
 
-    # -- in-process Lambda -------------------------------------------------------------------
+    # -- Lambda, as deployed ------------------------------------------------------------------
     @contextmanager
-    def _in_process_lambdas(self) -> Iterator[None]:
+    def _sandboxed_lambdas(self) -> Iterator[None]:
         cloud = self
 
         def invoke(function: Any, event: str | None = None) -> tuple[str, bool, str]:
@@ -283,37 +328,23 @@ class LocalCloud:
     def _invoke(
         self, name: str, event: str | bytes | dict[str, Any] | None
     ) -> tuple[str, bool, str]:
+        """What moto's Lambda expects back: the payload, whether it is an error, the logs."""
         spec = self.functions[name]
         payload = event if isinstance(event, dict) else json.loads(event) if event else {}
         self.invocations.append((spec["handler"], payload))
-        module_name, function_name = spec["handler"].rsplit(".", 1)
-        context = LambdaContext(name, 1024, spec["arn"])
-        with self._invoke_lock, mock.patch.dict(os.environ, spec["env"]):
-            from handlers import settings
+        failure = self._failures.get(spec["handler"])
+        if failure is not None:
+            return json.dumps(failure), True, ""
+        answer: Invocation = self._pools[name].invoke(payload)
+        return json.dumps(answer.payload), answer.errored, ""
 
-            settings.reset()  # each function validates its own environment, as on a cold start
-            try:
-                handler = getattr(importlib.import_module(module_name), function_name)
-                return json.dumps(handler(payload, context)), False, ""
-            except Exception as exc:  # the Lambda runtime's error shape drives Retry/Catch
-                error = {"errorMessage": str(exc), "errorType": type(exc).__name__,
-                         "stackTrace": traceback.format_exception(exc)}  # fmt: skip
-                return json.dumps(error), True, ""
-
-    def _reset_handler_caches(self) -> None:
-        from handlers import clients, settings
-
-        settings.reset()
-        clients.reset()
-
-    @contextmanager
-    def _stubbed_sagemaker(self) -> Iterator[None]:
-        from handlers import clients
-
-        # The resolve handler asks this stubbed client, as Lambda would ask SageMaker.
-        # cache() keeps the factory's interface (cache_clear), as clients.reset() expects.
-        with mock.patch.object(clients, "sagemaker", functools.cache(lambda: self.sagemaker)):
-            yield
+    def fail_function(self, handler: str, error_type: str, message: str) -> None:
+        """From now on, invocations of the function with this handler fail with this error
+        (Lambda's shape) without running: a bug or an outage inside the function, for tests of
+        what the state machine does with a failed task."""
+        if handler not in {spec["handler"] for spec in self.functions.values()}:
+            raise KeyError(f"no function with handler {handler}")
+        self._failures[handler] = {"errorType": error_type, "errorMessage": message}
 
     @contextmanager
     def _no_retry_sleep(self) -> Iterator[None]:
@@ -322,21 +353,44 @@ class LocalCloud:
         with mock.patch(target, lambda _seconds: None):
             yield
 
+    @contextmanager
+    def _s3_events_delivered(self) -> Iterator[None]:
+        from moto.s3 import notifications
+
+        original = notifications.send_event
+        cloud = self
+
+        def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+            original(account_id, event_name, bucket, key)
+            if str(event_name).startswith("s3:ObjectCreated") and bucket.name == cloud.bucket:
+                event = object_created_event(bucket.name, key.name, key.size)
+                # Not on moto's request thread: the PUT answers first, as in AWS.
+                threading.Thread(target=cloud.put_event_async, args=(event,), daemon=True).start()
+
+        with mock.patch.object(notifications, "send_event", send_event):
+            yield
+
     # -- Ground Truth, simulated ---------------------------------------------------------------
     def expect_describe_labeling_job(self, response: dict[str, Any]) -> None:
-        """Queue DescribeLabelingJob's answer; Stubber checks it against the SageMaker model."""
-        self.stubber.add_response(
-            "describe_labeling_job", response, {"LabelingJobName": response["LabelingJobName"]}
+        """Queue DescribeLabelingJob's answer (checked against the SageMaker model)."""
+        self.sagemaker.expect(
+            "DescribeLabelingJob", response, {"LabelingJobName": response["LabelingJobName"]}
         )
 
     def expect_create_labeling_job(self, job_name: str) -> None:
-        """Queue CreateLabelingJob's answer. The Stubber validates the request against the
-        SageMaker model; the request is kept in `labeling_job_requests`."""
+        """Queue CreateLabelingJob's answer. The request the function sends is kept in
+        `labeling_job_requests` (its botocore validated it against the model before sending)."""
         arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/{job_name}"
-        self.stubber.add_response("create_labeling_job", {"LabelingJobArn": arn})
+        self.sagemaker.expect("CreateLabelingJob", {"LabelingJobArn": arn}, None)
 
-    def _record_labeling_job_request(self, params: dict[str, Any], **_: Any) -> None:
-        self.labeling_job_requests.append(dict(params))
+    @property
+    def pending_sagemaker_answers(self) -> int:
+        return self.sagemaker.pending
+
+    @property
+    def sagemaker_calls(self) -> list[str]:
+        """The SageMaker operations the functions called, in order."""
+        return list(self.sagemaker.calls)
 
     # -- events ----------------------------------------------------------------------------
     def _rules_on(self, bus: str) -> dict[str, dict[str, Any]]:
@@ -368,7 +422,12 @@ class LocalCloud:
         self, event: dict[str, Any], timeout: float = EXECUTION_TIMEOUT
     ) -> Execution | None:
         """Deliver an event as EventBridge would: queue it for the queues rules lead to, and
-        start the conversion state machine if a rule leads there."""
+        run the conversion state machine to its end if a rule leads there."""
+        started = self.put_event_async(event)
+        return None if started is None else self.wait(started, timeout)
+
+    def put_event_async(self, event: dict[str, Any]) -> str | None:
+        """Deliver an event without waiting for the execution it starts (its ARN, if any)."""
         reached = self.route(event)
         for arn in reached:
             if arn in self.queue_urls:
@@ -377,7 +436,16 @@ class LocalCloud:
                 )
         if self.state_machine_arn not in reached:
             return None
-        return self.run(event, timeout)
+        return self._start(event, self.state_machine_arn)
+
+    def _start(self, state_input: dict[str, Any], state_machine_arn: str) -> str:
+        return str(
+            self.client("stepfunctions").start_execution(
+                stateMachineArn=state_machine_arn,
+                input=json.dumps(state_input),
+                name=uuid.uuid4().hex,
+            )["executionArn"]
+        )
 
     def deliver_queued(self) -> int:
         """Hand queued messages to the functions of the queues' event source mappings, a batch
@@ -431,12 +499,12 @@ class LocalCloud:
         timeout: float = EXECUTION_TIMEOUT,
         state_machine_arn: str | None = None,
     ) -> Execution:
+        arn = self._start(state_input, state_machine_arn or self.state_machine_arn)
+        return self.wait(arn, timeout)
+
+    def wait(self, arn: str, timeout: float = EXECUTION_TIMEOUT) -> Execution:
+        """Wait for an execution to end; what it did."""
         sfn = self.client("stepfunctions")
-        arn = sfn.start_execution(
-            stateMachineArn=state_machine_arn or self.state_machine_arn,
-            input=json.dumps(state_input),
-            name=uuid.uuid4().hex,
-        )["executionArn"]
         deadline = time.monotonic() + timeout
         while True:
             described = sfn.describe_execution(executionArn=arn)
@@ -480,3 +548,86 @@ class LocalCloud:
         if len(names) != 1:
             raise RuntimeError(f"functions disagree on BUCKET_NAME: {names}")
         return str(names.pop())
+
+
+def _zip_of(name: str, text: str) -> bytes:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(name, text)
+    return archive.getvalue()
+
+
+def _with_environment(function: DeployedFunction, env: dict[str, str]) -> DeployedFunction:
+    return replace(function, environment=env)
+
+
+class _SageMakerAnswers:
+    """SageMaker's answers to the functions, queued by the test (moto has no labeling jobs).
+
+    Served by moto's own SageMaker endpoint: the sandboxed function's botocore validates and
+    sends the request as it would to AWS; the queued answer is validated against the API
+    model's output shape before it is returned, as botocore's Stubber does.
+    """
+
+    OPERATIONS: ClassVar[dict[str, str]] = {
+        "DescribeLabelingJob": "describe_labeling_job",
+        "CreateLabelingJob": "create_labeling_job",
+    }
+
+    def __init__(self, requests: list[dict[str, Any]]) -> None:
+        self._queue: queue.Queue[tuple[str, dict[str, Any], dict[str, Any] | None]] = queue.Queue()
+        self._requests = requests
+        self.calls: list[str] = []
+        self._model = botocore.session.get_session().get_service_model("sagemaker")
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def expect(
+        self, operation: str, response: dict[str, Any], expected: dict[str, Any] | None
+    ) -> None:
+        validate_parameters(response, self._model.operation_model(operation).output_shape)
+        self._queue.put((operation, response, expected))
+
+    @contextmanager
+    def patched(self) -> Iterator[None]:
+        from moto.sagemaker.responses import SageMakerResponse
+
+        with ExitStack() as stack:
+            for operation, method in self.OPERATIONS.items():
+                stack.enter_context(
+                    mock.patch.object(
+                        SageMakerResponse, method, self._answer(operation), create=True
+                    )
+                )
+            yield
+
+    def _answer(self, operation: str) -> Callable[[Any], str]:
+        answers = self
+
+        def answer(response_self: Any) -> str:
+            from moto.core.exceptions import JsonRESTError
+
+            request = json.loads(response_self.body or "{}")
+            answers.calls.append(operation)
+            try:
+                queued, response, expected = answers._queue.get_nowait()
+            except queue.Empty:
+                raise JsonRESTError("ValidationException", f"unexpected {operation}") from None
+            if queued != operation:
+                raise JsonRESTError("ValidationException", f"{operation}, expected {queued}")
+            for name, value in (expected or {}).items():
+                if request.get(name) != value:
+                    raise JsonRESTError("ValidationException", f"{name}={request.get(name)!r}")
+            if operation == "CreateLabelingJob":
+                answers._requests.append(request)
+            return json.dumps(response, default=_epoch)
+
+        return answer
+
+
+def _epoch(value: Any) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"not JSON serializable: {value!r}")

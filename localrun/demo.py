@@ -33,7 +33,7 @@ from typing import Any
 from localrun.cloud import Execution, LocalCloud
 from localrun.lambda_events import object_created_event
 from localrun.samples import CLASSES, SampleJob, make_sample_job
-from localrun.synth import synthesized_template
+from localrun.synth import synthesize
 
 # The demo deploys the intake too (batch mode: a work team for StartLabelingJob).
 DEMO_CONTEXT = {
@@ -130,8 +130,8 @@ def _lambda_logs_hidden(hide: bool) -> Iterator[None]:
 
 def run_demo(out: Path, verbose: bool = False) -> int:
     print("synthesizing the CDK stack ...", flush=True)
-    template = synthesized_template(DEMO_CONTEXT)
-    with LocalCloud(template) as cloud:
+    assembly = synthesize(DEMO_CONTEXT)
+    with LocalCloud(assembly) as cloud:
         s3 = cloud.client("s3")
         job = make_sample_job(cloud.bucket)
         cloud.put_objects(job.objects)

@@ -21,17 +21,20 @@ def build_app(
     with_nag: bool = True,
     *,
     validate_template: bool = True,
+    outdir: str | None = None,
 ) -> tuple[cdk.App, Gt2YoloStack]:
     """The app with its one stack; with `with_nag`, synth fails on any unacknowledged finding.
 
     The context of cdk.json (feature flags included) is applied here too, so a test that calls
     this without the CDK CLI gets the template `cdk synth` produces; `context` overrides it.
     `validate_template=False` skips CDK's built-in CloudFormation validation (about 10 s on the
-    first synth of a process): for tests that only read the template.
+    first synth of a process): for tests that only read the template. `outdir`: where the
+    cloud assembly is written (default: a temporary folder, or the CLI's `cdk.out`).
     """
     app = cdk.App(
         context={**cdk_json_context(), **(context or {})},
         builtin_cloud_formation_validation=validate_template,
+        outdir=outdir,
     )
     stack = Gt2YoloStack(
         app,

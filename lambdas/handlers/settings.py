@@ -8,7 +8,7 @@ from functools import cache
 from gt2yolo.fanout import DEFAULT_CHUNK_BYTES
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from workflow.convert import DEFAULT_FAN_OUT_BYTES, ConvertSettings
-from workflow.report import ReportSettings
+from workflow.report_settings import ReportSettings
 from workflow.resolve import ResolveSettings
 
 

@@ -7,7 +7,6 @@ bucket's Ground Truth prefix (`<job output>/annotations/worker-response/`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from gt2yolo.insights.workers import WORKER_RESPONSE_FOLDER
@@ -15,17 +14,10 @@ from gt2yolo_aws.s3 import S3DatasetFiles, S3ResponseFiles, S3Storage, S3Uri
 from gt2yolo_report import ReportOptions, build_report
 
 from workflow.models import ConversionOutcome, ReportSummary
+from workflow.report_settings import ReportSettings
 
 # Ground Truth writes the output manifest here, relative to the job's output folder.
 OUTPUT_MANIFEST_SUFFIX = "manifests/output/output.manifest"
-
-
-@dataclass(frozen=True)
-class ReportSettings:
-    bucket: str
-    groundtruth_prefix: str = "groundtruth/"
-    sample_size: int = 50
-    flagged_limit: int = 500
 
 
 def worker_responses_uri(outcome: ConversionOutcome, settings: ReportSettings) -> str | None:

@@ -27,6 +27,11 @@ LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
 LAMBDA_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 # AWS publishes the Powertools for AWS Lambda (Python) layers from this account.
 POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+# Which Powertools release each layer version holds (the layer's own description names it;
+# version 27 was published on 2025-11-13 with 3.23.0: powertools-lambda-python issue 7689).
+# The development pin (requirements-dev.txt) and the local stand-in of the layer
+# (requirements-layer-powertools.txt) must equal the default's entry; a test checks it.
+POWERTOOLS_LAYER_CONTENTS = {27: "3.23.0"}
 SERVICE_NAME = "gt2yolo"
 METRICS_NAMESPACE = "Gt2Yolo"
 

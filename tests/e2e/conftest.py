@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from localrun.cloud import LocalCloud
 from localrun.samples import SampleJob, make_sample_job
-from localrun.synth import synthesized_template
+from localrun.synth import Assembly, synthesize
 
 
 @pytest.fixture(scope="session")
-def template() -> dict[str, Any]:
-    return synthesized_template()
+def assembly() -> Assembly:
+    return synthesize()
 
 
 @pytest.fixture
-def cloud(template: dict[str, Any]) -> Iterator[LocalCloud]:
-    with LocalCloud(template) as local:
+def cloud(assembly: Assembly) -> Iterator[LocalCloud]:
+    with LocalCloud(assembly) as local:
         yield local
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-from unittest import mock
 
 import pytest
 from gt2yolo import ConversionOptions, convert_manifests
@@ -22,6 +20,7 @@ from gt2yolo.storage import LocalStorage
 from localrun.cloud import LocalCloud
 from localrun.demo import completion_event
 from localrun.samples import SampleJob, make_sample_job
+from localrun.synth import Assembly
 
 # The sample manifest is a few KiB: these make Convert plan chunks of a few lines each.
 SMALL_FAN_OUT = {"FAN_OUT_BYTES": "1000", "CHUNK_BYTES": "2500"}
@@ -39,8 +38,8 @@ class _Manifest:
 
 
 @pytest.fixture
-def fan_out_cloud(template: dict[str, Any]) -> Iterator[LocalCloud]:
-    with LocalCloud(template, env_overrides=SMALL_FAN_OUT) as local:
+def fan_out_cloud(assembly: Assembly) -> Iterator[LocalCloud]:
+    with LocalCloud(assembly, env_overrides=SMALL_FAN_OUT) as local:
         yield local
 
 
@@ -112,11 +111,10 @@ def test_a_failing_chunk_fails_the_execution_notifies_and_frees_the_dataset(
 ) -> None:
     # Given chunks whose conversion breaks (a bug, an S3 outage beyond retries)
     fan_out_cloud.expect_describe_labeling_job(big_job.describe_response())
-    broken = mock.patch("workflow.fan_out.convert_chunk", side_effect=RuntimeError("disk on fire"))
+    fan_out_cloud.fail_function("handlers.convert_chunk.handler", "RuntimeError", "disk on fire")
 
     # When the job's completion event arrives
-    with broken:
-        execution = fan_out_cloud.put_event(completion_event(big_job.job_name))
+    execution = fan_out_cloud.put_event(completion_event(big_job.job_name))
 
     # Then the execution fails through Finalize and NotifyFailure. In AWS the failed Map's Catch
     # leads there (asserted on the template); moto's interpreter ends the Map run "succeeded"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -14,17 +13,17 @@ from localrun.cloud import LocalCloud
 from localrun.demo import DEMO_CONTEXT, INTAKE_DATASET, INTAKE_JOB, STRAY_FILE, run_intake_loop
 from localrun.lambda_events import object_created_event
 from localrun.samples import CLASSES
-from localrun.synth import synthesized_template
+from localrun.synth import Assembly, synthesize
 
 
 @pytest.fixture(scope="module")
-def intake_template() -> dict[str, Any]:
-    return synthesized_template(DEMO_CONTEXT)
+def intake_assembly() -> Assembly:
+    return synthesize(DEMO_CONTEXT)
 
 
 @pytest.fixture
-def cloud(intake_template: dict[str, Any]) -> Iterator[LocalCloud]:
-    with LocalCloud(intake_template) as local:
+def cloud(intake_assembly: Assembly) -> Iterator[LocalCloud]:
+    with LocalCloud(intake_assembly) as local:
         yield local
 
 

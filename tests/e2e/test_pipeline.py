@@ -1,4 +1,4 @@
-"""The synthesized state machine, run by moto's interpreter with the real handlers in-process."""
+"""The synthesized state machine, run by moto's interpreter, each function run as deployed."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def test_a_manifest_dropped_under_manifests_converts_without_sagemaker(
     assert report["images"] == len(job.truth)
     # No label config: class order comes from the lines' class-maps (ids as the job gave them)
     assert report["classes"] == list(CLASSES)
-    assert not cloud.stubber._queue  # SageMaker was never asked
+    assert cloud.sagemaker_calls == []  # SageMaker was never asked
 
 
 def test_intake_manifests_and_other_files_do_not_start_a_conversion(cloud: LocalCloud) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
-
 from localrun.cloud import LocalCloud
 from localrun.demo import completion_event
 from localrun.samples import WORKERS, SampleJob
@@ -46,15 +44,14 @@ def test_a_converted_job_gets_previews_a_report_and_labeler_insights(
 
 
 def test_a_failing_report_step_still_publishes_the_dataset(
-    cloud: LocalCloud, job: SampleJob, monkeypatch: pytest.MonkeyPatch
+    cloud: LocalCloud, job: SampleJob
 ) -> None:
-    # Given a Report step that fails (an image Pillow cannot draw, say)
-    from gt2yolo_report import build
-
-    def broken(*_args: object, **_kwargs: object) -> None:
-        raise OSError("cannot identify image file (simulated)")
-
-    monkeypatch.setattr(build, "draw_preview", broken)
+    # Given a Report function that fails (an image Pillow cannot draw, say)
+    cloud.fail_function(
+        "handlers.report.handler",
+        "UnidentifiedImageError",
+        "cannot identify image file (simulated)",
+    )
     cloud.expect_describe_labeling_job(job.describe_response())
     # When the job completes
     execution = cloud.put_event(completion_event(job.job_name))

@@ -1,4 +1,9 @@
-"""Fixtures of the handler suite: each Lambda entry point called as Lambda calls it.
+"""Fixtures of the in-process handler suite: each Lambda entry point called in this process.
+
+Unit-level only: these tests state what a handler does with an event, quickly and with fakes
+at hand, but they run in the development environment, where every package is importable. That
+a function imports and runs as deployed is proven elsewhere: tests/deploy (each function of each
+deploy shape in its own sandbox) and tests/e2e (the state machine with every function sandboxed).
 
 AWS is moto (S3, SNS, EventBridge, SQS); SageMaker, which moto lacks, is a botocore Stubber that
 checks every answer against the SageMaker API model. Settings and clients are reset around each

@@ -1,0 +1,64 @@
+"""The packages a function sees here are the versions AWS runs.
+
+The development Powertools equals the one in the layer version the stack references; the
+runtime stand-in holds the runtime's SDK and nothing else; each layer stand-in holds exactly
+the packages of the layer it stands for.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from pathlib import Path
+
+from localrun.deployed import RUNTIME_SDK, STAND_INS, distributions, managed_layer
+from localrun.synth import synthesize
+from localrun.template import Resolver
+from stacks.constructs.functions import POWERTOOLS_LAYER_CONTENTS
+from stacks.settings import DEFAULT_POWERTOOLS_LAYER_VERSION
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _pins(requirements: str) -> set[tuple[str, str]]:
+    lines = (REPO / requirements).read_text(encoding="utf-8").splitlines()
+    pins = [line.split("==") for line in lines if "==" in line and not line.startswith("#")]
+    return {(name.split("[")[0].strip().lower().replace("_", "-"), v.strip()) for name, v in pins}
+
+
+def test_development_powertools_is_the_version_inside_the_default_layer() -> None:
+    in_layer = POWERTOOLS_LAYER_CONTENTS[DEFAULT_POWERTOOLS_LAYER_VERSION]
+    assert version("aws-lambda-powertools") == in_layer
+    assert ("aws-lambda-powertools", in_layer) in _pins("requirements-dev.txt")
+
+
+def test_the_default_template_layer_maps_to_the_stand_in_of_that_powertools_version() -> None:
+    template = synthesize().template
+    arns = {
+        Resolver("us-east-1", "123456789012").resolve(layer)
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function"
+        for layer in resource["Properties"].get("Layers", [])
+        if "Fn::Join" in layer
+    }
+    assert arns == {
+        "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:"
+        f"{DEFAULT_POWERTOOLS_LAYER_VERSION}"
+    }
+    in_layer = POWERTOOLS_LAYER_CONTENTS[DEFAULT_POWERTOOLS_LAYER_VERSION]
+    assert ("aws-lambda-powertools", in_layer) in distributions(managed_layer(arns.pop()))
+
+
+def test_the_powertools_stand_in_holds_the_layer_packages_and_not_the_runtime_sdk() -> None:
+    held = distributions(STAND_INS / "powertools" / "python")
+    assert held == _pins("requirements-layer-powertools.txt")
+    assert not {name for name, _ in held} & {"boto3", "botocore", "s3transfer", "jmespath"}
+
+
+def test_the_runtime_stand_in_holds_only_the_sdk_at_the_pinned_version() -> None:
+    assert distributions(RUNTIME_SDK) == _pins("requirements-lambda-runtime.txt")
+    names = {name for name, _ in distributions(RUNTIME_SDK)}
+    assert "aws-lambda-powertools" not in names and "pydantic" not in names
+
+
+def test_the_pillow_stand_in_holds_what_the_report_layer_holds() -> None:
+    assert distributions(STAND_INS / "pillow" / "python") == _pins("requirements-layer-pillow.txt")
