@@ -9,8 +9,11 @@ Context values (`cdk synth -c key=value`, or the "context" block of cdk.json):
   confirmation mail first). Default: no subscription.
 - `convertStoppedJobs`: "true" to convert the partial output of stopped jobs too.
   Default: "false" (completed jobs only).
-- `kmsKey`: "create" to encrypt the bucket with a new customer managed key (rotated yearly),
-  or the ARN of an existing key. Default: S3-managed encryption (SSE-S3).
+- `kmsKey`: "create" to encrypt the bucket, every log group, queue and table, and the topic with
+  one new customer managed key (rotated yearly), or the ARN of an existing key for the bucket
+  only (the stack cannot add the statements CloudWatch Logs and EventBridge need to that key's
+  policy). Default: S3-managed encryption (SSE-S3) for the bucket, SSE-SQS for the queues, AWS
+  managed keys for the table and the logs, and a key of its own for the topic.
 - `valFraction`: share of images put in the validation split. Default: "0.2".
 - `testFraction`: share of images put in the test split. Default: "0".
 - `powertoolsLayerVersion`: version of the AWS-managed Powertools for AWS Lambda (Python) v3
@@ -47,6 +50,7 @@ from stacks.constructs.dataset_storage import (
     MANIFESTS_PREFIX,
     DatasetStorage,
 )
+from stacks.constructs.encryption import allow_stack_services
 from stacks.constructs.intake import INPUT_MANIFESTS, LABELING_JOB_LOG_GROUP, Intake
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.notifications import Notifications
@@ -104,7 +108,11 @@ class Gt2YoloStack(cdk.Stack):
         super().__init__(scope, construct_id, description=description, env=env)
         self.settings = settings = Settings.of(self)
         self.storage = DatasetStorage(self, "DatasetStorage", settings=settings)
-        self.notifications = Notifications(self, "Notifications", settings=settings)
+        if self.storage.stack_key is not None:
+            allow_stack_services(self.storage.stack_key)
+        self.notifications = Notifications(
+            self, "Notifications", settings=settings, stack_key=self.storage.stack_key
+        )
         self.workflow = ConversionWorkflow(
             self,
             "ConversionWorkflow",
