@@ -14,9 +14,12 @@ LAMBDA_PLATFORM := --platform manylinux_2_28_aarch64 --platform manylinux2014_aa
 	--implementation cp --python-version 3.14 --only-binary=:all:
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install layers browser demo test unit lint typecheck bench synth clean
+# checkov scans the synthesized templates in tests/infra. Its own venv: its pins clash with ours.
+CHECKOV_VENV := build/tools/checkov
 
-install: $(VENV)/.installed node_modules/.installed layers browser
+.PHONY: install layers tools browser demo test unit lint typecheck bench synth clean
+
+install: $(VENV)/.installed node_modules/.installed layers tools browser
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -33,6 +36,14 @@ $(PILLOW_LAYER).installed: requirements-layer-pillow.txt | $(VENV)/.installed
 	rm -rf $(PILLOW_LAYER)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps $(LAMBDA_PLATFORM) \
 		--target $(PILLOW_LAYER)/python -r requirements-layer-pillow.txt
+	touch $@
+
+tools: $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	rm -rf $(CHECKOV_VENV)
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 # Headless Chromium renders report.html in tests/browser (Debian packages; installed once).
