@@ -14,9 +14,12 @@ LAMBDA_PLATFORM := --platform manylinux_2_28_aarch64 --platform manylinux2014_aa
 	--implementation cp --python-version 3.14 --only-binary=:all:
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install layers runtime browser demo test unit lint typecheck bench synth clean
+# checkov scans the synthesized templates in tests/infra. Its own venv: its pins clash with ours.
+CHECKOV_VENV := build/tools/checkov
 
-install: $(VENV)/.installed node_modules/.installed layers runtime browser
+.PHONY: install layers runtime tools browser demo test unit lint typecheck bench synth clean
+
+install: $(VENV)/.installed node_modules/.installed layers runtime tools browser
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -50,6 +53,14 @@ $(RUNTIME_DIR)/.installed: requirements-lambda-runtime.txt requirements-layer-po
 		--target $(RUNTIME_DIR)/layers/powertools/python -r requirements-layer-powertools.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps \
 		--target $(RUNTIME_DIR)/layers/pillow/python -r requirements-layer-pillow.txt
+	touch $@
+
+tools: $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	rm -rf $(CHECKOV_VENV)
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 # Headless Chromium renders report.html in tests/browser (Debian packages; installed once).

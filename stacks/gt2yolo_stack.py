@@ -9,8 +9,11 @@ Context values (`cdk synth -c key=value`, or the "context" block of cdk.json):
   confirmation mail first). Default: no subscription.
 - `convertStoppedJobs`: "true" to convert the partial output of stopped jobs too.
   Default: "false" (completed jobs only).
-- `kmsKey`: "create" to encrypt the bucket with a new customer managed key (rotated yearly),
-  or the ARN of an existing key. Default: S3-managed encryption (SSE-S3).
+- `kmsKey`: "create" to encrypt the bucket, every log group, queue and table, and the topic with
+  one new customer managed key (rotated yearly), or the ARN of an existing key for the bucket
+  only (the stack cannot add the statements CloudWatch Logs and EventBridge need to that key's
+  policy). Default: S3-managed encryption (SSE-S3) for the bucket, SSE-SQS for the queues, AWS
+  managed keys for the table and the logs, and a key of its own for the topic.
 - `valFraction`: share of images put in the validation split. Default: "0.2".
 - `testFraction`: share of images put in the test split. Default: "0".
 - `powertoolsLayerVersion`: version of the AWS-managed Powertools for AWS Lambda (Python) v3
@@ -33,13 +36,18 @@ from __future__ import annotations
 from typing import cast
 
 import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
+from stacks.constructs import scanner
 from stacks.constructs.conversion_workflow import CHUNK_LIST_NAME, ConversionWorkflow
 from stacks.constructs.dataset_storage import (
+    ACCESS_LOG_RETENTION,
     DATASETS_PREFIX,
     GROUNDTRUTH_PREFIX,
     IMAGES_PREFIX,
@@ -47,10 +55,17 @@ from stacks.constructs.dataset_storage import (
     MANIFESTS_PREFIX,
     DatasetStorage,
 )
-from stacks.constructs.intake import INPUT_MANIFESTS, LABELING_JOB_LOG_GROUP, Intake
+from stacks.constructs.encryption import allow_stack_services
+from stacks.constructs.intake import (
+    INPUT_MANIFESTS,
+    INTAKE_MAX_CONCURRENCY,
+    LABELING_JOB_LOG_GROUP,
+    Intake,
+)
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.notifications import Notifications
 from stacks.constructs.report_step import REPORT_OUTPUTS
+from stacks.constructs.scanner import skip_checkov
 from stacks.constructs.triggers import Triggers
 from stacks.settings import Settings
 
@@ -91,7 +106,8 @@ REASON_DLQ = (
 
 
 class Gt2YoloStack(cdk.Stack):
-    """Composes one construct per capability; owns tags and the cdk-nag acknowledgments."""
+    """Composes one construct per capability; owns tags, the cdk-nag acknowledgments and the
+    checkov skips."""
 
     def __init__(
         self,
@@ -104,7 +120,11 @@ class Gt2YoloStack(cdk.Stack):
         super().__init__(scope, construct_id, description=description, env=env)
         self.settings = settings = Settings.of(self)
         self.storage = DatasetStorage(self, "DatasetStorage", settings=settings)
-        self.notifications = Notifications(self, "Notifications", settings=settings)
+        if self.storage.stack_key is not None:
+            allow_stack_services(self.storage.stack_key)
+        self.notifications = Notifications(
+            self, "Notifications", settings=settings, stack_key=self.storage.stack_key
+        )
         self.workflow = ConversionWorkflow(
             self,
             "ConversionWorkflow",
@@ -141,6 +161,7 @@ class Gt2YoloStack(cdk.Stack):
         self._acknowledge_nag_findings()
         if self.intake is not None:
             self._acknowledge_intake_findings(self.intake)
+        self._skip_inapplicable_checkov_checks()
 
     def _outputs(self) -> None:
         cdk.CfnOutput(self, "BucketName", value=self.storage.bucket.bucket_name)
@@ -153,6 +174,60 @@ class Gt2YoloStack(cdk.Stack):
                 value=self.intake.state_machine.state_machine_arn,
             )
             cdk.CfnOutput(self, "GroundTruthRoleArn", value=self.intake.ground_truth_role.role_arn)
+
+    # --- checkov ---------------------------------------------------------------------------
+
+    def _skip_inapplicable_checkov_checks(self) -> None:
+        """Skip, resource by resource and with a reason, the checkov checks that do not apply."""
+        workflow = self.workflow
+        task_functions = [
+            workflow.resolve_function,
+            workflow.convert_function,
+            workflow.convert_chunk_function,
+            workflow.finalize_function,
+            workflow.report_function,
+            workflow.publish_function,
+            workflow.notify_failure_function,
+        ]
+        if self.intake is not None:
+            task_functions += [self.intake.prepare_function, self.intake.create_function]
+            self._skip_function_checks(
+                self.intake.intake_function,
+                no_dlq=scanner.QUEUE_CONSUMER_NEEDS_NO_DLQ,
+                bounded=scanner.EVENT_SOURCE_BOUNDS_CONCURRENCY.format(
+                    max_concurrency=INTAKE_MAX_CONCURRENCY
+                ),
+            )
+        for function in task_functions:
+            self._skip_function_checks(
+                function,
+                no_dlq=scanner.STATE_MACHINE_TASK_NEEDS_NO_DLQ,
+                bounded=scanner.STATE_MACHINE_PACES_CALLS,
+            )
+        log_bucket = self.storage.access_log_bucket
+        skip_checkov(log_bucket, "CKV_AWS_18", scanner.ACCESS_LOG_BUCKET_NOT_LOGGED)
+        skip_checkov(
+            log_bucket,
+            "CKV_AWS_21",
+            scanner.ACCESS_LOG_BUCKET_NOT_VERSIONED.format(days=ACCESS_LOG_RETENTION.to_days()),
+        )
+        if self.storage.stack_key is None:
+            # Without the stack's key, data at rest is encrypted with AWS's keys (see scanner).
+            for resource in self.node.find_all():
+                if isinstance(resource, logs.CfnLogGroup):
+                    skip_checkov(resource, "CKV_AWS_158", scanner.LOG_GROUP_SERVICE_KEY)
+                elif isinstance(resource, sqs.CfnQueue):
+                    skip_checkov(resource, "CKV_AWS_27", scanner.QUEUE_SSE_SQS)
+                elif isinstance(resource, dynamodb.CfnTable):
+                    skip_checkov(resource, "CKV_AWS_119", scanner.TABLE_AWS_MANAGED_KEY)
+
+    def _skip_function_checks(
+        self, function: lambda_.Function, *, no_dlq: str, bounded: str
+    ) -> None:
+        skip_checkov(function, "CKV_AWS_115", bounded)
+        skip_checkov(function, "CKV_AWS_116", no_dlq)
+        skip_checkov(function, "CKV_AWS_117", scanner.LAMBDA_OUTSIDE_VPC)
+        skip_checkov(function, "CKV_AWS_173", scanner.LAMBDA_ENVIRONMENT_HAS_NO_SECRET)
 
     # --- cdk-nag ---------------------------------------------------------------------------
 

@@ -318,7 +318,8 @@ class ConversionWorkflow(Construct):
             "StateMachine",
             definition,
             timeout=STATE_MACHINE_TIMEOUT,
-            log_name="gt2yolo-conversion",
+            log_name="conversion",
+            log_key=self._storage.stack_key,
         )
 
     def _fan_out(self, notify: sfn.IChainable) -> sfn.Chain:

@@ -27,7 +27,15 @@ class DatasetStorage(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
         super().__init__(scope, construct_id)
-        self.encryption_key: kms.IKey | None = _encryption_key(self, settings.kms_key)
+        # The key made here (`kmsKey=create`) also encrypts the stack's log groups, queues, table
+        # and topic. An existing key (an ARN) encrypts only the bucket: the stack cannot extend
+        # that key's policy for the AWS services that write into the others.
+        self.stack_key: kms.Key | None = None
+        self.encryption_key: kms.IKey | None = None
+        if settings.kms_key == KMS_KEY_CREATE:
+            self.stack_key = self.encryption_key = _stack_key(self)
+        elif settings.kms_key is not None:
+            self.encryption_key = kms.Key.from_key_arn(self, "Key", settings.kms_key)
         self.access_log_bucket = _access_log_bucket(self)
         self.bucket = s3.Bucket(
             self,
@@ -62,18 +70,14 @@ class DatasetStorage(Construct):
         return self.bucket.arn_for_objects(f"{prefix}*")
 
 
-def _encryption_key(scope: Construct, kms_key: str | None) -> kms.IKey | None:
-    if kms_key is None:
-        return None
-    if kms_key == KMS_KEY_CREATE:
-        return kms.Key(
-            scope,
-            "Key",
-            description="gt2yolo dataset bucket",
-            enable_key_rotation=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-    return kms.Key.from_key_arn(scope, "Key", kms_key)
+def _stack_key(scope: Construct) -> kms.Key:
+    return kms.Key(
+        scope,
+        "Key",
+        description="gt2yolo: dataset bucket, log groups, queues, table and topic",
+        enable_key_rotation=True,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
 
 
 def _access_log_bucket(scope: Construct) -> s3.Bucket:

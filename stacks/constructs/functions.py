@@ -1,8 +1,9 @@
 """How the stack makes its Lambda functions, in one place.
 
 Every function gets its own role (no managed policy: log writes to its own log group only, then
-the statements its spec lists), its own retained log group, JSON logs, X-Ray, the AWS-managed
-Powertools layer, and the one code asset of `lambdas/`.
+the statements its spec lists), its own retained log group (encrypted with the stack's key, if
+there is one), JSON logs, X-Ray, the AWS-managed Powertools layer, and the one code asset of
+`lambdas/`.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class FunctionFactory:
             f"{spec.name}Logs",
             retention=LAMBDA_LOG_RETENTION,
             removal_policy=cdk.RemovalPolicy.RETAIN,
+            encryption_key=self._storage.stack_key,
         )
         role = iam.Role(
             scope,

@@ -13,6 +13,8 @@ execution role made here, output under `groundtruth/` so the conversion pipeline
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -34,6 +36,7 @@ from stacks.constructs.dataset_storage import (
     INTAKE_PREFIX,
     DatasetStorage,
 )
+from stacks.constructs.encryption import encrypted_queue
 from stacks.constructs.functions import (
     FunctionFactory,
     FunctionSpec,
@@ -125,21 +128,19 @@ class Intake(Construct):
             partition_key=dynamodb.Attribute(name="dataset", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="object_key", type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED
+            if self._storage.stack_key
+            else dynamodb.TableEncryption.AWS_MANAGED,
+            encryption_key=self._storage.stack_key,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
 
-    def _queue(self, construct_id: str, **options: object) -> sqs.Queue:
-        return sqs.Queue(
-            self,
-            construct_id,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,  # EventBridge can send to SSE-SQS
-            enforce_ssl=True,
-            **options,  # type: ignore[arg-type]
-        )
+    def _queue(self, construct_id: str, **options: Any) -> sqs.Queue:
+        # SSE-SQS or the stack's key: EventBridge can send to both (the key's policy allows it).
+        return encrypted_queue(self, construct_id, self._storage.stack_key, **options)
 
     # --- functions -------------------------------------------------------------------------
 
@@ -172,6 +173,8 @@ class Intake(Construct):
                     ],
                     [self.table.table_arn],
                 ),
+                *self._table_key_statements(write=True),
+                *self._queue_key_statements(),
                 *([allow(["sns:Publish"], [topic])] if topic else []),
                 *bucket_key_statements(self._storage, write=True),
             ],
@@ -190,6 +193,7 @@ class Intake(Construct):
                 allow(["s3:GetObject", "s3:PutObject"], [storage.objects_arn(INTAKE_PREFIX)]),
                 list_under(storage, INTAKE_PREFIX),
                 allow(["dynamodb:GetItem", "dynamodb:Query"], [self.table.table_arn]),
+                *self._table_key_statements(write=False),
                 *bucket_key_statements(self._storage, write=True),
             ],
             timeout=cdk.Duration.minutes(5),
@@ -214,6 +218,21 @@ class Intake(Construct):
             timeout=cdk.Duration.seconds(60),
             memory_mb=512,
         )
+
+    def _table_key_statements(self, *, write: bool) -> list[iam.PolicyStatement]:
+        """Use of the table's key, if it is the stack's: only through DynamoDB, never directly."""
+        key = self._storage.stack_key
+        if key is None:
+            return []
+        actions = (
+            ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"] if write else ["kms:Decrypt"]
+        )
+        return [allow(actions, [key.key_arn], via_service="dynamodb")]
+
+    def _queue_key_statements(self) -> list[iam.PolicyStatement]:
+        """The intake function reads the messages of its queue: Decrypt, through SQS only."""
+        key = self._storage.stack_key
+        return [] if key is None else [allow(["kms:Decrypt"], [key.key_arn], via_service="sqs")]
 
     def _start_job_environment(self) -> dict[str, str]:
         return {
@@ -288,7 +307,8 @@ class Intake(Construct):
             "StartLabelingJob",
             definition,
             timeout=START_JOB_TIMEOUT,
-            log_name="gt2yolo-start-labeling-job",
+            log_name="start-labeling-job",
+            log_key=self._storage.stack_key,
         )
 
     def _invoke(

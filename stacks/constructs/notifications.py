@@ -15,16 +15,28 @@ from stacks.settings import Settings
 class Notifications(Construct):
     """An SSE-KMS topic that only accepts TLS, publishable by this stack's Lambdas and alarms."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        stack_key: kms.Key | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
-        # A customer managed key, not alias/aws/sns: CloudWatch alarms cannot publish to a topic
-        # encrypted with the AWS managed key, whose key policy cannot grant them kms:Decrypt.
-        self.key = kms.Key(
-            self,
-            "Key",
-            description="gt2yolo notifications topic",
-            enable_key_rotation=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+        # The stack's key if it has one (`kmsKey=create`), else a key of the topic's own. Not
+        # alias/aws/sns: CloudWatch alarms cannot publish to a topic encrypted with the AWS
+        # managed key, whose key policy cannot grant them kms:Decrypt.
+        self.key = (
+            stack_key
+            if stack_key is not None
+            else kms.Key(
+                self,
+                "Key",
+                description="gt2yolo notifications topic",
+                enable_key_rotation=True,
+                removal_policy=cdk.RemovalPolicy.RETAIN,
+            )
         )
         self.topic = sns.Topic(
             self, "Topic", display_name="gt2yolo", master_key=self.key, enforce_ssl=True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -24,6 +25,8 @@ RETRYABLE_ERRORS = [
 RETRY_INTERVAL = cdk.Duration.seconds(2)
 RETRY_BACKOFF_RATE = 2
 RETRY_MAX_ATTEMPTS = 5
+# Where the state machines of every gt2yolo stack log (the key policy names this prefix).
+STATE_MACHINE_LOG_GROUPS = "/aws/vendedlogs/states/gt2yolo-"
 
 
 def invoke(
@@ -59,8 +62,11 @@ def invoke(
     return task
 
 
-def vended_log_group(scope: Construct, construct_id: str, name: str) -> logs.LogGroup:
-    """A state machine's log group, retained, named `/aws/vendedlogs/states/<name>-<stack GUID>`.
+def vended_log_group(
+    scope: Construct, construct_id: str, name: str, encryption_key: kms.IKey | None
+) -> logs.LogGroup:
+    """A state machine's log group, retained, named `/aws/vendedlogs/states/gt2yolo-<name>-<stack
+    GUID>`, encrypted with `encryption_key` if any.
 
     Under /aws/vendedlogs/ so Step Functions does not grow the account's (size-limited)
     CloudWatch Logs resource policy with one statement per log group. The name ends with the
@@ -70,8 +76,9 @@ def vended_log_group(scope: Construct, construct_id: str, name: str) -> logs.Log
     return logs.LogGroup(
         scope,
         construct_id,
-        log_group_name=f"/aws/vendedlogs/states/{name}-{stack_guid}",
+        log_group_name=f"{STATE_MACHINE_LOG_GROUPS}{name}-{stack_guid}",
         retention=LAMBDA_LOG_RETENTION,
+        encryption_key=encryption_key,
         removal_policy=cdk.RemovalPolicy.RETAIN,
     )
 
@@ -83,6 +90,7 @@ def logged_state_machine(
     *,
     timeout: cdk.Duration,
     log_name: str,
+    log_key: kms.IKey | None,
 ) -> sfn.StateMachine:
     """A Standard state machine that logs every event with its data and traces with X-Ray."""
     return sfn.StateMachine(
@@ -92,7 +100,7 @@ def logged_state_machine(
         state_machine_type=sfn.StateMachineType.STANDARD,
         timeout=timeout,
         logs=sfn.LogOptions(
-            destination=vended_log_group(scope, f"{construct_id}Logs", log_name),
+            destination=vended_log_group(scope, f"{construct_id}Logs", log_name, log_key),
             level=sfn.LogLevel.ALL,
             include_execution_data=True,
         ),

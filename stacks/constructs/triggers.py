@@ -20,11 +20,11 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.constructs.dataset_storage import INTAKE_PREFIX, MANIFESTS_PREFIX, DatasetStorage
+from stacks.constructs.encryption import encrypted_queue
 from stacks.settings import Settings
 
 LABELING_JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
@@ -50,12 +50,8 @@ class Triggers(Construct):
         state_machine: sfn.IStateMachine,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DEAD_LETTER_RETENTION,
+        self.dead_letter_queue = encrypted_queue(
+            self, "DeadLetterQueue", storage.stack_key, retention_period=DEAD_LETTER_RETENTION
         )
         start_workflow = targets.SfnStateMachine(
             state_machine,

@@ -123,17 +123,27 @@ def _document_statements(
         yield logical_id, statement
 
 
+def role_statements(template: assertions.Template, role_id: str) -> Iterator[dict[str, Any]]:
+    """Every statement of the policies attached to the role."""
+    for _, policy in resources(template, "AWS::IAM::Policy").items():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            yield from as_list(policy["Properties"]["PolicyDocument"]["Statement"])
+
+
 def role_permissions(template: assertions.Template, role_id: str) -> dict[str, set[str]]:
     """Action -> rendered resources, over every Allow statement of the role's policies."""
     permissions: dict[str, set[str]] = defaultdict(set)
-    for _, policy in resources(template, "AWS::IAM::Policy").items():
-        if {"Ref": role_id} not in policy["Properties"]["Roles"]:
-            continue
-        for statement in as_list(policy["Properties"]["PolicyDocument"]["Statement"]):
-            assert statement["Effect"] == "Allow"
-            for action in as_list(statement["Action"]):
-                permissions[action].update(render(as_list(statement["Resource"])))
+    for statement in role_statements(template, role_id):
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            permissions[action].update(render(as_list(statement["Resource"])))
     return dict(permissions)
+
+
+def via_service(statement: Mapping[str, Any]) -> str | None:
+    """The rendered `kms:ViaService` condition of a statement, if it has one."""
+    via = statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
+    return None if via is None else str(render(via))
 
 
 def function_role_id(template: assertions.Template, handler: str) -> str:

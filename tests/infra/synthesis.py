@@ -28,6 +28,13 @@ WORKTEAM_ARN = "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/
 STREAMING_TOPIC_ARN = "arn:aws:sns:us-east-1:111122223333:gt-streaming-input"
 # The intake in both modes: batch (a work team for StartLabelingJob) and streaming.
 INTAKE_CONTEXT = {"workteamArn": WORKTEAM_ARN, "streamingInputTopicArn": STREAMING_TOPIC_ARN}
+# Every option on: the stack's own key, the intake in both modes, filtered jobs, a subscription.
+EVERY_OPTION = {
+    **KMS_CONTEXT,
+    **FILTERED_CONTEXT,
+    **INTAKE_CONTEXT,
+    "notificationEmail": "labels@example.org",
+}
 
 Synthesize = Callable[[Mapping[str, Any]], assertions.Template]
 

@@ -14,7 +14,9 @@ from .cfn import (
     render,
     resources,
     role_permissions,
+    role_statements,
     statements,
+    via_service,
 )
 
 LABELING_JOBS = "arn:aws:sagemaker:us-east-1:111122223333:labeling-job/"
@@ -155,8 +157,14 @@ def test_with_a_bucket_key_readers_decrypt_and_writers_also_encrypt(
         "KMSMasterKeyID"
     ]["Fn::GetAtt"][0]
     role = function_role_id(kms_template, handler)
-    permissions = role_permissions(kms_template, role)
-    granted = {action for action, arns in permissions.items() if f"<{key_id}.Arn>" in arns}
+    # The same key encrypts the topic: only its use through S3 is the bucket's.
+    granted = {
+        action
+        for statement in role_statements(kms_template, role)
+        if via_service(statement) == "s3.us-east-1.amazonaws.com"
+        and f"<{key_id}.Arn>" in render(as_list(statement["Resource"]))
+        for action in as_list(statement["Action"])
+    }
     assert granted == key_actions
 
 
@@ -166,8 +174,10 @@ def test_key_use_is_allowed_only_through_s3_and_sns(kms_template: assertions.Tem
         if statement["Effect"] != "Allow" or "Principal" in statement:
             continue  # resource policies: the key policies are checked elsewhere
         if any(action.startswith("kms:") for action in actions):
-            via = render(statement["Condition"]["StringEquals"]["kms:ViaService"])
-            assert via in {"s3.us-east-1.amazonaws.com", "sns.us-east-1.amazonaws.com"}
+            assert via_service(statement) in {
+                "s3.us-east-1.amazonaws.com",
+                "sns.us-east-1.amazonaws.com",
+            }
 
 
 def _is_default_key_administration(statement: dict[str, object]) -> bool:
