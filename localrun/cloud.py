@@ -31,6 +31,7 @@ import threading
 import time
 import urllib.request
 import uuid
+import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -49,6 +50,7 @@ from localrun.lambda_events import object_created_event, sqs_record
 from localrun.sandbox import FunctionPool, Invocation, Sandbox
 from localrun.synth import Assembly
 from localrun.template import Resolver, resources_of
+from stacks.app_factory import STACK_NAME
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -106,6 +108,7 @@ class LocalCloud:
         self.labeling_job_requests: list[dict[str, Any]] = []  # CreateLabelingJob params sent
         self.sagemaker = _SageMakerAnswers(self.labeling_job_requests)
         self.endpoint = ""
+        self.stack_name = STACK_NAME
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> LocalCloud:
@@ -163,6 +166,21 @@ class LocalCloud:
         self._name_roles()
         self._create_functions()
         self._create_state_machines()
+        self._create_stack_record()
+
+    def _create_stack_record(self) -> None:
+        """The stack's outputs, readable as after `cdk deploy` (DescribeStacks): what tools such
+        as `gt2yolo selftest --stack` read. The resources themselves were made above."""
+        # moto creates no resource of this type (none is needed) and says so on every stack.
+        warnings.filterwarnings("ignore", message="Tried to parse AWS::CloudFormation::Wait")
+        outputs = self.resolver.resolve(self.template.get("Outputs", {}))
+        record = {
+            "Resources": {"Deployed": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+            "Outputs": {name: {"Value": str(o["Value"])} for name, o in outputs.items()},
+        }
+        self.client("cloudformation").create_stack(
+            StackName=self.stack_name, TemplateBody=json.dumps(record)
+        )
 
     def _create_tables(self) -> None:
         dynamodb = self.client("dynamodb")
@@ -362,7 +380,8 @@ class LocalCloud:
 
         def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
             original(account_id, event_name, bucket, key)
-            if str(event_name).startswith("s3:ObjectCreated") and bucket.name == cloud.bucket:
+            name = str(getattr(event_name, "value", event_name))  # a str Enum member
+            if name.startswith("s3:ObjectCreated") and bucket.name == cloud.bucket:
                 event = object_created_event(bucket.name, key.name, key.size)
                 # Not on moto's request thread: the PUT answers first, as in AWS.
                 threading.Thread(target=cloud.put_event_async, args=(event,), daemon=True).start()

@@ -19,10 +19,12 @@ from gt2yolo.manifest import ManifestSource
 from gt2yolo.split import SplitFractions
 from gt2yolo.storage import ImageSink, LocalImageSink, LocalManifest, LocalStorage, Storage
 
-from gt2yolo_cli import start_job
+from gt2yolo_cli import selftest, start_job
 from gt2yolo_cli.report import add_report_command, run_report
 
 EXIT_UNUSABLE_INPUT = 1
+# Commands that parse, run and report errors on their own.
+SELF_CONTAINED_COMMANDS = {start_job.COMMAND: start_job.main, selftest.COMMAND: selftest.main}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,13 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_report_command(commands)
     start_job.add_parser(commands)
+    selftest.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == start_job.COMMAND:
-        return start_job.main(args)
+    own_main = SELF_CONTAINED_COMMANDS.get(args.command)
+    if own_main is not None:
+        return own_main(args)
     try:
         if args.command == "report":
             print(run_report(args))
