@@ -132,6 +132,8 @@ def run_demo(out: Path, verbose: bool = False) -> int:
     print("synthesizing the CDK stack ...", flush=True)
     assembly = synthesize(DEMO_CONTEXT)
     with LocalCloud(assembly) as cloud:
+        print(f"{len(cloud.functions)} Lambda functions, each run as deployed: its own process, "
+              f"its asset and layers from {assembly.directory.name}, the runtime's SDK")  # fmt: skip
         s3 = cloud.client("s3")
         job = make_sample_job(cloud.bucket)
         cloud.put_objects(job.objects)
