@@ -29,7 +29,7 @@ import re
 from array import array
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -46,6 +46,8 @@ from gt2yolo.manifest import (
     parse_line,
 )
 from gt2yolo.paths import (
+    RESERVED_SEGMENT,
+    S3_SCHEME,
     InvalidSourceRef,
     dataset_path,
     folder_prefix,
@@ -133,6 +135,10 @@ def natural_digest(source_ref: str) -> int | None:
     """Digest of the source-ref's natural label path over all its segments (bucket included):
     two source-refs below one common folder share it exactly when their dataset label paths are
     equal ignoring case. None for a source-ref no line with it could convert."""
+    body = source_ref[_SCHEME_LENGTH:]
+    if source_ref.startswith(S3_SCHEME) and body.isascii() and body.isprintable() and _plain(body):
+        # What the general path below gives for such keys, at a third of its cost (per line).
+        return name_digest(label_path(body).lower())
     try:
         segments = source_ref_segments(source_ref)
     except InvalidSourceRef:
@@ -140,12 +146,30 @@ def natural_digest(source_ref: str) -> int | None:
     return name_digest(name_key(label_path(dataset_path(segments, ()))))
 
 
-# A `"source-ref"` key and its string value, in a line without escapes (see listed_source_refs).
-_SOURCE_REF_VALUE = re.compile(rb'"source-ref"[ \t\n\r]*:[ \t\n\r]*"([^"]*)"')
+_SCHEME_LENGTH = len(S3_SCHEME)
+
+
+def _plain(body: str) -> bool:
+    """A key that source_ref_segments accepts and dataset_path leaves as it is: no empty, `.`
+    or `..` segment, nothing hidden, no folder ending in `.`, no `images` anywhere."""
+    return (
+        "/" in body
+        and not body.startswith(("/", "."))
+        and not body.endswith("/")
+        and "//" not in body
+        and "/." not in body
+        and "./" not in body
+        and RESERVED_SEGMENT not in body
+    )
+
+
+_SOURCE_REF_KEY = b'"source-ref"'
+# JSON whitespace, `:`, JSON whitespace and the opening quote of the value.
+_KEY_TO_VALUE = re.compile(rb'[ \t\n\r]*:[ \t\n\r]*"')
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
-def listed_source_refs(raw: bytes) -> Iterator[str]:
+def listed_source_refs(raw: bytes) -> list[str]:
     """Every source-ref the line may hold: a superset of what decoding it would give, read from
     the bytes alone (the same answer whether or not the survey decodes the line).
 
@@ -158,14 +182,20 @@ def listed_source_refs(raw: bytes) -> Iterator[str]:
         try:
             record = load_line(raw)
         except _Reject:
-            return
+            return []
         source_ref = record.get("source-ref")
-        if isinstance(source_ref, str):
-            yield source_ref
-        return
-    for found in _SOURCE_REF_VALUE.finditer(raw):
-        with suppress(UnicodeDecodeError):
-            yield found.group(1).decode("utf-8")
+        return [source_ref] if isinstance(source_ref, str) else []
+    found: list[str] = []
+    at = raw.find(_SOURCE_REF_KEY)
+    while at != -1:
+        value = _KEY_TO_VALUE.match(raw, at + len(_SOURCE_REF_KEY))
+        if value is not None:
+            end = raw.find(b'"', value.end())
+            if end != -1:
+                with suppress(UnicodeDecodeError):
+                    found.append(raw[value.end() : end].decode("utf-8"))
+        at = raw.find(_SOURCE_REF_KEY, at + 1)
+    return found
 
 
 @dataclass
