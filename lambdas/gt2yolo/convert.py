@@ -16,7 +16,15 @@ from gt2yolo.errors import ConversionError
 from gt2yolo.geometry import clamp_box, normalize
 from gt2yolo.manifest import LineRules, ManifestSource, numbered_lines, parse_line
 from gt2yolo.names import NaturalNames, OnDuplicate, decide_names
-from gt2yolo.paths import Layout, dataset_path, flat_path, label_path, source_ref_segments
+from gt2yolo.paths import (
+    NAME_MAX,
+    Layout,
+    dataset_path,
+    flat_path,
+    label_path,
+    longest_name,
+    source_ref_segments,
+)
 from gt2yolo.records import (
     BoxDrop,
     LabeledImage,
@@ -147,14 +155,15 @@ class _Pass:
             record = parse_line(raw, origin, self.rules)
             if self.dropped and isinstance(record, LabeledImage):
                 record = self._unless_dropped(record)
-            if isinstance(record, RejectedLine):
+            placed = record if isinstance(record, RejectedLine) else self._place(record)
+            if isinstance(placed, RejectedLine):
                 # Written batches first: rejected.jsonl stays in line order whatever the batch
                 # (or fan-out chunk) boundaries are.
                 self._write_batch(batch)
                 batch = []
-                self._reject(record)
+                self._reject(placed)
             else:
-                batch.append(self._place(record))
+                batch.append(placed)
                 if len(batch) >= self.options.image_batch_size:
                     self._write_batch(batch)
                     batch = []
@@ -171,15 +180,21 @@ class _Pass:
             return image
         return RejectedLine(LineRejection.DUPLICATE_SOURCE_REF, detail, origin, image.source_ref)
 
-    def _place(self, image: LabeledImage) -> _Placed:
+    def _place(self, image: LabeledImage) -> _Placed | RejectedLine:
         path = self.renamed.get(image.source_ref) if self.renamed else None
         if path is None:
             segments = image.segments or source_ref_segments(image.source_ref)
             path = dataset_path(segments, self.survey.common_folder)
         if self.options.layout is Layout.FLAT:
             path = flat_path(path)
+        label = label_path(path)
+        too_long = longest_name(path, label)
+        if too_long is not None:
+            # Refused before its image is copied or its label written: nothing half of it stays.
+            detail = f"{too_long} bytes in one file or folder name of {path!r} (at most {NAME_MAX})"
+            return RejectedLine(LineRejection.NAME_TOO_LONG, detail, image.origin, image.source_ref)
         split = assign_split(image.source_ref, self.options.fractions)
-        return _Placed(image, path, label_path(path), split)
+        return _Placed(image, path, label, split)
 
     def _write_batch(self, batch: list[_Placed]) -> None:
         failures = self._copy_images(batch)

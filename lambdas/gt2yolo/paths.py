@@ -98,6 +98,19 @@ def label_path(image_path: str) -> str:
     return f"{folder}/{stem}.txt" if folder else f"{stem}.txt"
 
 
+# The longest file or folder name most file systems hold (ext4, APFS, NTFS: 255 bytes or units).
+NAME_MAX = 255
+
+
+def longest_name(*paths: str) -> int | None:
+    """The byte length of the longest name in the paths when one exceeds NAME_MAX, else None."""
+    # A UTF-8 character is 1 to 4 bytes: most paths are shown short enough without encoding.
+    if all(len(p) <= NAME_MAX and (p.isascii() or len(p) <= NAME_MAX // 4) for p in paths):
+        return None
+    longest = max(len(name.encode()) for path in paths for name in path.split("/"))
+    return longest if longest > NAME_MAX else None
+
+
 RENAME_MARK = "~"
 
 

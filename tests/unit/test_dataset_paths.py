@@ -178,6 +178,26 @@ def test_the_flat_layout_keeps_every_file_directly_in_its_split_folder(
     assert (dataset.root / "labels/train/100%25%2Fy.txt").is_file()
 
 
+@pytest.mark.parametrize("layout", list(Layout))
+def test_an_image_whose_file_name_would_exceed_255_bytes_is_rejected_with_nothing_written(
+    workspace: Workspace, layout: Layout
+) -> None:
+    # Given a key with a 250-byte file name four folders deep, and one with a 300-byte folder
+    deep, wide = "a/b/c/d/" + "é" * 123 + ".jpg", "f" * 300 + "/x.jpg"
+    lines = [line(ref(deep), [box()]), line(ref(wide), [box()]), line(ref("ok.jpg"), [box()])]
+
+    # When converting (the flat layout puts the folders into the name)
+    dataset = workspace.convert(lines, val=0.0, layout=layout)
+
+    # Then a name over 255 bytes (what ext4, APFS and NTFS hold) is a counted rejection with no
+    # file left of it, and the other images convert
+    expected = {ref(wide)} | ({ref(deep)} if layout is Layout.FLAT else set())
+    assert {r["source_ref"] for r in dataset.rejected} == expected
+    assert {r["reason"] for r in dataset.rejected} == {"name_too_long"}
+    assert len(dataset.images) == 3 - len(expected)
+    assert all(len(part.encode()) <= 255 for f in dataset.files() for part in f.split("/"))
+
+
 @given(st.lists(st.text(alphabet="aA%2F/._~é", min_size=1, max_size=12), max_size=8))
 def test_flat_names_decode_to_their_folder_paths_and_stay_distinct_ignoring_case(
     paths: list[str],

@@ -211,7 +211,7 @@ def test_class_names_with_quotes_colons_and_unicode_survive_data_yaml(
     assert dataset.text("classes.txt").split("\n")[:-1] == AWKWARD_NAMES
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(names=st.lists(st.text(min_size=1, max_size=20), min_size=1, max_size=5, unique=True))
 def test_any_one_line_class_name_survives_data_yaml(names: list[str]) -> None:
     # Given any class names that fit on one line (what the config accepts)
