@@ -24,6 +24,10 @@ class LineRejection(StrEnum):
     INVALID_IMAGE_SIZE = "invalid_image_size"
     INVALID_ANNOTATION = "invalid_annotation"
     IMAGE_NOT_FOUND = "image_not_found"
+    # The same source-ref on another accepted line, kept by --on-duplicate first|last.
+    DUPLICATE_SOURCE_REF = "duplicate_source_ref"
+    # A dataset file or folder name longer than file systems hold (a flat name, most likely).
+    NAME_TOO_LONG = "name_too_long"
 
 
 class BoxDrop(StrEnum):
