@@ -15,7 +15,7 @@ from typing import Any
 
 from gt2yolo.classes import ClassList
 from gt2yolo.errors import ConversionError
-from gt2yolo.geometry import clamp_box, normalize
+from gt2yolo.geometry import MIN_NORMALIZED_SIZE, clamp_box, normalize
 from gt2yolo.manifest import LineRules, ManifestSource, numbered_lines, parse_line
 from gt2yolo.paths import dataset_path, label_path, source_ref_segments
 from gt2yolo.records import (
@@ -109,9 +109,11 @@ class _Pass:
         self.options = options
         self.storage = storage
         self.images = images
+        classes = survey.class_list
         self.rules = LineRules(
-            survey.label_attribute, options.verification_attribute, options.accepted_verdicts
-        )
+            survey.label_attribute, options.verification_attribute, options.accepted_verdicts,
+            derived_classes=classes if classes.from_class_maps else None,
+        )  # fmt: skip
         self.writer: DatasetWriter
         self.digests = array("Q")
         self.report = ConversionReport(
@@ -261,15 +263,15 @@ def evaluate_boxes(image: LabeledImage, classes: ClassList) -> list[BoxOutcome]:
         y1 = 0.0 if bottom < 0.0 else bottom
         y1 = image_height if image_height < y1 else y1
         if x1 <= x0 or y1 <= y0:
-            outcomes.append(BoxOutcome(drawn, category, None, _DROPPED[BoxDrop.OUTSIDE_IMAGE]))
+            beside = left >= image_width or top >= image_height or right <= 0 or bottom <= 0
+            drop = BoxDrop.OUTSIDE_IMAGE if beside else BoxDrop.ZERO_SIZE
+            outcomes.append(BoxOutcome(drawn, category, None, _DROPPED[drop]))
             continue
-        yolo = YoloBox(
-            class_id,
-            (x0 + x1) / 2 / image_width,
-            (y0 + y1) / 2 / image_height,
-            (x1 - x0) / image_width,
-            (y1 - y0) / image_height,
-        )
+        w, h = (x1 - x0) / image_width, (y1 - y0) / image_height
+        if w < MIN_NORMALIZED_SIZE or h < MIN_NORMALIZED_SIZE:
+            outcomes.append(BoxOutcome(drawn, category, None, _DROPPED[BoxDrop.ZERO_SIZE]))
+            continue
+        yolo = YoloBox(class_id, (x0 + x1) / 2 / image_width, (y0 + y1) / 2 / image_height, w, h)
         line = f"{class_id} {yolo.cx:.6g} {yolo.cy:.6g} {yolo.w:.6g} {yolo.h:.6g}"
         if line in written:
             outcomes.append(BoxOutcome(drawn, category, None, _DROPPED[BoxDrop.DUPLICATE]))

@@ -20,6 +20,7 @@ class LineRejection(StrEnum):
     FAILED_OBJECT = "failed_object"
     NOT_VERIFIED = "not_verified"
     VERIFICATION_REJECTED = "verification_rejected"
+    CLASS_MAP_CONFLICT = "class_map_conflict"
     MISSING_IMAGE_SIZE = "missing_image_size"
     INVALID_IMAGE_SIZE = "invalid_image_size"
     INVALID_ANNOTATION = "invalid_annotation"

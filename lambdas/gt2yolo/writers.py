@@ -287,6 +287,6 @@ def data_yaml(classes: Sequence[str], splits: Sequence[Split], root: str | None)
         lines.append(f"path: {_yaml_string(root)}")
     lines += [f"{split}: {list_key(split)}" for split in splits]
     lines.append(f"nc: {len(classes)}")
-    lines.append("names:")
+    lines.append("names:" if classes else "names: {}")  # a bare `names:` is YAML null
     lines += [f"  {i}: {_yaml_string(name)}" for i, name in enumerate(classes)]
     return "\n".join(lines) + "\n"
