@@ -13,7 +13,7 @@ from typing import Any
 
 from gt2yolo.classes import ClassList
 from gt2yolo.errors import ConversionError
-from gt2yolo.geometry import clamp_box, normalize
+from gt2yolo.geometry import MIN_NORMALIZED_SIZE, clamp_box, normalize
 from gt2yolo.manifest import LineRules, ManifestSource, numbered_lines, parse_line
 from gt2yolo.names import NaturalNames, OnDuplicate, decide_names
 from gt2yolo.paths import (
@@ -55,8 +55,14 @@ class ConversionOptions:
     on_duplicate: OnDuplicate = OnDuplicate.ERROR
     image_batch_size: int = 64
 
-    def line_rules(self, label_attribute: str) -> LineRules:
-        return LineRules(label_attribute, self.verification_attribute, self.accepted_verdicts)
+    def line_rules(self, label_attribute: str, classes: ClassList | None = None) -> LineRules:
+        """`classes`: the survey's class list; when derived from the lines' class-maps (no
+        label config), a line whose class-map disagrees with it is rejected."""
+        derived = classes if classes is not None and classes.from_class_maps else None
+        return LineRules(
+            label_attribute, self.verification_attribute, self.accepted_verdicts,
+            derived_classes=derived,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,7 @@ def survey_and_name(
     survey = survey_manifests(
         surveyed or sources, options.label_attribute, options.class_list, progress, natural=natural
     )
-    rules = options.line_rules(survey.label_attribute)
+    rules = options.line_rules(survey.label_attribute, survey.class_list)
     names = decide_names(sources, rules, survey.common_folder, natural, options.on_duplicate)
     return replace(survey, names=names)
 
@@ -134,7 +140,7 @@ class _Pass:
         self.options = options
         self.storage = storage
         self.images = images
-        self.rules = options.line_rules(survey.label_attribute)
+        self.rules = options.line_rules(survey.label_attribute, survey.class_list)
         self.writer: DatasetWriter
         self.renamed = survey.names.renamed
         self.dropped = survey.names.dropped
@@ -191,8 +197,9 @@ class _Pass:
         too_long = longest_name(path, label)
         if too_long is not None:
             # Refused before its image is copied or its label written: nothing half of it stays.
-            detail = f"{too_long} bytes in one file or folder name of {path!r} (at most {NAME_MAX})"
-            return RejectedLine(LineRejection.NAME_TOO_LONG, detail, image.origin, image.source_ref)
+            # unsafe_path, as for source-refs too long to hold; the detail never the whole path
+            detail = f"a dataset file or folder name of {too_long} bytes (at most {NAME_MAX})"
+            return RejectedLine(LineRejection.UNSAFE_PATH, detail, image.origin, image.source_ref)
         split = assign_split(image.source_ref, self.options.fractions)
         return _Placed(image, path, label, split)
 
@@ -295,15 +302,15 @@ def evaluate_boxes(image: LabeledImage, classes: ClassList) -> list[BoxOutcome]:
         y1 = 0.0 if bottom < 0.0 else bottom
         y1 = image_height if image_height < y1 else y1
         if x1 <= x0 or y1 <= y0:
-            outcomes.append(BoxOutcome(drawn, category, None, _DROPPED[BoxDrop.OUTSIDE_IMAGE]))
+            beside = left >= image_width or top >= image_height or right <= 0 or bottom <= 0
+            drop = BoxDrop.OUTSIDE_IMAGE if beside else BoxDrop.ZERO_SIZE
+            outcomes.append(BoxOutcome(drawn, category, None, _DROPPED[drop]))
             continue
-        yolo = YoloBox(
-            class_id,
-            (x0 + x1) / 2 / image_width,
-            (y0 + y1) / 2 / image_height,
-            (x1 - x0) / image_width,
-            (y1 - y0) / image_height,
-        )
+        w, h = (x1 - x0) / image_width, (y1 - y0) / image_height
+        if w < MIN_NORMALIZED_SIZE or h < MIN_NORMALIZED_SIZE:
+            outcomes.append(BoxOutcome(drawn, category, None, _DROPPED[BoxDrop.ZERO_SIZE]))
+            continue
+        yolo = YoloBox(class_id, (x0 + x1) / 2 / image_width, (y0 + y1) / 2 / image_height, w, h)
         line = f"{class_id} {yolo.cx:.6g} {yolo.cy:.6g} {yolo.w:.6g} {yolo.h:.6g}"
         if line in written:
             outcomes.append(BoxOutcome(drawn, category, None, _DROPPED[BoxDrop.DUPLICATE]))

@@ -97,6 +97,7 @@ class FanOutPlan:
             "classes": list(classes.names),
             "class_source": classes.source,
             "class_warnings": list(classes.warnings),
+            "class_maps": classes.from_class_maps,
             "common_folder": list(self.survey.common_folder),
             "lines": self.survey.lines,
             "names": self.survey.names.to_json(),
@@ -109,7 +110,10 @@ class FanOutPlan:
         if document.get("version") != PLAN_VERSION:
             raise ConversionError(f"fan-out plan version {document.get('version')!r} is unknown")
         classes = ClassList(
-            tuple(document["classes"]), document["class_source"], tuple(document["class_warnings"])
+            tuple(document["classes"]),
+            document["class_source"],
+            tuple(document["class_warnings"]),
+            from_class_maps=bool(document.get("class_maps")),
         )
         survey = Survey(
             document["label_attribute"],

@@ -10,6 +10,10 @@ from dataclasses import dataclass
 
 from gt2yolo.records import BoxDrop, YoloBox
 
+# Trainers read label values as 32-bit floats (Ultralytics, Darknet): a normalized size below
+# float32's smallest positive value would be read as 0.
+MIN_NORMALIZED_SIZE = 2.0**-149
+
 
 @dataclass(frozen=True, slots=True)
 class ClampedBox:
@@ -25,16 +29,26 @@ class ClampedBox:
 def clamp_box(
     left: float, top: float, width: float, height: float, image_width: int, image_height: int
 ) -> ClampedBox | BoxDrop:
-    """Clamp a drawn box to the image, or say why no area is left."""
+    """Clamp a drawn box to the image, or say why no area is left.
+
+    `zero_size`: no width or height as drawn, or too little to survive floating point: a width
+    of 1e-320 vanishes in `left + width`, or its normalized size reads as 0 to a trainer.
+    `outside_image`: the box lies beside the image, or only touches its edge.
+    """
     if width <= 0 or height <= 0:
         return BoxDrop.ZERO_SIZE
+    right, bottom = left + width, top + height
     x0 = min(max(left, 0.0), image_width)
     y0 = min(max(top, 0.0), image_height)
-    x1 = min(max(left + width, 0.0), image_width)
-    y1 = min(max(top + height, 0.0), image_height)
+    x1 = min(max(right, 0.0), image_width)
+    y1 = min(max(bottom, 0.0), image_height)
     if x1 <= x0 or y1 <= y0:
-        return BoxDrop.OUTSIDE_IMAGE
-    clamped = (x0, y0, x1, y1) != (left, top, left + width, top + height)
+        beside = left >= image_width or top >= image_height or right <= 0 or bottom <= 0
+        return BoxDrop.OUTSIDE_IMAGE if beside else BoxDrop.ZERO_SIZE
+    w, h = (x1 - x0) / image_width, (y1 - y0) / image_height  # as normalize computes them
+    if w < MIN_NORMALIZED_SIZE or h < MIN_NORMALIZED_SIZE:
+        return BoxDrop.ZERO_SIZE
+    clamped = (x0, y0, x1, y1) != (left, top, right, bottom)
     return ClampedBox(x0, y0, x1, y1, clamped)
 
 

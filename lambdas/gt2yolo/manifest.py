@@ -6,12 +6,18 @@ Line layout (Ground Truth output): the input keys (`source-ref`, pass-through ke
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
+import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from gt2yolo.classes import ClassList
+from gt2yolo.errors import ConversionError
+from gt2yolo.excerpts import shortened, shown
 from gt2yolo.paths import InvalidSourceRef, UnsafeSourceRef, source_ref_segments
 from gt2yolo.records import DrawnBox, LabeledImage, LineOrigin, LineRejection, RejectedLine
 
@@ -66,11 +72,16 @@ class ManifestSource(Protocol):
 
 @dataclass(frozen=True)
 class LineRules:
-    """Which attribute holds the boxes, and which verification verdicts keep a line."""
+    """Which attribute holds the boxes, and which verification verdicts keep a line.
+
+    `derived_classes`: the class list the survey derived from the lines' class-maps (no label
+    config); a line whose class-map disagrees with it is rejected (`class_map_conflict`).
+    """
 
     label_attribute: str
     verification_attribute: str | None = None
     accepted_verdicts: frozenset[str] = field(default_factory=lambda: frozenset({"good"}))
+    derived_classes: ClassList | None = None
 
 
 class _Reject(Exception):
@@ -80,15 +91,60 @@ class _Reject(Exception):
         self.detail = detail
 
 
+# Python's json decodes nesting by recursion: past about 1,000 levels, less the caller's own stack
+# depth, it raises RecursionError, so where a line would fail would depend on who calls. A fixed
+# limit decides instead, far above any real line (Ground Truth's nest 4 levels deep).
+MAX_NESTING = 256
+_NESTING_TOKENS = re.compile(rb'\\.|["\[\]{}]', re.DOTALL)
+# A rejected line's source-ref is listed as is up to this length (valid ones are far shorter).
+MAX_SHOWN_SOURCE_REF = 2048
+
+
+def nesting_exceeds(raw: bytes | str, limit: int = MAX_NESTING) -> bool:
+    """Whether the JSON text nests arrays and objects deeper than `limit` (strings skipped)."""
+    if len(raw) <= limit:
+        return False
+    data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    depth, in_string = 0, False
+    for token in _NESTING_TOKENS.finditer(data):
+        text = token.group()
+        if text == b'"':
+            in_string = not in_string
+        elif in_string or len(text) > 1:  # inside a string, or an escape (outside: not JSON)
+            continue
+        elif text in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
 def load_line(raw: bytes | str) -> dict[str, Any]:
     """Decode one JSON Lines record; raises _Reject for anything that is not a JSON object."""
+    if nesting_exceeds(raw):
+        raise _Reject(LineRejection.MALFORMED_JSON, f"nested deeper than {MAX_NESTING} levels")
     try:
         record = decode_json(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _Reject(LineRejection.MALFORMED_JSON, f"not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError among them
+        raise _Reject(LineRejection.MALFORMED_JSON, _not_json(raw, exc)) from None
     if not isinstance(record, dict):
         raise _Reject(LineRejection.NOT_AN_OBJECT, f"a JSON {type(record).__name__}, not an object")
     return record
+
+
+def _not_json(raw: bytes | str, exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "not JSON: nested too deep"
+    if isinstance(raw, bytes) and b"\x00" in raw:
+        return "not JSON: holds NUL bytes (UTF-16 or UTF-32 text? manifests are UTF-8)"
+    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
+        return f"not JSON: {shortened(str(exc), 200)}"
+    # json.loads refuses integers longer than the interpreter's int-to-string digit limit.
+    return f"not JSON: an integer of more than {sys.get_int_max_str_digits()} digits"
 
 
 def parse_line(
@@ -98,33 +154,43 @@ def parse_line(
     source_ref: str | None = None
     try:
         record = load_line(raw)
-        source_ref, segments = _source_ref(record)
+        source_ref = _source_ref(record)
+        segments = _segments(source_ref)
         _check_labeled(record, rules)
         _check_verified(record, rules)
+        _check_class_map(record, rules)
         return _labeled_image(record, source_ref, segments, origin, rules.label_attribute)
     except _Reject as rejection:
-        return RejectedLine(rejection.reason, rejection.detail, origin, source_ref)
+        shown_ref = None if source_ref is None else shortened(source_ref, MAX_SHOWN_SOURCE_REF)
+        return RejectedLine(rejection.reason, shortened(rejection.detail), origin, shown_ref)
 
 
-def _source_ref(record: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+def _source_ref(record: dict[str, Any]) -> str:
     source_ref = record.get("source-ref")
     if not isinstance(source_ref, str):
         raise _Reject(LineRejection.MISSING_SOURCE_REF, 'no "source-ref" string')
+    return source_ref
+
+
+def _segments(source_ref: str) -> tuple[str, ...]:
     try:
         # Kept on the image: the dataset path needs them again (computed once per line).
-        segments = source_ref_segments(source_ref)
+        return source_ref_segments(source_ref)
     except UnsafeSourceRef as exc:
         raise _Reject(LineRejection.UNSAFE_PATH, str(exc)) from None
     except InvalidSourceRef as exc:
         raise _Reject(LineRejection.INVALID_SOURCE_REF, str(exc)) from None
-    return source_ref, segments
 
 
 def _check_labeled(record: dict[str, Any], rules: LineRules) -> None:
     attribute = rules.label_attribute
     metadata = record.get(attribute + METADATA_SUFFIX)
     if isinstance(metadata, dict) and "failure-reason" in metadata:
-        raise _Reject(LineRejection.FAILED_OBJECT, str(metadata["failure-reason"])[:500])
+        reason = metadata["failure-reason"]
+        raise _Reject(
+            LineRejection.FAILED_OBJECT,
+            shortened(reason) if isinstance(reason, str) else shown(reason),
+        )
     if attribute not in record:
         raise _Reject(LineRejection.NOT_LABELED, f'no "{attribute}" attribute on this line')
 
@@ -138,7 +204,22 @@ def _check_verified(record: dict[str, Any], rules: LineRules) -> None:
     if not isinstance(verdict, str):
         raise _Reject(LineRejection.NOT_VERIFIED, f'no "{attribute}" verdict on this line')
     if verdict not in rules.accepted_verdicts:
-        raise _Reject(LineRejection.VERIFICATION_REJECTED, f"verdict {verdict!r}")
+        raise _Reject(LineRejection.VERIFICATION_REJECTED, f"verdict {shown(verdict)}")
+
+
+def _check_class_map(record: dict[str, Any], rules: LineRules) -> None:
+    classes = rules.derived_classes
+    if classes is None:
+        return
+    # The same class-maps the survey derived the class list from: typed bounding-box metadata.
+    metadata = record.get(rules.label_attribute + METADATA_SUFFIX)
+    if not isinstance(metadata, dict) or metadata.get("type") != OBJECT_DETECTION_TYPE:
+        return
+    class_map = metadata.get("class-map")
+    if isinstance(class_map, dict) and class_map:
+        conflict = classes.class_map_conflict(class_map)
+        if conflict is not None:
+            raise _Reject(LineRejection.CLASS_MAP_CONFLICT, conflict)
 
 
 def _labeled_image(
@@ -180,18 +261,21 @@ def _checked_image_size(sizes: Any) -> tuple[int, int]:
         raise _Reject(LineRejection.MISSING_IMAGE_SIZE, "no image_size: box sizes can't be scaled")
     size = sizes[0] if isinstance(sizes, list) else None
     if not isinstance(size, dict):
-        raise _Reject(LineRejection.INVALID_IMAGE_SIZE, f"image_size is {sizes!r}")
+        raise _Reject(LineRejection.INVALID_IMAGE_SIZE, f"image_size is {shown(sizes)}")
     width, height = size.get("width"), size.get("height")
     if not (_is_positive_int(width) and _is_positive_int(height)):
-        raise _Reject(LineRejection.INVALID_IMAGE_SIZE, f"width={width!r} height={height!r}")
+        raise _Reject(
+            LineRejection.INVALID_IMAGE_SIZE, f"width={shown(width)} height={shown(height)}"
+        )
     assert isinstance(width, int | float) and isinstance(height, int | float)
     return int(width), int(height)
 
 
 def _is_positive_int(value: object) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not _is_number(value):
         return False
-    return math.isfinite(value) and value > 0 and float(value).is_integer()
+    assert isinstance(value, int | float)
+    return value > 0 and float(value).is_integer()
 
 
 def _drawn_boxes(annotation: dict[str, Any], metadata: dict[str, Any]) -> tuple[DrawnBox, ...]:
@@ -233,15 +317,18 @@ def _fast_drawn_box(
     confidence = extra.get("confidence") if type(extra) is dict else None
     if type(confidence) is not float or not math.isfinite(confidence):
         confidence = _confidence(confidence)
-    return DrawnBox(
-        class_id,
-        name if type(name) is str else None,
-        float(left),
-        float(top),
-        float(width),
-        float(height),
-        confidence,
-    )
+    try:
+        return DrawnBox(
+            class_id,
+            name if type(name) is str else None,
+            float(left),
+            float(top),
+            float(width),
+            float(height),
+            confidence,
+        )
+    except OverflowError:  # an integer beyond float range: the checked reading refuses it
+        return None
 
 
 def _confidence(value: object) -> float | None:
@@ -269,20 +356,32 @@ def _drawn_box(position: int, entry: object, class_map: dict[str, Any], extra: o
 def _class_id(value: object, position: int) -> int:
     # Image jobs write an int; video jobs a string: accept both spellings of a non-negative id.
     if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:  # more digits than int() reads: no class has such an id
+            pass
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    raise _Reject(LineRejection.INVALID_ANNOTATION, f"annotation {position}: class_id {value!r}")
+    raise _Reject(
+        LineRejection.INVALID_ANNOTATION, f"annotation {position}: class_id {shown(value)}"
+    )
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond float range (a JSON number of 400 digits)
+        return False
 
 
 def _number(entry: dict[str, Any], key: str, position: int) -> float:
     value = entry.get(key)
     if not _is_number(value):
-        raise _Reject(LineRejection.INVALID_ANNOTATION, f"annotation {position}: {key}={value!r}")
+        raise _Reject(
+            LineRejection.INVALID_ANNOTATION, f"annotation {position}: {key}={shown(value)}"
+        )
     assert isinstance(value, int | float)
     return float(value)
 
@@ -309,13 +408,38 @@ def class_map_of(record: dict[str, Any], attribute: str) -> dict[str, Any] | Non
     return class_map if isinstance(class_map, dict) else None
 
 
+# Byte order marks of encodings json.loads would guess per line: a manifest starting with one is
+# refused whole (its lines, split at b"\n", would be read half right). UTF-32 first: its LE mark
+# begins with UTF-16's.
+_FOREIGN_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32-LE"),
+    (codecs.BOM_UTF32_BE, "UTF-32-BE"),
+    (codecs.BOM_UTF16_LE, "UTF-16-LE"),
+    (codecs.BOM_UTF16_BE, "UTF-16-BE"),
+)
+
+
 def numbered_lines(source: ManifestSource) -> Iterator[tuple[LineOrigin, bytes]]:
     """Non-blank lines with their 1-based line numbers (blank lines carry no object).
 
-    A source that is a slice of a manifest (a fan-out chunk) says where it starts: `first_line`.
+    A line holding only whitespace, or a UTF-8 byte order mark and whitespace, is blank. A
+    source that is a slice of a manifest (a fan-out chunk) says where it starts: `first_line`.
     """
     start = getattr(source, "first_line", 1)
     for number, raw in enumerate(source.lines(), start=start):
+        if number == 1:
+            _require_utf8(raw, source.name)
         # `raw.strip()` without copying the line: bytes.isspace() tests the same ASCII whitespace.
         if raw and not raw.isspace():
+            if raw.startswith(codecs.BOM_UTF8) and (len(raw) == 3 or raw[3:].isspace()):
+                continue
             yield LineOrigin(source.name, number), raw
+
+
+def _require_utf8(first_line: bytes, name: str) -> None:
+    for mark, encoding in _FOREIGN_BOMS:
+        if first_line.startswith(mark):
+            raise ConversionError(
+                f"{name} is {encoding} text (it starts with that byte order mark); manifests "
+                f"are UTF-8 JSON Lines: convert it first, e.g. iconv -f {encoding} -t UTF-8"
+            )

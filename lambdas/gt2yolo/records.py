@@ -20,14 +20,13 @@ class LineRejection(StrEnum):
     FAILED_OBJECT = "failed_object"
     NOT_VERIFIED = "not_verified"
     VERIFICATION_REJECTED = "verification_rejected"
+    CLASS_MAP_CONFLICT = "class_map_conflict"
     MISSING_IMAGE_SIZE = "missing_image_size"
     INVALID_IMAGE_SIZE = "invalid_image_size"
     INVALID_ANNOTATION = "invalid_annotation"
     IMAGE_NOT_FOUND = "image_not_found"
     # The same source-ref on another accepted line, kept by --on-duplicate first|last.
     DUPLICATE_SOURCE_REF = "duplicate_source_ref"
-    # A dataset file or folder name longer than file systems hold (a flat name, most likely).
-    NAME_TOO_LONG = "name_too_long"
 
 
 class BoxDrop(StrEnum):

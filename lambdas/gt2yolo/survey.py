@@ -12,12 +12,13 @@ from __future__ import annotations
 import codecs
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 
 from gt2yolo.classes import ClassList, ClassMapCollector
 from gt2yolo.errors import ConversionError
+from gt2yolo.excerpts import shown
 from gt2yolo.manifest import (
     METADATA_SUFFIX,
     ManifestSource,
@@ -148,7 +149,7 @@ def _detect_attribute(detection: Counter[str]) -> str:
             "no bounding-box label attribute found (no <attr>-metadata with type "
             '"groundtruth/object-detection"); pass --label-attribute'
         )
-    listed = ", ".join(f"{name} ({count} lines)" for name, count in detection.most_common())
+    listed = _listed(f"{_name(name)} ({count} lines)" for name, count in detection.most_common())
     raise ConversionError(
         f"several bounding-box attributes: {listed}; pick one with --label-attribute"
     )
@@ -158,8 +159,23 @@ def _require_attribute_everywhere(attribute: str, per_manifest: dict[str, Counte
     """A manifest where no line even carries the attribute is a wrong attribute, not empty data."""
     for manifest, seen in per_manifest.items():
         if seen[attribute] == 0:
-            found = ", ".join(sorted(seen)) or "none"
+            found = _listed(_name(name) for name in sorted(seen)) or "none"
             raise ConversionError(
                 f'{manifest}: no line has label attribute "{attribute}" '
                 f"(attributes found: {found}); check --label-attribute"
             )
+
+
+MAX_LISTED = 10
+
+
+def _listed(items: Iterable[str]) -> str:
+    """The first MAX_LISTED items, comma-separated, and how many more there are."""
+    listed = list(items)
+    more = f" and {len(listed) - MAX_LISTED} more" if len(listed) > MAX_LISTED else ""
+    return ", ".join(listed[:MAX_LISTED]) + more
+
+
+def _name(attribute: str) -> str:
+    """An attribute name as is, unless it is too long or odd to print plainly."""
+    return attribute if len(attribute) <= 80 and attribute.isprintable() else shown(attribute)

@@ -289,7 +289,7 @@ def data_yaml(classes: Sequence[str], splits: Sequence[Split]) -> str:
     ]
     lines += [f"{split}: {images_folder(split)}" for split in splits]
     lines.append(f"nc: {len(classes)}")
-    lines.append("names:")
+    lines.append("names:" if classes else "names: {}")  # a bare `names:` is YAML null
     lines += [f"  {i}: {_yaml_string(name)}" for i, name in enumerate(classes)]
     return "\n".join(lines) + "\n"
 

@@ -22,6 +22,7 @@ from gt2yolo.split import SplitFractions
 from gt2yolo.storage import ImageSink, LocalImageSink, LocalManifest, LocalStorage, Storage
 
 from gt2yolo_cli import selftest, start_job
+from gt2yolo_cli.output import staged_output
 from gt2yolo_cli.report import add_report_command, run_report
 
 EXIT_UNUSABLE_INPUT = 1
@@ -46,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("manifests", nargs="+", metavar="MANIFEST",
                          help="output.manifest files: local paths or s3:// URIs (merged)")  # fmt: skip
     convert.add_argument("--out", required=True, metavar="DIR",
-                         help="dataset folder to write (or an s3:// prefix)")  # fmt: skip
+                         help="dataset folder to write (or an s3:// prefix); a folder is "
+                         "replaced whole on success, and only if new, empty or a gt2yolo "
+                         "dataset")  # fmt: skip
     convert.add_argument("--label-attribute", metavar="NAME",
                          help="the job's LabelAttributeName; detected when exactly one "
                          "bounding-box attribute occurs")  # fmt: skip
@@ -122,7 +125,22 @@ def run_convert(args: argparse.Namespace) -> ConversionResult:
         on_duplicate=OnDuplicate(args.on_duplicate),
     )
     sources = [open_manifest(m) for m in args.manifests]
-    storage = open_storage(args.out)
+    if is_s3(args.out):
+        from gt2yolo_aws.s3 import S3Storage
+
+        return _convert(args, sources, S3Storage(args.out), options)
+    # A local dataset is written beside --out and swapped in whole when the run succeeded.
+    inputs = [*args.manifests, args.label_config, args.images_from]
+    with staged_output(args.out, [i for i in inputs if i and not is_s3(i)]) as staging:
+        return _convert(args, sources, LocalStorage(staging), options)
+
+
+def _convert(
+    args: argparse.Namespace,
+    sources: Sequence[ManifestSource],
+    storage: Storage,
+    options: ConversionOptions,
+) -> ConversionResult:
     sink = _LazyImageSink(args, storage) if args.images == "copy" else None
     with _Progress(enabled=not args.no_progress) as progress:
         try:
@@ -157,14 +175,6 @@ def load_class_list(location: str | None) -> ClassList | None:
     if not path.is_file():
         raise ConversionError(f"label config not found: {location}")
     return class_list_from_label_config(path.read_bytes(), location)
-
-
-def open_storage(location: str) -> Storage:
-    if is_s3(location):
-        from gt2yolo_aws.s3 import S3Storage
-
-        return S3Storage(location)
-    return LocalStorage(location)
 
 
 class _LazyImageSink:

@@ -22,7 +22,7 @@ CLASSES = class_list_from_label_config(label_config("cat", "dog", "bird"), "data
 PIXELS = st.one_of(
     st.integers(-100, 700).map(float),
     st.floats(-1e6, 1e6, allow_nan=False),
-    st.sampled_from([0.0, -0.0, 1e-300, 5e-324, 2.0**53, 1e300, 0.1, 639.9999999]),
+    st.sampled_from([0.0, -0.0, 1e-300, 1e-320, 5e-324, 2.0**53, 1e300, 0.1, 639.9999999]),
 )
 DRAWN = st.builds(
     DrawnBox,

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from gt2yolo.geometry import ClampedBox, clamp_box, format_value, normalize, yolo_line
+from gt2yolo.geometry import (
+    MIN_NORMALIZED_SIZE,
+    ClampedBox,
+    clamp_box,
+    format_value,
+    normalize,
+    yolo_line,
+)
 from gt2yolo.records import BoxDrop
 from gt_builders import Workspace, box, line, ref
 from hypothesis import given, settings
@@ -71,6 +78,52 @@ def test_a_box_with_no_area_left_inside_the_image_is_dropped_as_outside_image() 
     assert clamp_box(-30, 10, 20, 20, 500, 400) is BoxDrop.OUTSIDE_IMAGE
     assert clamp_box(500, 10, 20, 20, 500, 400) is BoxDrop.OUTSIDE_IMAGE
     assert clamp_box(10, -20, 20, 20, 500, 400) is BoxDrop.OUTSIDE_IMAGE
+
+
+def test_a_box_too_small_to_survive_floating_point_is_dropped_as_zero_size() -> None:
+    # Given boxes 1e-320 px wide or high: lost when added to x = 10, or so small once divided by
+    # the image width that a trainer reading 32-bit floats sees 0
+    # When clamped
+    # Then each is dropped as zero_size (its label row would say 0), neither kept nor "outside"
+    assert clamp_box(10, 10, 1e-320, 5, 500, 400) is BoxDrop.ZERO_SIZE
+    assert clamp_box(10, 10, 5, 1e-320, 500, 400) is BoxDrop.ZERO_SIZE
+    assert clamp_box(0, 10, 1e-320, 5, 4000, 400) is BoxDrop.ZERO_SIZE
+    assert clamp_box(0, 10, 1e-42, 5, 4000, 400) is BoxDrop.ZERO_SIZE
+    assert clamp_box(-5, 10, 5 + 1e-320, 5, 4000, 400) is BoxDrop.OUTSIDE_IMAGE  # -5 + 5 = 0
+    # And the smallest size float32 holds is kept
+    assert isinstance(clamp_box(0, 10, 4000 * MIN_NORMALIZED_SIZE, 5, 4000, 400), ClampedBox)
+
+
+def test_a_tiny_box_writes_no_zero_width_label_row(workspace: Workspace) -> None:
+    # Given a line with a box 1e-320 pixels wide at the image's left edge, next to a normal box
+    lines = [
+        line(ref("a.jpg"), [box(left=0, width=1e-320), box()], class_map={"0": "cat"}, width=4000)
+    ]
+
+    # When converting
+    dataset = workspace.convert(lines, classes=["cat"])
+
+    # Then only the normal box has a row; the tiny one is counted as zero_size
+    assert dataset.label_rows(ref("a.jpg")) == [["0", "0.00625", "0.1", "0.0075", "0.1"]]
+    assert dataset.report["dropped_boxes"] == {"zero_size": 1}
+
+
+@settings(max_examples=300, deadline=None)
+@given(left=any_finite, top=any_finite, width=any_finite, height=any_finite,
+       image_width=image_sides, image_height=image_sides)  # fmt: skip
+def test_no_kept_box_has_a_zero_or_out_of_range_value(
+    left: float, top: float, width: float, height: float, image_width: int, image_height: int
+) -> None:
+    # Given any finite box on any image
+    clamped = clamp_box(left, top, width, height, image_width, image_height)
+    # When it is kept
+    if isinstance(clamped, BoxDrop):
+        return
+    yolo = normalize(clamped, 0, image_width, image_height)
+    # Then its size is one a 32-bit float holds, and every value lies in [0, 1], as written too
+    assert yolo.w >= MIN_NORMALIZED_SIZE and yolo.h >= MIN_NORMALIZED_SIZE
+    assert all(0 <= v <= 1 for v in (yolo.cx, yolo.cy, yolo.w, yolo.h))
+    assert all(float(v) > 0 for v in yolo_line(yolo).split()[3:])
 
 
 def test_clamped_and_dropped_boxes_are_counted_in_the_report(workspace: Workspace) -> None:

@@ -75,21 +75,81 @@ def test_without_a_config_the_order_comes_from_the_class_maps_of_the_lines(
     assert dataset.report["class_source"].startswith("class-maps")
 
 
-def test_conflicting_class_maps_without_a_config_stop_the_conversion(workspace: Workspace) -> None:
-    # Given two lines that disagree about the name of class id 0
+def test_a_line_whose_class_map_disagrees_with_earlier_lines_is_rejected_and_the_run_goes_on(
+    workspace: Workspace,
+) -> None:
+    # Given lines that disagree about the name of class id 0, and a third agreeing with the first
     lines = [
         line(ref("a.jpg"), [box(0)], class_map={"0": "cat"}),
         line(ref("b.jpg"), [box(0)], class_map={"0": "dog"}),
+        line(ref("c.jpg"), [box(0)], class_map={"0": "cat"}),
     ]
 
     # When converting without a config
-    message, _ = workspace.fail(lines)
+    dataset = workspace.convert(lines)
 
-    # Then the error names both names, the line, and the way out
-    assert "'cat'" in message
-    assert "'dog'" in message
-    assert "job1/output.manifest:2" in message
-    assert "--label-config" in message
+    # Then the first line decides, and the disagreeing line is counted and listed with both names
+    assert dataset.report["classes"] == ["cat"]
+    assert (dataset.report["images"], dataset.report["rejected"]) == (2, {"class_map_conflict": 1})
+    (rejected,) = dataset.rejected
+    assert (rejected["line"], rejected["source_ref"]) == (2, ref("b.jpg"))
+    assert "'dog'" in rejected["detail"] and "'cat'" in rejected["detail"]
+    # And the report warns, pointing at the first such line and at --label-config
+    assert any(
+        "job1/output.manifest:2" in w and "--label-config" in w for w in dataset.report["warnings"]
+    )
+
+
+ODD_CLASS_MAPS = {
+    "a fractional key": {"1.0": "dog"},
+    "a negative key": {"-1": "dog"},
+    "a key beyond 999": {"1000": "dog"},
+    "a key of 5000 digits": {"9" * 5000: "dog"},
+    "a null name": {"0": None},
+    "a number as name": {"0": 7},
+    "an empty name": {"0": " "},
+    "a name with a line break": {"0": "c\nat"},
+    "a name that is not valid Unicode": {"0": "\ud800"},
+    "one name under two ids": {"0": "cat", "1": "cat"},
+    "one id spelled twice": {"1": "cat", "01": "dog"},
+    "a name another line gives another id": {"3": "cat"},
+    "an id another line gives another name": {"0": "dog"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("class_map", ODD_CLASS_MAPS.values(), ids=list(ODD_CLASS_MAPS))
+def test_without_a_config_a_line_with_an_unusable_class_map_is_rejected_not_fatal(
+    workspace: Workspace, class_map: dict[str, object]
+) -> None:
+    # Given a good line naming cat as 0, then a line whose class-map cannot join the class list
+    lines = [
+        line(ref("a.jpg"), [box(0)], class_map={"0": "cat"}),
+        line(ref("b.jpg"), [box(0)], class_map=class_map),
+    ]
+
+    # When converting without a config
+    dataset = workspace.convert(lines)
+
+    # Then the good line converts with the class list it defines, the odd one is a counted rejection
+    assert dataset.report["classes"] == ["cat"]
+    assert dataset.report["rejected"] == {"class_map_conflict": 1}
+    assert dataset.rejected[0]["line"] == 2
+    assert 0 < len(dataset.rejected[0]["detail"]) < 300
+
+
+def test_a_conflicting_line_adds_none_of_its_class_map_entries() -> None:
+    # Given a class-map whose second entry conflicts with an earlier line
+    collector = ClassMapCollector()
+    assert collector.add({"0": "cat"}, "m:1")
+    assert not collector.add({"1": "dog", "0": "bird"}, "m:2")
+
+    # When the class list is derived
+    classes = collector.class_list()
+
+    # Then the conflicting line's other entry (dog) is not in it, and its class-map is refused
+    assert classes.names == ("cat",)
+    assert classes.class_map_conflict({"1": "dog", "0": "bird"}) is not None
+    assert classes.class_map_conflict({"0": "cat"}) is None
 
 
 def test_conflicting_class_maps_do_not_matter_when_a_config_is_given(workspace: Workspace) -> None:
@@ -105,18 +165,6 @@ def test_conflicting_class_maps_do_not_matter_when_a_config_is_given(workspace: 
     # Then each box is classed by its line's name
     assert dataset.label_rows(ref("a.jpg"))[0][0] == "0"
     assert dataset.label_rows(ref("b.jpg"))[0][0] == "1"
-
-
-def test_one_name_under_two_ids_in_the_class_maps_is_an_error() -> None:
-    # Given class-maps naming "cat" both 0 and 3
-    collector = ClassMapCollector()
-    collector.add({"0": "cat"}, "m:1")
-    collector.add({"3": "cat"}, "m:2")
-
-    # When the class list is derived
-    # Then it stops
-    with pytest.raises(ConversionError, match="several ids"):
-        collector.class_list()
 
 
 def test_class_ids_no_class_map_names_get_a_placeholder_name_and_a_warning(
@@ -209,11 +257,11 @@ def test_a_class_name_that_would_break_the_one_name_per_line_files_is_refused(na
         class_list_from_label_config(document, "data.json")
 
 
-def test_an_absurd_class_map_id_is_an_error_not_a_million_placeholder_names() -> None:
-    from gt2yolo.classes import ClassMapCollector
-    from gt2yolo.errors import ConversionError
-
+def test_an_absurd_class_map_id_is_a_conflict_not_a_million_placeholder_names() -> None:
+    # Given a class-map with an id far beyond any label list
     collector = ClassMapCollector()
-    collector.add({"0": "cat", "999999999": "dog"}, "m:1")
-    with pytest.raises(ConversionError, match="999999999"):
-        collector.class_list()
+
+    # When it is added
+    # Then it is refused whole, and the class list stays empty
+    assert not collector.add({"0": "cat", "999999999": "dog"}, "m:1")
+    assert collector.class_list().names == ()

@@ -202,6 +202,24 @@ def test_classes_derived_from_class_maps_keep_their_order_across_chunks(tmp_path
     assert fanned == single
 
 
+def test_lines_whose_class_maps_conflict_are_rejected_alike_in_every_chunk(tmp_path: Path) -> None:
+    # Given no label config, and every third line's class-map calling id 0 "dog" (after "cat")
+    lines = [
+        line(ref(f"i{i}.jpg"), [box(0)], class_map={"0": "dog" if i % 3 == 2 else "cat"})
+        for i in range(30)
+    ]
+    manifest = _write(tmp_path / "output.manifest", lines)
+
+    # When converting both ways
+    convert_manifests([manifest], LocalStorage(tmp_path / "single"), _options(None))
+    _fan_out([manifest], tmp_path / "fanned", _options(None), 600)
+
+    # Then the chunks reject the same ten lines as the single pass
+    assert _tree(tmp_path / "fanned") == _tree(tmp_path / "single")
+    report = json.loads((tmp_path / "fanned/report.json").read_text())
+    assert (report["images"], report["rejected"]) == (20, {"class_map_conflict": 10})
+
+
 def test_verification_verdicts_are_applied_in_every_chunk(tmp_path: Path) -> None:
     # Given a chained job whose verification rejects every other line
     lines = [

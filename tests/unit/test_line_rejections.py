@@ -73,6 +73,20 @@ REJECTED_LINES = {
     "invalid_annotation (annotations not a list)": _with({"boxes": {"image_size": [{"width": 5, "height": 4}], "annotations": {}}}),
     "invalid_annotation (annotation not an object)": _with({"boxes": {"image_size": [{"width": 5, "height": 4}], "annotations": [[1, 2]]}}),
     "invalid_annotation (attribute not an object)": _with({"boxes": 1}),
+    "malformed_json (nested 1,000 deep)": _with({"extra": 0}).replace("0}", "[" * 1000 + "]" * 1000 + "}"),
+    "malformed_json (nested 300 deep, strings hold no brackets)": _with({"extra": 0, "s": "[[{"}).replace('"extra": 0', '"extra": ' + "[" * 300 + "]" * 300),
+    "malformed_json (an integer of 5,000 digits)": _with({"extra": 0}).replace('"extra": 0', '"extra": ' + "7" * 5000),
+    "invalid_image_size (401 digits)": _with({"boxes": _image_size([{"width": 10**400, "height": 4}])}),
+    "invalid_image_size (401 digits, negative)": _with({"boxes": _image_size([{"width": 5, "height": -(10**400)}])}),
+    "invalid_annotation (401-digit left)": _with({"boxes": _annotation(left=10**400)}),
+    "invalid_annotation (401-digit height)": _with({"boxes": _annotation(height=-(10**400))}),
+    "invalid_annotation (class_id of 5,000 digit characters)": _with({"boxes": _annotation(class_id="9" * 5000)}),
+    "unsafe_path (2,100 folders deep)": _with({"source-ref": "s3://bucket/" + "d/" * 2100 + "x.jpg"}),
+    "unsafe_path (a file name of 300 bytes)": _with({"source-ref": ref("n" * 296 + ".jpg")}),
+    "unsafe_path (a folder name of 251 bytes)": _with({"source-ref": ref("f" * 251 + "/x.jpg")}),
+    "unsafe_path (a name of 252 bytes in 84 characters)": _with({"source-ref": ref("€" * 84)}),
+    "unsafe_path (a key of 1025 bytes)": _with({"source-ref": "s3://bucket/" + "d" * 200 + "/d" * 412 + ".jpg"}),
+    "unsafe_path (a 5 MB source-ref)": _with({"source-ref": ref("d/" * 2_500_000 + "x.jpg")}),
 }  # fmt: skip
 
 
@@ -102,6 +116,8 @@ def test_a_line_that_cannot_be_converted_is_counted_by_reason_and_listed_with_it
         }
     ]
     assert dataset.rejected[0]["detail"]
+    # And the detail is short, whatever the size of the offending value
+    assert len(dataset.rejected[0]["detail"]) <= 500
 
 
 def test_a_line_failing_a_rule_after_its_source_ref_is_read_keeps_the_source_ref_in_the_listing(
@@ -200,3 +216,113 @@ def test_one_manifest_of_several_converting_nothing_is_an_error(workspace: Works
 
     # Then the failing manifest is named
     assert "job2/output.manifest" in message
+
+
+def test_the_longest_storable_source_ref_converts(workspace: Workspace) -> None:
+    # Given a source-ref at every limit: names of 250 bytes, a key of 1024 bytes
+    name = "n" * 246 + ".jpg"
+    key = "/".join(["f" * 250, "g" * 250, "i" * 250, "h" * 20, name])
+    assert len(key.encode()) == 1024
+    lines = [line(f"s3://bucket/{key}", [box()]), line(ref("a.jpg"), [box()])]
+
+    # When converting into a folder
+    dataset = workspace.convert(lines)
+
+    # Then the image is accepted and its label file written
+    assert dataset.report["rejected"] == {}
+    assert dataset.label_rows(f"s3://bucket/{key}")[0][0] == "0"
+
+
+def test_an_unsafe_path_rejection_names_its_source_ref_shortened_when_huge(
+    workspace: Workspace,
+) -> None:
+    # Given a line with `..` in its source-ref, and one whose source-ref is 5 MB long
+    huge = ref("d/" * 2_500_000 + "x.jpg")
+    lines = [
+        line(ref("a.jpg"), [box()]),
+        line("s3://bucket/jobs/../x.jpg", [box()]),
+        line(huge, [box()]),
+    ]
+
+    # When converting
+    dataset = workspace.convert(lines)
+
+    # Then each rejection carries its source-ref: whole when short, start and end when huge
+    first, second = dataset.rejected
+    assert first["source_ref"] == "s3://bucket/jobs/../x.jpg"
+    assert 2000 < len(second["source_ref"]) <= 2048
+    assert second["source_ref"].startswith(huge[:900]) and second["source_ref"].endswith(
+        huge[-900:]
+    )
+    assert f"({len(huge)} characters, shortened)" in second["source_ref"]
+
+
+def test_a_failure_reason_or_verdict_of_any_size_or_type_gives_a_short_detail(
+    workspace: Workspace,
+) -> None:
+    # Given failed lines whose failure-reason is huge, or nested deeply
+    deep: Any = 0
+    for _ in range(200):
+        deep = [deep]
+    failed = [
+        json.dumps({"source-ref": ref(f"f{i}.jpg"), "boxes-metadata": {"failure-reason": reason}})
+        for i, reason in enumerate(["x" * 1_000_000, deep, {"a": 10**400}])
+    ]
+
+    # When converting
+    dataset = workspace.convert([line(ref("a.jpg"), [box()]), *failed], label_attribute="boxes")
+
+    # Then each is a failed object with a detail of a few hundred characters at most
+    assert [r["reason"] for r in dataset.rejected] == ["failed_object"] * 3
+    assert all(0 < len(r["detail"]) <= 500 for r in dataset.rejected)
+
+
+def test_a_blank_line_after_a_byte_order_mark_is_blank(workspace: Workspace) -> None:
+    # Given a manifest starting with a UTF-8 byte order mark on an otherwise blank line,
+    # and another such line further down (two files concatenated)
+    path = workspace.tmp_path / "bom.manifest"
+    body = f"{line(ref('a.jpg'), [box()])}\n\ufeff  \r\n{line(ref('b.jpg'), [box()])}\n\ufeff"
+    path.write_bytes(b"\xef\xbb\xbf\r\n" + body.encode())
+
+    # When converting
+    dataset = workspace.convert(path)
+
+    # Then the blank lines are neither images nor rejections, and line numbers count them
+    assert (dataset.report["images"], dataset.report["lines"], dataset.rejected) == (2, 2, [])
+    assert [r["line"] for r in dataset.images] == ["2", "4"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_a_manifest_in_utf16_or_utf32_is_refused_naming_its_encoding(
+    workspace: Workspace, encoding: str
+) -> None:
+    # Given a manifest saved as UTF-16 or UTF-32 with a byte order mark (Windows editors do)
+    path = workspace.tmp_path / "wide.manifest"
+    text = "\ufeff" + line(ref("a.jpg"), [box()]) + "\n" + line(ref("b.jpg"), [box()]) + "\n"
+    path.write_bytes(text.encode(encoding))
+
+    # When converting
+    message, dataset = workspace.fail(path)
+
+    # Then one error names the encoding found and how to convert, and nothing is written
+    assert encoding.upper() in message and "UTF-8" in message and "iconv" in message
+    assert not dataset.root.exists()
+
+
+def test_a_utf16_line_without_byte_order_mark_is_malformed_with_a_hint(
+    workspace: Workspace,
+) -> None:
+    # Given one line in UTF-16 among UTF-8 lines
+    path = workspace.tmp_path / "mixed.manifest"
+    path.write_bytes(
+        (line(ref("a.jpg"), [box()]) + "\n").encode()
+        + line(ref("b.jpg"), [box()]).encode("utf-16-le")
+        + b"\n"
+    )
+
+    # When converting
+    dataset = workspace.convert(path)
+
+    # Then it is a malformed line whose detail suggests the encoding
+    assert dataset.report["rejected"] == {"malformed_json": 1}
+    assert "UTF-16" in dataset.rejected[0]["detail"]

@@ -190,6 +190,20 @@ def test_obj_data_is_darknet_format(workspace: Workspace) -> None:
     assert dataset.text("classes.txt") == "zebra\napple\ncat\n"
 
 
+def test_data_yaml_of_a_dataset_without_classes_has_empty_names_not_null(
+    workspace: Workspace,
+) -> None:
+    # Given background images only, and no class-map or config to name any class
+    dataset = workspace.convert([line(ref("a.jpg"), [], class_map=None)], label_attribute="boxes")
+
+    # When data.yaml is parsed
+    document = yaml.safe_load(dataset.text("data.yaml"))
+
+    # Then names is an empty mapping (a bare `names:` would be null) and nc is 0
+    assert (document["names"], document["nc"]) == ({}, 0)
+    assert dataset.text("classes.txt") == ""
+
+
 AWKWARD_NAMES = [
     'say "hi"', "a: b", "key: {x}", "#hash", "- dash", "yes", "null", "1.5", "it's", "back\\slash",
     "猫", "chat noir", "🐱 cat", "tab\tinside", "[list]", "&anchor", "*alias", "!tag", "%pct",
