@@ -22,9 +22,10 @@ Context values (`cdk synth -c key=value`, or the "context" block of cdk.json):
   in parallel, then a merge). Default: 64.
 - `chunkMiB`: size of one chunk of a fanned-out manifest. Default: 64.
 - `maxChunkConcurrency`: chunks converted at once. Default: 40.
-- `intake`: "true" to deploy the intake: images dropped under `images/<dataset>/` are kept in
-  `manifests/input/<dataset>.manifest`, and the StartLabelingJob state machine starts batch
-  bounding-box jobs from it. Default: "false". Implied by either option below.
+- `intake`: the intake lists the images dropped under `images/<dataset>/` in
+  `manifests/input/<dataset>.manifest`, and its StartLabelingJob state machine starts batch
+  bounding-box jobs from it; "false" leaves it out. Default: "true" (the two options below
+  need it).
 - `streamingInputTopicArn`: the SNS input topic of a streaming labeling job: every new image is
   also published to it (streaming mode). Default: none (batch mode only).
 - `workteamArn`: the work team of the jobs StartLabelingJob creates. Default: none (starting a
@@ -148,7 +149,7 @@ class Gt2YoloStack(cdk.Stack):
             topic=self.notifications.topic,
         )
         self.intake: Intake | None = None
-        if settings.intake_enabled:
+        if settings.intake:
             self.intake = Intake(
                 self,
                 "Intake",

@@ -46,7 +46,7 @@ CONTEXT_KEYS = (
     "workteamArn",
 )
 _TRUE = {"true", "1", "yes"}
-_FALSE = {"false", "0", "no", ""}
+_FALSE = {"false", "0", "no"}
 
 
 class SettingsError(ValueError):
@@ -69,15 +69,10 @@ class Settings:
     fan_out_threshold_mib: int = DEFAULT_FAN_OUT_MIB
     chunk_mib: int = DEFAULT_CHUNK_MIB
     max_chunk_concurrency: int = DEFAULT_MAX_CHUNK_CONCURRENCY
-    # Intake (images/ -> input manifest -> labeling job): off unless asked for.
-    intake: bool = False
+    # Intake (images/ -> input manifest -> labeling job): on unless `intake=false`.
+    intake: bool = True
     streaming_input_topic_arn: str | None = None
     workteam_arn: str | None = None
-
-    @property
-    def intake_enabled(self) -> bool:
-        """Either intake option implies the intake: it is what they configure."""
-        return self.intake or bool(self.streaming_input_topic_arn or self.workteam_arn)
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
@@ -102,7 +97,7 @@ class Settings:
                 context.get("maxChunkConcurrency"),
                 DEFAULT_MAX_CHUNK_CONCURRENCY,
             ),
-            intake=_bool("intake", context.get("intake")),
+            intake=_bool("intake", context.get("intake"), default=True),
             streaming_input_topic_arn=_arn(
                 "streamingInputTopicArn", context.get("streamingInputTopicArn"), _SNS_TOPIC_ARN
             ),
@@ -110,6 +105,11 @@ class Settings:
         )
         if float(settings.val_fraction) + float(settings.test_fraction) >= 1:
             raise SettingsError("valFraction + testFraction must leave images for training")
+        if not settings.intake and (settings.workteam_arn or settings.streaming_input_topic_arn):
+            raise SettingsError(
+                "workteamArn and streamingInputTopicArn configure the intake, which intake=false "
+                "turns off: drop intake=false, or those options"
+            )
         return settings
 
     @classmethod
@@ -137,10 +137,12 @@ def _email(value: Any) -> str | None:
     return email
 
 
-def _bool(name: str, value: Any) -> bool:
+def _bool(name: str, value: Any, *, default: bool = False) -> bool:
     if isinstance(value, bool):
         return value
     text = "" if value is None else str(value).strip().lower()
+    if not text:
+        return default
     if text in _TRUE:
         return True
     if text in _FALSE:

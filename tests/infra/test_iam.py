@@ -168,15 +168,17 @@ def test_with_a_bucket_key_readers_decrypt_and_writers_also_encrypt(
     assert granted == key_actions
 
 
-def test_key_use_is_allowed_only_through_s3_and_sns(kms_template: assertions.Template) -> None:
+def test_key_use_is_allowed_only_through_the_services_that_hold_the_data(
+    kms_template: assertions.Template,
+) -> None:
     for _, statement in statements(kms_template):
         actions = as_list(statement["Action"])
         if statement["Effect"] != "Allow" or "Principal" in statement:
             continue  # resource policies: the key policies are checked elsewhere
         if any(action.startswith("kms:") for action in actions):
             assert via_service(statement) in {
-                "s3.us-east-1.amazonaws.com",
-                "sns.us-east-1.amazonaws.com",
+                f"{service}.us-east-1.amazonaws.com"
+                for service in ("s3", "sns", "sqs", "dynamodb")  # bucket, topic; the intake's
             }
 
 
