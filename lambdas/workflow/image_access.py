@@ -103,8 +103,8 @@ def _fix(bucket: str, key: str, access: ImageAccess) -> str:
     deploy = f"`-c {OPTION}={','.join([*access.sources, entry])}`"
     if bucket == access.stack_bucket:
         return (
-            f"The stack reads images of its own bucket under {access.images_prefix}: move them "
-            f"there, or deploy with {deploy}"
+            f"The stack reads images of its own bucket under {access.images_prefix} (and next "
+            f"to the manifests): move them there, or deploy with {deploy}"
         )
     prefixes = access.prefixes_in(bucket)
     if not prefixes:

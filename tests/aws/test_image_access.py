@@ -172,7 +172,7 @@ def test_a_configured_bucket_that_refuses_points_at_its_bucket_policy_and_kms_ke
 
 def test_the_stacks_own_bucket_outside_images_says_where_images_go() -> None:
     message = _message(ImageAccess(STACK), STACK, "raw/1.jpg")
-    assert "under images/: move them there" in message
+    assert "under images/ (and next to the manifests): move them there" in message
     assert f"`-c imageBuckets={STACK}/raw/`" in message
 
 
