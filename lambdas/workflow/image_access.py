@@ -1,8 +1,8 @@
 """Before converting: can the stack read the images the manifest names?
 
 Manifests usually name images in the customer's own buckets, which the stack may read only when
-deployed with `imageBuckets` (and, for SSE-KMS objects, `imageKmsKeys`). Without it every copy
-would be refused and every line counted as a missing image. So Convert first reads the head of
+deployed with `imageBuckets` (and, for SSE-KMS objects, `imageKmsKeys`); without it S3 refuses
+every copy from there. So Convert first reads the head of
 the manifest (one ranged GET), takes the first image of each bucket named there, and reads its
 first byte (one ranged GET per bucket): S3 refusing access fails the conversion before anything
 is written, with one error naming the bucket and the option to set. A bucket first named past
