@@ -2,12 +2,15 @@
 
 What is real: the state machine definitions exactly as CDK synthesized them (moto's ASL
 interpreter), the rule patterns from the template (moto's matcher), and S3 / SNS / EventBridge /
-SQS / DynamoDB in moto, served over HTTP on loopback (`ThreadedMotoServer`). Every Lambda
+SQS / DynamoDB in moto, served over HTTP on loopback (as `ThreadedMotoServer` serves it). Every Lambda
 function runs in its own sandbox processes (`localrun.sandbox`), loaded from the cloud assembly
 as AWS loads it: its code asset, its layers, the runtime's SDK, the template's environment; it
 reaches moto through `AWS_ENDPOINT_URL`, as any SDK client does.
 
-What is emulated: SageMaker (moto has no labeling jobs: DescribeLabelingJob and
+What is emulated: IAM for S3 (`localrun.iam`: each function signs with its own credentials, and
+its S3 requests are allowed or refused by its role's policies from the template, as S3 would;
+a bucket made with `create_bucket(..., other_account=True)` also needs its bucket policy to
+allow the role), SageMaker (moto has no labeling jobs: DescribeLabelingJob and
 CreateLabelingJob are answered from responses queued by the test, each checked against the
 SageMaker API model) and EventBridge delivery (moto doesn't deliver to Step Functions, so a
 matched event is started here, as the rule's target would; an SQS target gets the event in
@@ -46,10 +49,11 @@ import botocore.session
 from botocore.validate import validate_parameters
 
 from localrun.deployed import DeployedFunction, deployed_functions
+from localrun.iam import Denial, Identity, S3Gate, parse_policy
 from localrun.lambda_events import object_created_event, sqs_record
 from localrun.sandbox import FunctionPool, Invocation, Sandbox
 from localrun.synth import Assembly
-from localrun.template import Resolver, resources_of
+from localrun.template import LenientResolver, Resolver, resources_of
 from stacks.app_factory import STACK_NAME
 
 REGION = "us-east-1"
@@ -112,11 +116,10 @@ class LocalCloud:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> LocalCloud:
-        from moto.server import ThreadedMotoServer
-
         # The server's request log would bury everything else; errors still show.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.s3_gate = S3Gate(_moto_app(), _moto_bucket_policy)
+        server = _GatedMotoServer(self.s3_gate)
         server.start()
         self._stack.callback(server.stop)
         host, port = server.get_host_and_port()
@@ -149,6 +152,19 @@ class LocalCloud:
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint)
+
+    def create_bucket(self, name: str, *, other_account: bool = False) -> None:
+        """A bucket outside the stack (a customer's images). `other_account`: the functions may
+        read it only if their role's policies and its bucket policy both allow them, as for a
+        bucket of another account."""
+        self.client("s3").create_bucket(Bucket=name)
+        if other_account:
+            self.s3_gate.treat_as_foreign(name)
+
+    @property
+    def denials(self) -> list[Denial]:
+        """The S3 requests of functions refused so far (IAM for S3, see localrun.iam)."""
+        return list(self.s3_gate.denials)
 
     def put_objects(self, objects: dict[str, bytes], bucket: str | None = None) -> None:
         """Put objects (a sample job's images and output) into a bucket (the stack's)."""
@@ -195,7 +211,8 @@ class LocalCloud:
             self.resolver.attributes[(logical, "Arn")] = arn
 
     def _name_roles(self) -> None:
-        # Roles are not enforced by moto; functions only need the ARNs (e.g. to pass a role).
+        # moto enforces no role: functions need their ARNs (to pass a role, in bucket policies),
+        # and the S3 gate their policies (see _identity).
         for logical in resources_of(self.template, "AWS::IAM::Role"):
             self.resolver.refs[logical] = f"local-{logical}"[:64]
             self.resolver.attributes[(logical, "Arn")] = (
@@ -288,14 +305,38 @@ class LocalCloud:
                 Timeout=function.timeout_s,
             )["FunctionArn"]  # fmt: skip
             self.functions[name] = {"handler": function.handler, "env": env, "arn": arn}
+            # Its own access key: the S3 gate knows the function, and its role, by it.
+            self.s3_gate.add_identity(name, self._identity(name, props["Role"]))
             self._pools[name] = FunctionPool(
-                function, name, arn, self.sandbox_environment(), self.work_dir
+                function, name, arn, self.sandbox_environment(name), self.work_dir
             )
 
-    def sandbox_environment(self) -> dict[str, str]:
-        """What a sandbox gets besides the template's environment: credentials, region, the
-        endpoint of this cloud."""
-        return FAKE_CREDENTIALS | SANDBOX_ENV | {"AWS_ENDPOINT_URL": self.endpoint}
+    def _identity(self, function: str, role: Any) -> Identity:
+        """The function's role and the statements of every policy attached to it."""
+        [role_id, _] = role["Fn::GetAtt"]
+        documents = [
+            policy["Properties"]["PolicyDocument"]
+            for policy in resources_of(self.template, "AWS::IAM::Policy").values()
+            if {"Ref": role_id} in policy["Properties"].get("Roles", [])
+        ]
+        inline = self.template["Resources"][role_id]["Properties"].get("Policies", [])
+        documents += [policy["PolicyDocument"] for policy in inline]
+        # Keys and other resources the local cloud did not make resolve to placeholders: they
+        # match no S3 resource.
+        lenient = LenientResolver(self.resolver)
+        statements = [
+            lenient.resolve(statement)
+            for document in documents
+            for statement in _as_list(document["Statement"])
+        ]
+        role_arn = str(self.resolver.resolve(role))
+        return Identity(function, role_arn, tuple(statements))
+
+    def sandbox_environment(self, function: str) -> dict[str, str]:
+        """What a sandbox gets besides the template's environment: its credentials (its own
+        access key), region, the endpoint of this cloud."""
+        credentials = FAKE_CREDENTIALS | {"AWS_ACCESS_KEY_ID": function}
+        return credentials | SANDBOX_ENV | {"AWS_ENDPOINT_URL": self.endpoint}
 
     def cold_start(self, name: str) -> Sandbox:
         """A sandbox of the function whose init has run (`init_error`: Lambda's error, or None;
@@ -567,6 +608,59 @@ class LocalCloud:
         if len(names) != 1:
             raise RuntimeError(f"functions disagree on BUCKET_NAME: {names}")
         return str(names.pop())
+
+
+class _GatedMotoServer:
+    """moto's HTTP server on loopback (as `moto.server.ThreadedMotoServer`), with the S3 gate in
+    front of moto's application."""
+
+    def __init__(self, gate: S3Gate) -> None:
+        self._gate = gate
+        self._ready = threading.Event()
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def _serve(self) -> None:
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
+        from werkzeug.serving import make_server
+
+        self._server = make_server(
+            "127.0.0.1", 0, self._gate, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._ready.set()
+        self._server.serve_forever()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        self._ready.wait()
+
+    def get_host_and_port(self) -> tuple[str, int]:
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def _moto_app() -> Any:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    return DomainDispatcherApplication(create_backend_app)
+
+
+def _moto_bucket_policy(bucket: str) -> dict[str, Any] | None:
+    """A bucket's policy as moto keeps it (what PutBucketPolicy stored)."""
+    from moto.s3.models import s3_backends
+
+    return parse_policy(s3_backends[ACCOUNT]["aws"].get_bucket_policy(bucket))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def _zip_of(name: str, text: str) -> bytes:

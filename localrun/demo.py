@@ -1,8 +1,9 @@
 """`make demo`: the whole pipeline on an in-process AWS emulator, with generated sample data.
 
 1. synthesize the CDK stack and deploy it into moto (bucket, topic, functions, state machine);
-2. put sample images with known shapes and a finished Ground Truth job (its real output layout)
-   into the bucket;
+2. put sample images with known shapes into the customer's bucket (`customer-images`, which the
+   stack may read: `imageBuckets`), and a finished Ground Truth job that labeled them (its real
+   output layout) into the stack's bucket;
 3. send the documented "labeling job Completed" event: the rule's pattern decides, the
    synthesized state machine runs resolve -> convert -> report -> publish with the real handlers,
    then report (previews, labeler insights from the job's worker responses, report.html);
@@ -32,12 +33,14 @@ from typing import Any
 
 from localrun.cloud import Execution, LocalCloud
 from localrun.lambda_events import object_created_event
-from localrun.samples import CLASSES, SampleJob, make_sample_job
+from localrun.samples import CLASSES, CUSTOMER_IMAGES, SampleJob, make_sample_job
 from localrun.synth import synthesize
 
-# The intake is on by default; the demo names a work team so StartLabelingJob can create a job.
+# The intake is on by default; the demo names a work team so StartLabelingJob can create a job,
+# and the customer's bucket its first job labeled images in.
 DEMO_CONTEXT = {
-    "workteamArn": "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/demo"
+    "workteamArn": "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/demo",
+    "imageBuckets": CUSTOMER_IMAGES,
 }
 INTAKE_DATASET = "shapes"
 INTAKE_JOB = "shapes-batch-1"
@@ -135,9 +138,12 @@ def run_demo(out: Path, verbose: bool = False) -> int:
         print(f"{len(cloud.functions)} Lambda functions, each run as deployed: its own process, "
               f"its asset and layers from {assembly.directory.name}, the runtime's SDK")  # fmt: skip
         s3 = cloud.client("s3")
-        job = make_sample_job(cloud.bucket)
+        cloud.create_bucket(CUSTOMER_IMAGES)
+        job = make_sample_job(cloud.bucket, image_bucket=CUSTOMER_IMAGES)
         cloud.put_objects(job.objects)
-        print(f"bucket {cloud.bucket}: {len(job.truth)} sample images, job {job.job_name} output")
+        cloud.put_objects(job.image_objects, CUSTOMER_IMAGES)
+        print(f"bucket {CUSTOMER_IMAGES} (yours, imageBuckets): {len(job.truth)} sample images; "
+              f"bucket {cloud.bucket} (the stack's): job {job.job_name} output")  # fmt: skip
 
         cloud.expect_describe_labeling_job(job.describe_response())
         with _lambda_logs_hidden(not verbose):
@@ -172,7 +178,12 @@ def run_demo(out: Path, verbose: bool = False) -> int:
             shutil.rmtree(out)
         files = download_prefix(cloud, "datasets/", out)
         notes = cloud.notifications()
+        checked, refused = cloud.s3_gate.checked, cloud.denials
     _print_result(out, files, job.job_name, notes)
+    print(f"\nIAM for S3: {checked} requests of the functions checked against their roles' "
+          f"policies, {len(refused)} refused")  # fmt: skip
+    for denial in refused:
+        print(f"  refused: {denial.function} {denial.check.action} {denial.check.resource}")
     return 0
 
 

@@ -25,6 +25,10 @@ WORKERS = (
     "private.us-east-1.5f3c2e",
 )  # fmt: skip
 LABEL_ATTRIBUTE = "shapes"
+# The customer's own bucket the sample images live in (the stack reads it: `imageBuckets`).
+CUSTOMER_IMAGES = "customer-images"
+# A bucket of another account (the tests' case of a bucket policy to add).
+PARTNER_IMAGES = "partner-images"
 
 
 @dataclass(frozen=True)
@@ -43,8 +47,11 @@ class SampleJob:
     job_name: str
     bucket: str
     label_attribute: str = LABEL_ATTRIBUTE
-    objects: dict[str, bytes] = field(default_factory=dict)
+    objects: dict[str, bytes] = field(default_factory=dict)  # for `bucket`
     truth: dict[str, list[Shape]] = field(default_factory=dict)
+    # Where the images are when not in `bucket` (a customer's own bucket), and their objects.
+    image_bucket: str | None = None
+    image_objects: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def output_prefix(self) -> str:
@@ -121,23 +128,27 @@ def _shapes(rng: random.Random, width: int, height: int, count: int) -> list[Sha
 
 
 def make_sample_job(bucket: str, job_name: str = "demo-shapes", images: int = 24,
-                    seed: int = 7, dataset: str = "demo",
-                    label_attribute: str = LABEL_ATTRIBUTE) -> SampleJob:  # fmt: skip
-    """`images` drawn images under images/<dataset>/ and the job's output, as Ground Truth
-    writes it with `label_attribute` as the job's LabelAttributeName."""
+                    seed: int = 7, dataset: str = "demo", label_attribute: str = LABEL_ATTRIBUTE,
+                    image_bucket: str | None = None) -> SampleJob:  # fmt: skip
+    """`images` drawn images and the job's output in `bucket`, as Ground Truth writes it with
+    `label_attribute` as the job's LabelAttributeName. The images are under images/<dataset>/
+    of `bucket`, or under <dataset>/ of `image_bucket` (`image_objects`) when given: a job that
+    labeled images in the customer's own bucket."""
     rng = random.Random(seed)
-    job = SampleJob(job_name, bucket, label_attribute)
+    job = SampleJob(job_name, bucket, label_attribute, image_bucket=image_bucket)
+    images_at = f"{image_bucket}/{dataset}" if image_bucket else f"{bucket}/images/{dataset}"
+    image_objects = job.image_objects if image_bucket else job.objects
     lines: list[str] = []
     started = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     for index, name in enumerate(_image_names(images)):
         width, height = rng.choice([(320, 240), (400, 300), (480, 360)])
         shapes = [] if index == 3 else _shapes(rng, width, height, rng.randint(1, 4))
-        key = f"images/{dataset}/{name}"
-        job.objects[key] = _draw((width, height), shapes)
-        job.truth[f"s3://{bucket}/{key}"] = shapes
-        lines.append(_manifest_line(job, index, f"s3://{bucket}/{key}", width, height, shapes))
+        ref = f"s3://{images_at}/{name}"
+        image_objects[ref.split("/", 3)[3]] = _draw((width, height), shapes)
+        job.truth[ref] = shapes
+        lines.append(_manifest_line(job, index, ref, width, height, shapes))
         _worker_responses(job, seed, index, width, height, shapes, started)
-    lines += _special_lines(job, dataset)
+    lines += _special_lines(job, f"s3://{images_at}")
     job.objects[job.manifest_key] = ("\n".join(lines) + "\n").encode()
     job.objects[job.config_key] = json.dumps(
         {"document-version": "2018-11-28", "labels": [{"label": c} for c in CLASSES]}
@@ -166,8 +177,7 @@ def _manifest_line(job: SampleJob, index: int, ref: str, width: int, height: int
     }, ensure_ascii=False)  # fmt: skip
 
 
-def _special_lines(job: SampleJob, dataset: str) -> list[str]:
-    images = f"s3://{job.bucket}/images/{dataset}"
+def _special_lines(job: SampleJob, images: str) -> list[str]:
     failed = {"source-ref": f"{images}/site-a/blurry.jpg",
               f"{job.label_attribute}-metadata": {"failure-reason": "ClientError: Annotation tasks expired",
                                                   "job-name": f"labeling-job/{job.job_name}"}}  # fmt: skip

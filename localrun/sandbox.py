@@ -10,7 +10,8 @@ the handler once and then serves invocations one at a time, as a Lambda sandbox 
 What it proves: the handler imports and runs with only what AWS gives it (its code asset, its
 layers, the runtime's SDK), with its own environment, and its errors reach Step Functions in
 Lambda's shape. What it does not: the CPU architecture (arm64 stand-ins are same-version x86_64
-builds), the Python minor version (this machine's, not 3.14), IAM (moto does not enforce it),
+builds), the Python minor version (this machine's, not 3.14), IAM beyond S3 (the local cloud
+checks a function's S3 requests against its role, `localrun.iam`; moto checks nothing else),
 memory and /tmp limits.
 """
 

@@ -42,6 +42,22 @@ class Resolver:
         return self.attributes[key]
 
 
+class LenientResolver(Resolver):
+    """Resolves what the local cloud made, and anything else to a placeholder (`<Key.Arn>`):
+    for reading policies whose statements also name resources that are not emulated (keys)."""
+
+    def __init__(self, base: Resolver) -> None:
+        self.refs = base.refs
+        self.attributes = base.attributes
+
+    def _ref(self, name: str) -> Any:
+        return self.refs.get(name, f"<{name}>")
+
+    def _get_att(self, argument: list[str] | str) -> Any:
+        logical, attribute = argument.split(".", 1) if isinstance(argument, str) else argument
+        return self.attributes.get((logical, attribute), f"<{logical}.{attribute}>")
+
+
 _FUNCTIONS: dict[str, Any] = {
     "Ref": lambda r, a: r._ref(a),
     "Fn::GetAtt": lambda r, a: r._get_att(a),

@@ -217,6 +217,52 @@ def _size(stream: IO[bytes]) -> int:
 
 
 UNREADABLE_IMAGE_CODES = frozenset({"404", "NoSuchKey", "403", "AccessDenied", "NoSuchBucket"})
+# S3's refusals (a HEAD has no body: its code is the status). With ListBucket granted a missing
+# key is a 404, so a 403 on an image means the role, a bucket policy or a KMS key refused.
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "403", "AllAccessDisabled"})
+# The ranged GET of an empty object: it exists, it is readable.
+_EMPTY_RANGE = "InvalidRange"
+
+
+class ImageReadDenied(Exception):
+    """S3 refused to let this role read an image: a configuration error, not a missing image."""
+
+    def __init__(self, source: S3Uri, code: str, operation: str, detail: str = "") -> None:
+        super().__init__(
+            f"{operation} of {source} denied ({code}){': ' + detail if detail else ''}"
+        )
+        self.source = source
+        self.code = code
+        self.operation = operation
+        self.detail = detail
+
+    @classmethod
+    def of(cls, exc: ClientError, source: S3Uri, operation: str) -> ImageReadDenied | None:
+        """The denial `exc` is, or None when S3 answered something else."""
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        if code not in ACCESS_DENIED_CODES and not code.startswith("KMS."):
+            return None
+        return cls(source, code, operation, str(error.get("Message", "")))
+
+
+def probe_image(client: Any, source: S3Uri) -> None:
+    """Read the first byte of an image: raise ImageReadDenied if S3 refuses, return if it is
+    readable or missing (a missing image stays a counted rejection).
+
+    A GET, not a HEAD: it needs what a CopyObject from there needs (s3:GetObject, and kms:Decrypt
+    for an SSE-KMS object); a HEAD of an SSE-KMS object succeeds without the key.
+    """
+    try:
+        response = client.get_object(Bucket=source.bucket, Key=source.key, Range="bytes=0-0")
+    except ClientError as exc:
+        denied = ImageReadDenied.of(exc, source, "GetObject")
+        if denied is not None:
+            raise denied from exc
+        if exc.response.get("Error", {}).get("Code") in {*UNREADABLE_IMAGE_CODES, _EMPTY_RANGE}:
+            return
+        raise
+    response["Body"].close()
 
 
 def _copy_failure(exc: ClientError, source_ref: str) -> str:
@@ -252,12 +298,25 @@ class S3ImageSink(_ParallelImageSink):
     """Server-side copies of images into the dataset, a batch at a time, in parallel.
 
     One CopyObject per image: the transfer manager (`client.copy`) would add a HeadObject and a
-    thread pool per image. Only a source above CopyObject's 5 GiB limit takes that path.
+    thread pool per image. Only a source above CopyObject's 5 GiB limit takes that path. A
+    missing image is a failure of its line; S3 refusing access raises ImageReadDenied, which
+    stops the conversion: every other image of that bucket would be refused too.
     """
 
     def __init__(self, storage: S3Storage, concurrency: int = DEFAULT_CONCURRENCY) -> None:
         super().__init__(concurrency, "s3-copy")
         self.storage = storage
+
+    def _guarded(self, source_ref: str, key: str) -> str | None:
+        source = S3Uri.parse(source_ref)
+        try:
+            self._copy(source, key)
+        except ClientError as exc:
+            denied = ImageReadDenied.of(exc, source, "CopyObject")
+            if denied is not None:
+                raise denied from exc
+            return _copy_failure(exc, source_ref)
+        return None
 
     def _copy(self, source: S3Uri, key: str) -> None:
         client, bucket = self.storage.client, self.storage.root.bucket

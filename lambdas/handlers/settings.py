@@ -38,6 +38,8 @@ class ConvertEnv(_Env):
     COPY_IMAGES: bool = True
     FAN_OUT_BYTES: int = Field(default=DEFAULT_FAN_OUT_BYTES, ge=1)
     CHUNK_BYTES: int = Field(default=DEFAULT_CHUNK_BYTES, ge=1)
+    IMAGES_PREFIX: str = "images/"
+    IMAGE_BUCKETS: str = ""  # the imageBuckets context value, comma separated
 
 
 class PublishEnv(_Env):
@@ -90,7 +92,7 @@ def convert_settings() -> ConvertSettings:
     assert isinstance(env, ConvertEnv)
     return ConvertSettings(
         env.BUCKET_NAME, env.DATASETS_PREFIX, env.VAL_FRACTION, env.TEST_FRACTION, env.COPY_IMAGES,
-        env.FAN_OUT_BYTES, env.CHUNK_BYTES,
+        env.FAN_OUT_BYTES, env.CHUNK_BYTES, env.IMAGES_PREFIX, env.IMAGE_BUCKETS,
     )  # fmt: skip
 
 

@@ -18,9 +18,18 @@ from gt2yolo import ConversionOptions, convert_manifests
 from gt2yolo.classes import ClassList, class_list_from_label_config
 from gt2yolo.fanout import DEFAULT_CHUNK_BYTES, plan_fan_out
 from gt2yolo.split import SplitFractions
-from gt2yolo_aws.s3 import S3ImageSink, S3Manifest, S3Storage, S3Uri, get_if_exists, read_object
+from gt2yolo_aws.s3 import (
+    ImageReadDenied,
+    S3ImageSink,
+    S3Manifest,
+    S3Storage,
+    S3Uri,
+    get_if_exists,
+    read_object,
+)
 
 from workflow import dataset_lock
+from workflow.image_access import ImageAccess, access_denied, require_image_access
 from workflow.models import (
     ConversionOutcome,
     ConversionRequest,
@@ -51,9 +60,15 @@ class ConvertSettings:
     copy_images: bool = True
     fan_out_bytes: int = DEFAULT_FAN_OUT_BYTES
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
+    images_prefix: str = "images/"
+    image_buckets: str = ""  # the `imageBuckets` entries, comma separated
 
     def dataset_prefix(self, name: str) -> str:
         return f"{self.datasets_prefix}{name}/"
+
+    @property
+    def image_access(self) -> ImageAccess:
+        return ImageAccess.from_setting(self.bucket, self.images_prefix, self.image_buckets)
 
 
 def convert_request(
@@ -67,6 +82,11 @@ def convert_request(
     marker = read_marker(client, settings.bucket, prefix)
     if marker is not None and marker.fingerprint == fingerprint:
         return _outcome(request, dataset_uri, fingerprint, marker.summary, already_published=True)
+    if settings.copy_images:
+        # Before the lock and any write: images the stack may not read fail here, once.
+        require_image_access(
+            S3Manifest(request.manifest_uri, client), settings.image_access, client
+        )
     fan_out = int(manifest.get("ContentLength", 0)) > settings.fan_out_bytes
     hold = FAN_OUT_LOCK_HOLD if fan_out else dataset_lock.STALE_AFTER
     token = dataset_lock.acquire(client, settings.bucket, prefix, hold=hold)
@@ -137,6 +157,8 @@ def _convert(
         result = convert_manifests(
             [S3Manifest(request.manifest_uri, client)], storage, options, sink
         )
+    except ImageReadDenied as denied:  # a bucket first named after the manifest's head
+        raise access_denied(denied, settings.image_access) from denied
     finally:
         storage.close()
     return ConversionSummary.from_report(result.report)

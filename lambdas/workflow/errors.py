@@ -22,3 +22,8 @@ class ConversionInProgress(Exception):
 
 class FanOutFailed(Exception):
     """A chunk of a fanned-out conversion failed after its retries; the dataset is not published."""
+
+
+class ImageAccessDenied(Exception):
+    """S3 refused to let the stack read the images of a bucket: a deployment setting (or the
+    bucket's policy, or a KMS key) must change; the message names the bucket and the option."""

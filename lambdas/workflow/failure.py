@@ -7,6 +7,9 @@ from typing import Any
 
 from workflow.resolve import JOB_ARN_MARKER
 
+# What to do before converting again, by error type (default: the input is at fault).
+FIXES = {"ImageAccessDenied": "Change the setting or policy named above (then redeploy)"}
+
 
 def job_name_of(state: dict[str, Any]) -> str:
     """The job or dataset name, from whatever the failing step had as input."""
@@ -37,9 +40,10 @@ def failure_message(state: dict[str, Any]) -> tuple[str, str, dict[str, str]]:
     job_name = job_name_of(state)
     error_type, message = readable_cause(state.get("error") or {})
     subject = f"YOLO conversion failed: {job_name}"[:100]
+    fix = FIXES.get(error_type, "Fix the input")
     body = "\n".join([
         f"Converting {job_name} failed; no dataset was published (no _SUCCESS).",
         f"Cause: {error_type}: {message}",
-        "Fix the input and re-drop the manifest under manifests/, or re-send the job event.",
+        f"{fix} and re-drop the manifest under manifests/, or re-send the job event.",
     ])  # fmt: skip
     return subject, body, {"job_name": job_name, "error": error_type, "cause": message}

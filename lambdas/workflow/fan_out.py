@@ -21,11 +21,12 @@ from gt2yolo.fanout import (
     finalize,
 )
 from gt2yolo.split import SplitFractions
-from gt2yolo_aws.s3 import S3ImageSink, S3Manifest, S3Storage, S3Uri, read_object
+from gt2yolo_aws.s3 import ImageReadDenied, S3ImageSink, S3Manifest, S3Storage, S3Uri, read_object
 
 from workflow import dataset_lock
 from workflow.convert import ConvertSettings
 from workflow.errors import FanOutFailed
+from workflow.image_access import access_denied
 from workflow.models import (
     ChunkTask,
     ConversionOutcome,
@@ -67,6 +68,8 @@ def convert_chunk_task(task: ChunkTask, settings: ConvertSettings, client: Any) 
             plan, chunk, S3Manifest(chunk.manifest, client), storage,
             _options(request, settings), sink,
         )  # fmt: skip
+    except ImageReadDenied as denied:  # Convert probed the manifest's head, not every bucket
+        raise access_denied(denied, settings.image_access) from denied
     finally:
         storage.close()
     return {"chunk": chunk.index, "images": counters["images"], "boxes": counters["boxes"]}

@@ -148,7 +148,7 @@ class ConversionWorkflow(Construct):
                 **self._images.environment(),
             },
             statements=[
-                self._read_inputs(),
+                *self._read_inputs(),
                 *self._images.read_statements(),
                 allow(
                     ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
@@ -177,7 +177,7 @@ class ConversionWorkflow(Construct):
                 **self._images.environment(),
             },
             statements=[
-                self._read_inputs(),
+                *self._read_inputs(),
                 *self._images.read_statements(),
                 # Reads the plan, writes label files and its parts; never lists or deletes.
                 allow(
@@ -215,14 +215,19 @@ class ConversionWorkflow(Construct):
             ephemeral_storage_mb=10240,
         )
 
-    def _read_inputs(self) -> iam.PolicyStatement:
+    def _read_inputs(self) -> list[iam.PolicyStatement]:
         """Where conversions read manifests: job output, dropped manifests and configs (images:
-        see ImageSources)."""
+        see ImageSources). Listing them lets S3 answer 404, not 403, for a missing object there:
+        an image kept next to its manifest (as `gt2yolo selftest` does) is then a counted
+        `image_not_found`, not a refusal."""
         storage = self._storage
-        return allow(
-            ["s3:GetObject"],
-            [storage.objects_arn(GROUNDTRUTH_PREFIX), storage.objects_arn(MANIFESTS_PREFIX)],
-        )
+        return [
+            allow(
+                ["s3:GetObject"],
+                [storage.objects_arn(GROUNDTRUTH_PREFIX), storage.objects_arn(MANIFESTS_PREFIX)],
+            ),
+            list_under(storage, GROUNDTRUTH_PREFIX, MANIFESTS_PREFIX),
+        ]
 
     def _report_spec(self) -> FunctionSpec:
         return FunctionSpec(

@@ -32,7 +32,8 @@ DEPLOY_SHAPES: dict[str, dict[str, Any]] = {
     "everything": {
         "workteamArn": WORKTEAM_ARN, "streamingInputTopicArn": STREAMING_TOPIC_ARN,
         "kmsKey": "create", "convertStoppedJobs": "true", "jobNamePrefix": "yolo-",
-        "notificationEmail": "ml-team@example.com",
+        "notificationEmail": "ml-team@example.com", "imageBuckets": "customer-images,archive/gt/",
+        "imageKmsKeys": "arn:aws:kms:us-east-1:123456789012:key/0e5c1e6a-1111-4222-8333-944455556666",
     },
 }  # fmt: skip
 # Libraries that only a function whose own layer brings them may import.

@@ -19,7 +19,7 @@ from gt2yolo.storage import LocalStorage
 
 from localrun.cloud import LocalCloud
 from localrun.demo import completion_event
-from localrun.samples import SampleJob, make_sample_job
+from localrun.samples import CUSTOMER_IMAGES, SampleJob, make_sample_job
 from localrun.synth import Assembly
 
 # The sample manifest is a few KiB: these make Convert plan chunks of a few lines each.
@@ -40,13 +40,16 @@ class _Manifest:
 @pytest.fixture
 def fan_out_cloud(assembly: Assembly) -> Iterator[LocalCloud]:
     with LocalCloud(assembly, env_overrides=SMALL_FAN_OUT) as local:
+        local.create_bucket(CUSTOMER_IMAGES)
         yield local
 
 
 @pytest.fixture
 def big_job(fan_out_cloud: LocalCloud) -> SampleJob:
-    sample = make_sample_job(fan_out_cloud.bucket, images=12)
+    """Its images in the customer's bucket: each chunk copies them from there."""
+    sample = make_sample_job(fan_out_cloud.bucket, images=12, image_bucket=CUSTOMER_IMAGES)
     fan_out_cloud.put_objects(sample.objects)
+    fan_out_cloud.put_objects(sample.image_objects, CUSTOMER_IMAGES)
     return sample
 
 
@@ -104,6 +107,7 @@ def test_a_big_manifest_fans_out_and_publishes_the_single_pass_dataset(
     assert sorted(converted) == sorted(reference)
     assert converted == reference
     assert len([k for k in published if k.startswith("images/")]) == len(big_job.truth)
+    assert fan_out_cloud.denials == []  # ConvertChunk's role reads the customer's bucket
 
 
 def test_a_failing_chunk_fails_the_execution_notifies_and_frees_the_dataset(

@@ -62,6 +62,9 @@ def test_completed_job_event_publishes_a_dataset_that_holds_the_truth(
     assert all(0 <= v <= 1 for rows in labels.values() for row in rows for v in row[1:])
     images = [k for k in keys if k.startswith(prefix + "images/")]
     assert len(images) == len(job.truth)
+    # copied from the customer's bucket, every S3 request of every function allowed by its role
+    assert all(ref.startswith("s3://customer-images/") for ref in job.truth)
+    assert cloud.s3_gate.checked > len(job.truth) and cloud.denials == []
 
 
 def test_each_label_file_matches_the_drawn_shapes(cloud: LocalCloud, job: SampleJob) -> None:

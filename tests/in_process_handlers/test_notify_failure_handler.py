@@ -110,3 +110,22 @@ def test_subject_is_ascii_one_line_and_under_100_characters(
     assert len(subject) < 100
     assert subject.startswith("YOLO conversion failed: ")
     assert name in message["Message"]
+
+
+def test_an_image_bucket_the_stack_may_not_read_asks_for_a_setting_not_for_other_input(
+    notify_failure, conversion_request, notifications
+) -> None:
+    # Given convert was refused by a customer's image bucket
+    cause = (
+        "cannot read the images in bucket my-photos: ... deploy with `-c imageBuckets=my-photos`"
+    )
+    state = {**conversion_request, "error": _lambda_error("ImageAccessDenied", cause)}
+    # When NotifyFailure runs
+    notify_failure(state)
+    # Then the message carries the option to set and says what to do before retrying
+    (message,) = notifications.drain()
+    assert f"Cause: ImageAccessDenied: {cause}" in message["Message"]
+    assert (
+        "Change the setting or policy named above (then redeploy) and re-drop" in message["Message"]
+    )
+    assert "Fix the input" not in message["Message"]

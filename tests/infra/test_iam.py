@@ -111,7 +111,7 @@ def test_each_function_may_do_only_its_own_job(template: assertions.Template, ha
     assert not properties(template, role).get("ManagedPolicyArns")
 
 
-def test_convert_may_list_only_the_datasets_and_images_prefixes(
+def test_convert_may_list_only_where_it_reads(
     template: assertions.Template,
 ) -> None:
     role = function_role_id(template, "handlers.convert.handler")
@@ -125,9 +125,10 @@ def test_convert_may_list_only_the_datasets_and_images_prefixes(
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
         if s["Action"] == "s3:ListBucket"
     ]
-    # datasets/: it replaces a dataset; images/: a missing image is then 404, not 403
+    # datasets/: it replaces a dataset; the others: a missing image is then 404, not 403
     assert sorted(s["Condition"]["StringLike"]["s3:prefix"] for s in listings) == [
         ["datasets/*"],
+        ["groundtruth/*", "manifests/*"],
         ["images/*"],
     ]
 
