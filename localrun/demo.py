@@ -35,7 +35,7 @@ from localrun.lambda_events import object_created_event
 from localrun.samples import CLASSES, SampleJob, make_sample_job
 from localrun.synth import synthesize
 
-# The demo deploys the intake too (batch mode: a work team for StartLabelingJob).
+# The intake is on by default; the demo names a work team so StartLabelingJob can create a job.
 DEMO_CONTEXT = {
     "workteamArn": "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/demo"
 }

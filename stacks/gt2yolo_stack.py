@@ -22,13 +22,21 @@ Context values (`cdk synth -c key=value`, or the "context" block of cdk.json):
   in parallel, then a merge). Default: 64.
 - `chunkMiB`: size of one chunk of a fanned-out manifest. Default: 64.
 - `maxChunkConcurrency`: chunks converted at once. Default: 40.
-- `intake`: "true" to deploy the intake: images dropped under `images/<dataset>/` are kept in
-  `manifests/input/<dataset>.manifest`, and the StartLabelingJob state machine starts batch
-  bounding-box jobs from it. Default: "false". Implied by either option below.
+- `intake`: the intake lists the images dropped under `images/<dataset>/` in
+  `manifests/input/<dataset>.manifest`, and its StartLabelingJob state machine starts batch
+  bounding-box jobs from it; "false" leaves it out. Default: "true" (the two options below
+  need it).
 - `streamingInputTopicArn`: the SNS input topic of a streaming labeling job: every new image is
   also published to it (streaming mode). Default: none (batch mode only).
 - `workteamArn`: the work team of the jobs StartLabelingJob creates. Default: none (starting a
   job then fails, saying so).
+- `imageBuckets`: other buckets whose images manifests may name, each a bucket name or
+  `bucket/prefix` (comma separated, or a list in cdk.json). Convert, ConvertChunk and Report may
+  read them (GetObject, and ListBucket limited to the prefixes); for a bucket of another
+  account, the stack output `ImageBucketPolicy<n>` is the bucket policy its owner adds.
+  Default: none (images only under the stack bucket's `images/`).
+- `imageKmsKeys`: ARNs of the KMS keys the images of `imageBuckets` are encrypted with
+  (kms:Decrypt, through S3 only). Default: none.
 """
 
 from __future__ import annotations
@@ -56,6 +64,7 @@ from stacks.constructs.dataset_storage import (
     DatasetStorage,
 )
 from stacks.constructs.encryption import allow_stack_services
+from stacks.constructs.image_sources import BUCKET_POLICY_OUTPUT, KEY_POLICY_OUTPUT, ImageSources
 from stacks.constructs.intake import (
     INPUT_MANIFESTS,
     INTAKE_MAX_CONCURRENCY,
@@ -94,6 +103,10 @@ REASON_PREFIX = (
     "Object keys are known only at run time (they come from events and manifests); access is"
     " limited to the {prefix} prefix of the dataset bucket and the actions are listed one by one."
 )
+REASON_IMAGE_SOURCE = (
+    "The manifests being converted name their images at run time; reading is limited to the"
+    " images the imageBuckets context value names ({source}), with s3:GetObject only."
+)
 REASON_MAP_EXECUTIONS = (
     "The Distributed Map describes, stops and redrives its own child executions, whose names"
     " Step Functions generates at run time; the ARN is limited to executions of this state"
@@ -125,11 +138,13 @@ class Gt2YoloStack(cdk.Stack):
         self.notifications = Notifications(
             self, "Notifications", settings=settings, stack_key=self.storage.stack_key
         )
+        self.image_sources = ImageSources(settings, self.storage)
         self.workflow = ConversionWorkflow(
             self,
             "ConversionWorkflow",
             settings=settings,
             storage=self.storage,
+            image_sources=self.image_sources,
             topic=self.notifications.topic,
             topic_key=self.notifications.key,
         )
@@ -148,7 +163,7 @@ class Gt2YoloStack(cdk.Stack):
             topic=self.notifications.topic,
         )
         self.intake: Intake | None = None
-        if settings.intake_enabled:
+        if settings.intake:
             self.intake = Intake(
                 self,
                 "Intake",
@@ -174,6 +189,29 @@ class Gt2YoloStack(cdk.Stack):
                 value=self.intake.state_machine.state_machine_arn,
             )
             cdk.CfnOutput(self, "GroundTruthRoleArn", value=self.intake.ground_truth_role.role_arn)
+        self._image_source_outputs()
+
+    def _image_source_outputs(self) -> None:
+        """What the owner of another account's image bucket or key adds to its policy."""
+        readers = [cast(iam.IRole, function.role) for function in self.workflow.image_readers]
+        policies = self.image_sources.bucket_policies(readers)
+        for position, (bucket, policy) in enumerate(policies.items(), start=1):
+            cdk.CfnOutput(
+                self,
+                f"{BUCKET_POLICY_OUTPUT}{position}",
+                value=self.to_json_string(policy),
+                description=f"Bucket policy of {bucket} that lets this stack read its images "
+                "(needed when the bucket is in another account)",
+            )
+        statement = self.image_sources.key_policy_statement(readers)
+        if statement is not None:
+            cdk.CfnOutput(
+                self,
+                KEY_POLICY_OUTPUT,
+                value=self.to_json_string(statement),
+                description="Key policy statement that lets this stack decrypt images with the "
+                "imageKmsKeys (needed in the policy of a key of another account)",
+            )
 
     # --- checkov ---------------------------------------------------------------------------
 
@@ -250,7 +288,7 @@ class Gt2YoloStack(cdk.Stack):
                 DATASETS_PREFIX,
             ],
             workflow.finalize_function: [DATASETS_PREFIX],
-            workflow.report_function: [DATASETS_PREFIX, GROUNDTRUTH_PREFIX],
+            workflow.report_function: [DATASETS_PREFIX, GROUNDTRUTH_PREFIX, IMAGES_PREFIX],
             workflow.publish_function: [DATASETS_PREFIX],
             workflow.notify_failure_function: [],
         }
@@ -279,6 +317,8 @@ class Gt2YoloStack(cdk.Stack):
                 "Report writes only its own files (previews/, report.html, workers CSVs) into "
                 "the dataset it reports on; the dataset name is known only at run time.",
             )
+        for function in workflow.image_readers:
+            self._acknowledge_image_sources(cast(iam.IRole, function.role))
         self._acknowledge_state_machine_role(list(prefixes_by_function))
         self._acknowledge(self.triggers.dead_letter_queue, "SQS3", REASON_DLQ)
 
@@ -339,6 +379,14 @@ class Gt2YoloStack(cdk.Stack):
             f"IAM5[Resource::{log_group}]",
             "Ground Truth names one log stream per labeling job in its own log group, at run time.",
         )
+
+    def _acknowledge_image_sources(self, role: iam.IRole) -> None:
+        for source in self.settings.image_buckets:
+            self._acknowledge(
+                role,
+                f"IAM5[Resource::arn:<AWS::Partition>:s3:::{source.bucket}/{source.prefix}*]",
+                REASON_IMAGE_SOURCE.format(source=source),
+            )
 
     def _acknowledge_function_role(self, role: iam.IRole, prefixes: list[str]) -> None:
         self._acknowledge(role, "IAM5[Resource::*]", REASON_XRAY)

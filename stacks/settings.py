@@ -7,6 +7,8 @@ docstring of `stacks.gt2yolo_stack`).
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +31,17 @@ _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9
 _JOB_NAME_PREFIX = re.compile(r"^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}-*)?$")
 _SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 _WORKTEAM_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:workteam/.+$")
+# General purpose bucket names (S3 User Guide, "Bucket naming rules"): 3-63 characters of a-z,
+# 0-9, dots and hyphens, a letter or digit at both ends, no "..", not an IP address, and none
+# of the prefixes and suffixes S3 reserves.
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+# Each entry adds a resource to three roles' inline policies, which AWS caps at 10,240
+# characters per role: a bound well inside it, with room for the roles' other statements.
+MAX_IMAGE_BUCKETS = 20
+MAX_IMAGE_KMS_KEYS = 20
+MAX_KEY_BYTES = 1024  # S3's longest object key
 CONTEXT_KEYS = (
     "bucketName",
     "jobNamePrefix",
@@ -44,13 +57,29 @@ CONTEXT_KEYS = (
     "intake",
     "streamingInputTopicArn",
     "workteamArn",
+    "imageBuckets",
+    "imageKmsKeys",
 )
 _TRUE = {"true", "1", "yes"}
-_FALSE = {"false", "0", "no", ""}
+_FALSE = {"false", "0", "no"}
 
 
 class SettingsError(ValueError):
     """A context value is malformed; raised at synth time, before anything is deployed."""
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """A bucket, or a prefix of one, whose images the conversions may read (`imageBuckets`)."""
+
+    bucket: str
+    prefix: str = ""  # "": the whole bucket; otherwise matched as S3 matches a key prefix
+
+    def __str__(self) -> str:
+        return f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket
+
+    def holds(self, bucket: str, key: str) -> bool:
+        return bucket == self.bucket and key.startswith(self.prefix)
 
 
 @dataclass(frozen=True)
@@ -69,15 +98,14 @@ class Settings:
     fan_out_threshold_mib: int = DEFAULT_FAN_OUT_MIB
     chunk_mib: int = DEFAULT_CHUNK_MIB
     max_chunk_concurrency: int = DEFAULT_MAX_CHUNK_CONCURRENCY
-    # Intake (images/ -> input manifest -> labeling job): off unless asked for.
-    intake: bool = False
+    # Intake (images/ -> input manifest -> labeling job): on unless `intake=false`.
+    intake: bool = True
     streaming_input_topic_arn: str | None = None
     workteam_arn: str | None = None
-
-    @property
-    def intake_enabled(self) -> bool:
-        """Either intake option implies the intake: it is what they configure."""
-        return self.intake or bool(self.streaming_input_topic_arn or self.workteam_arn)
+    # Buckets (or prefixes) of other buckets that images may be read from, and the KMS keys
+    # their objects are encrypted with; the stack's own `images/` is always readable.
+    image_buckets: tuple[ImageSource, ...] = ()
+    image_kms_keys: tuple[str, ...] = ()
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
@@ -102,14 +130,21 @@ class Settings:
                 context.get("maxChunkConcurrency"),
                 DEFAULT_MAX_CHUNK_CONCURRENCY,
             ),
-            intake=_bool("intake", context.get("intake")),
+            intake=_bool("intake", context.get("intake"), default=True),
             streaming_input_topic_arn=_arn(
                 "streamingInputTopicArn", context.get("streamingInputTopicArn"), _SNS_TOPIC_ARN
             ),
             workteam_arn=_arn("workteamArn", context.get("workteamArn"), _WORKTEAM_ARN),
+            image_buckets=_image_buckets(context.get("imageBuckets")),
+            image_kms_keys=_image_kms_keys(context.get("imageKmsKeys")),
         )
         if float(settings.val_fraction) + float(settings.test_fraction) >= 1:
             raise SettingsError("valFraction + testFraction must leave images for training")
+        if not settings.intake and (settings.workteam_arn or settings.streaming_input_topic_arn):
+            raise SettingsError(
+                "workteamArn and streamingInputTopicArn configure the intake, which intake=false "
+                "turns off: drop intake=false, or those options"
+            )
         return settings
 
     @classmethod
@@ -137,10 +172,12 @@ def _email(value: Any) -> str | None:
     return email
 
 
-def _bool(name: str, value: Any) -> bool:
+def _bool(name: str, value: Any, *, default: bool = False) -> bool:
     if isinstance(value, bool):
         return value
     text = "" if value is None else str(value).strip().lower()
+    if not text:
+        return default
     if text in _TRUE:
         return True
     if text in _FALSE:
@@ -196,3 +233,86 @@ def _arn(name: str, value: Any, pattern: re.Pattern[str]) -> str | None:
     if arn is not None and not pattern.fullmatch(arn):
         raise SettingsError(f"{name} {arn!r} is not an ARN of the right kind")
     return arn
+
+
+def _entries(name: str, value: Any) -> list[str]:
+    """A list from cdk.json, or `-c name=a,b` (a JSON list in a string is accepted too)."""
+    if value is None:
+        return []
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise SettingsError(f"{name} is neither a JSON list nor comma separated") from None
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise SettingsError(f"{name} must be a list of strings or comma separated, not {value!r}")
+    return [item.strip() for item in items if item.strip()]
+
+
+def _image_buckets(value: Any) -> tuple[ImageSource, ...]:
+    sources = list(dict.fromkeys(_image_source(entry) for entry in _entries("imageBuckets", value)))
+    if len(sources) > MAX_IMAGE_BUCKETS:
+        raise SettingsError(
+            f"imageBuckets has {len(sources)} entries, at most {MAX_IMAGE_BUCKETS} fit the roles' "
+            "policy size: name whole buckets instead of several prefixes of one"
+        )
+    return tuple(sources)
+
+
+def _image_source(entry: str) -> ImageSource:
+    bucket, _, prefix = entry.removeprefix("s3://").partition("/")
+    problem = _bucket_name_problem(bucket)
+    if problem:
+        raise SettingsError(f"imageBuckets entry {entry!r}: {bucket!r} {problem}")
+    problem = _prefix_problem(prefix)
+    if problem:
+        raise SettingsError(f"imageBuckets entry {entry!r}: the prefix {prefix!r} {problem}")
+    return ImageSource(bucket, prefix)
+
+
+def _bucket_name_problem(name: str) -> str | None:
+    if not _BUCKET_NAME.fullmatch(name):
+        return (
+            "is not a bucket name (3 to 63 lowercase letters, digits, dots and hyphens, "
+            "starting and ending with a letter or digit)"
+        )
+    if ".." in name:
+        return "is not a bucket name (two dots in a row)"
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        pass
+    else:
+        return "is not a bucket name (it has the form of an IP address)"
+    if name.startswith(_RESERVED_BUCKET_PREFIXES) or name.endswith(_RESERVED_BUCKET_SUFFIXES):
+        return "is not a bucket name (S3 reserves its prefix or suffix)"
+    return None
+
+
+def _prefix_problem(prefix: str) -> str | None:
+    if prefix.startswith("/"):
+        return "starts with '/' (write bucket/prefix, one slash)"
+    if "*" in prefix or "?" in prefix or "${" in prefix:
+        # IAM reads them as wildcards and policy variables: the grant would reach further.
+        return "has '*', '?' or '${': a prefix is matched literally, list each one instead"
+    if "," in prefix:
+        return "has a comma, which separates entries"
+    if any(ord(char) < 32 or ord(char) == 127 for char in prefix):
+        return "has a control character"
+    if len(prefix.encode("utf-8")) > MAX_KEY_BYTES:
+        return f"is longer than S3's longest key ({MAX_KEY_BYTES} bytes)"
+    return None
+
+
+def _image_kms_keys(value: Any) -> tuple[str, ...]:
+    keys = list(dict.fromkeys(_entries("imageKmsKeys", value)))
+    for key in keys:
+        if not _KMS_KEY_ARN.fullmatch(key):
+            raise SettingsError(
+                f"imageKmsKeys entry {key!r} is not a KMS key ARN "
+                "(arn:aws:kms:<region>:<account>:key/<key id>; IAM matches keys by ARN, not alias)"
+            )
+    if len(keys) > MAX_IMAGE_KMS_KEYS:
+        raise SettingsError(f"imageKmsKeys has {len(keys)} keys, at most {MAX_IMAGE_KMS_KEYS}")
+    return tuple(keys)

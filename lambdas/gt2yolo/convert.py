@@ -1,23 +1,30 @@
-"""The conversion: manifests -> survey (pass 1) -> records -> rules -> writers (pass 2).
+"""The conversion: manifests -> survey (pass 1) -> names -> records -> rules -> writers (pass 2).
 
 Memory stays flat at any manifest size: lines are streamed twice, images are handled in small
-batches, and the only per-image state is an 8-byte digest used to find duplicate images.
+batches, and the only per-image state is the survey's 8-byte digest of each natural label path
+(freed before pass 2). Only images whose names collide are held, by the naming pass.
 """
 
 from __future__ import annotations
 
-import hashlib
-from array import array
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from itertools import pairwise
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gt2yolo.classes import ClassList
 from gt2yolo.errors import ConversionError
 from gt2yolo.geometry import MIN_NORMALIZED_SIZE, clamp_box, normalize
 from gt2yolo.manifest import LineRules, ManifestSource, numbered_lines, parse_line
-from gt2yolo.paths import dataset_path, label_path, source_ref_segments
+from gt2yolo.names import NaturalNames, OnDuplicate, decide_names
+from gt2yolo.paths import (
+    NAME_MAX,
+    Layout,
+    dataset_path,
+    flat_path,
+    label_path,
+    longest_name,
+    source_ref_segments,
+)
 from gt2yolo.records import (
     BoxDrop,
     LabeledImage,
@@ -44,9 +51,18 @@ class ConversionOptions:
     verification_attribute: str | None = None
     accepted_verdicts: frozenset[str] = field(default_factory=lambda: frozenset({"good"}))
     fractions: SplitFractions = field(default_factory=SplitFractions)
-    # Absolute dataset folder for data.yaml's `path`; None for a dataset that will be downloaded.
-    dataset_root: str | None = None
+    layout: Layout = Layout.FOLDERS
+    on_duplicate: OnDuplicate = OnDuplicate.ERROR
     image_batch_size: int = 64
+
+    def line_rules(self, label_attribute: str, classes: ClassList | None = None) -> LineRules:
+        """`classes`: the survey's class list; when derived from the lines' class-maps (no
+        label config), a line whose class-map disagrees with it is rejected."""
+        derived = classes if classes is not None and classes.from_class_maps else None
+        return LineRules(
+            label_attribute, self.verification_attribute, self.accepted_verdicts,
+            derived_classes=derived,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -76,21 +92,36 @@ def convert_manifests(
     if not sources:
         raise ConversionError("no manifest given")
     _require_unique_names(sources)
-    survey = survey_manifests(sources, options.label_attribute, options.class_list, progress)
+    survey = survey_and_name(sources, options, progress)
     run = _Pass(survey, options, storage, images)
     with DatasetWriter(storage, options.fractions.splits()) as writer:
         run.writer = writer
         for source in sources:
             run.convert_source(source, progress)
         storage.flush()
-        duplicates = run.duplicates(sources)
-        report = run.finish(duplicates)
-        writer.write_summary(
-            survey.class_list.names, options.fractions.splits(), options.dataset_root, report
-        )
+        report = run.finish()
+        writer.write_summary(survey.class_list.names, options.fractions.splits(), report)
         storage.flush()
-    _raise_for_unusable(run.report, duplicates)
+    _raise_for_unusable(run.report)
     return ConversionResult(report, survey)
+
+
+def survey_and_name(
+    sources: Sequence[ManifestSource],
+    options: ConversionOptions,
+    progress: Progress | None = None,
+    surveyed: Sequence[ManifestSource] | None = None,
+) -> Survey:
+    """Pass 1, then names for the images whose label paths would collide: all decided before the
+    first file is written. `surveyed`: the sources as the survey reads them (a fan-out's plan
+    notes its cuts while they stream)."""
+    natural = NaturalNames()
+    survey = survey_manifests(
+        surveyed or sources, options.label_attribute, options.class_list, progress, natural=natural
+    )
+    rules = options.line_rules(survey.label_attribute, survey.class_list)
+    names = decide_names(sources, rules, survey.common_folder, natural, options.on_duplicate)
+    return replace(survey, names=names)
 
 
 def _require_unique_names(sources: Sequence[ManifestSource]) -> None:
@@ -100,7 +131,7 @@ def _require_unique_names(sources: Sequence[ManifestSource]) -> None:
 
 
 class _Pass:
-    """State of the conversion pass: counters, the digest array, the current batch."""
+    """State of the conversion pass: the survey's answers, counters, the writer."""
 
     def __init__(
         self, survey: Survey, options: ConversionOptions, storage: Storage, images: ImageSink | None
@@ -109,20 +140,17 @@ class _Pass:
         self.options = options
         self.storage = storage
         self.images = images
-        classes = survey.class_list
-        self.rules = LineRules(
-            survey.label_attribute, options.verification_attribute, options.accepted_verdicts,
-            derived_classes=classes if classes.from_class_maps else None,
-        )  # fmt: skip
+        self.rules = options.line_rules(survey.label_attribute, survey.class_list)
         self.writer: DatasetWriter
-        self.digests = array("Q")
+        self.renamed = survey.names.renamed
+        self.dropped = survey.names.dropped
         self.report = ConversionReport(
             label_attribute=survey.label_attribute,
             class_source=survey.class_list.source,
             classes=survey.class_list.names,
             common_prefix="s3://" + "".join(s + "/" for s in survey.common_folder),
             split_fractions={"val": options.fractions.val, "test": options.fractions.test},
-            warnings=list(survey.class_list.warnings),
+            warnings=[*survey.class_list.warnings, *_name_warnings(survey)],
         )
 
     def convert_source(self, source: ManifestSource, progress: Progress | None) -> None:
@@ -131,14 +159,17 @@ class _Pass:
         for origin, raw in numbered_lines(source):
             counts.lines += 1
             record = parse_line(raw, origin, self.rules)
-            if isinstance(record, RejectedLine):
+            if self.dropped and isinstance(record, LabeledImage):
+                record = self._unless_dropped(record)
+            placed = record if isinstance(record, RejectedLine) else self._place(record)
+            if isinstance(placed, RejectedLine):
                 # Written batches first: rejected.jsonl stays in line order whatever the batch
                 # (or fan-out chunk) boundaries are.
                 self._write_batch(batch)
                 batch = []
-                self._reject(record)
+                self._reject(placed)
             else:
-                batch.append(self._place(record))
+                batch.append(placed)
                 if len(batch) >= self.options.image_batch_size:
                     self._write_batch(batch)
                     batch = []
@@ -148,11 +179,29 @@ class _Pass:
         if progress:
             progress("convert", counts.lines % PROGRESS_EVERY)
 
-    def _place(self, image: LabeledImage) -> _Placed:
-        segments = image.segments or source_ref_segments(image.source_ref)
-        path = dataset_path(segments, self.survey.common_folder)
+    def _unless_dropped(self, image: LabeledImage) -> LabeledImage | RejectedLine:
+        origin = image.origin
+        detail = self.dropped.get((origin.manifest, origin.line))
+        if detail is None:
+            return image
+        return RejectedLine(LineRejection.DUPLICATE_SOURCE_REF, detail, origin, image.source_ref)
+
+    def _place(self, image: LabeledImage) -> _Placed | RejectedLine:
+        path = self.renamed.get(image.source_ref) if self.renamed else None
+        if path is None:
+            segments = image.segments or source_ref_segments(image.source_ref)
+            path = dataset_path(segments, self.survey.common_folder)
+        if self.options.layout is Layout.FLAT:
+            path = flat_path(path)
+        label = label_path(path)
+        too_long = longest_name(path, label)
+        if too_long is not None:
+            # Refused before its image is copied or its label written: nothing half of it stays.
+            # unsafe_path, as for source-refs too long to hold; the detail never the whole path
+            detail = f"a dataset file or folder name of {too_long} bytes (at most {NAME_MAX})"
+            return RejectedLine(LineRejection.UNSAFE_PATH, detail, image.origin, image.source_ref)
         split = assign_split(image.source_ref, self.options.fractions)
-        return _Placed(image, path, label_path(path), split)
+        return _Placed(image, path, label, split)
 
     def _write_batch(self, batch: list[_Placed]) -> None:
         failures = self._copy_images(batch)
@@ -187,8 +236,6 @@ class _Pass:
                 RejectedLine(LineRejection.UNSAFE_PATH, detail, image.origin, image.source_ref)
             )
             return
-        # The label path, not the image path: `x.jpg` and `x.png` would share `x.txt`.
-        self.digests.append(path_digest(placed.label))
         self._count_image(placed, outcomes)
 
     def _count_image(self, placed: _Placed, outcomes: Sequence[BoxOutcome]) -> None:
@@ -214,30 +261,22 @@ class _Pass:
         self.report.manifest(rejection.origin.manifest).rejected += 1
         self.writer.add_rejection(rejection)
 
-    def duplicates(self, sources: Sequence[ManifestSource]) -> dict[int, list[str]]:
-        """Images that land on one label file, with every origin (a third pass, if any)."""
-        repeated = repeated_digests(self.digests)
-        if not repeated:
-            return {}
-        found: dict[int, list[str]] = {d: [] for d in repeated}
-        for placed in self._accepted_again(sources):
-            digest = path_digest(placed.label)
-            if digest in found:
-                origin = placed.image.origin
-                found[digest].append(f"{placed.image.source_ref} ({origin.manifest}:{origin.line})")
-        return found
-
-    def _accepted_again(self, sources: Sequence[ManifestSource]) -> Iterator[_Placed]:
-        for source in sources:
-            for origin, raw in numbered_lines(source):
-                record = parse_line(raw, origin, self.rules)
-                if isinstance(record, LabeledImage):
-                    yield self._place(record)
-
-    def finish(self, duplicates: dict[int, list[str]]) -> dict[str, Any]:
+    def finish(self) -> dict[str, Any]:
         document = self.report.as_dict()
-        document["duplicate_images"] = sorted(duplicates.values())
+        names = self.survey.names
+        document["renamed_images"] = len(names.renamed)
+        document["layout"] = str(self.options.layout)
         return document
+
+
+def _name_warnings(survey: Survey) -> list[str]:
+    renamed = len(survey.names.renamed)
+    if not renamed:
+        return []
+    return [
+        f"{renamed} image(s) renamed <stem>~<n>: their label paths would have collided (ignoring "
+        "case) with another image's; images.csv maps every source-ref to its files"
+    ]
 
 
 def evaluate_boxes(image: LabeledImage, classes: ClassList) -> list[BoxOutcome]:
@@ -310,36 +349,7 @@ def evaluate_box(drawn: Any, image: LabeledImage, classes: ClassList) -> BoxOutc
     return BoxOutcome(drawn, category, yolo, "clamped" if box.clamped else "kept")
 
 
-# Digests are sorted in 256 slices by their top byte: sorting 1M at once would hold 1M Python
-# ints (~40 MB) next to the 8 MB array; a slice holds ~1/256 of them.
-_DIGEST_SLICES = 256
-_SLICE_SHIFT = 56
-
-
-def repeated_digests(digests: array[int]) -> set[int]:
-    """The digests that occur more than once."""
-    slices = [array("Q") for _ in range(_DIGEST_SLICES)]
-    for digest in digests:
-        slices[digest >> _SLICE_SHIFT].append(digest)
-    repeated: set[int] = set()
-    for part in slices:
-        ordered = sorted(part)
-        repeated.update(a for a, b in pairwise(ordered) if a == b)
-    return repeated
-
-
-def path_digest(path: str) -> int:
-    # Case-folded: `A.jpg` and `a.jpg` are one file on macOS and Windows checkouts.
-    return int.from_bytes(hashlib.blake2b(path.casefold().encode(), digest_size=8).digest(), "big")
-
-
-def _raise_for_unusable(report: ConversionReport, duplicates: dict[int, list[str]]) -> None:
-    if duplicates:
-        shown = "; ".join(" and ".join(origins) for origins in list(duplicates.values())[:3])
-        raise ConversionError(
-            f"{len(duplicates)} image(s) appear twice (same label file): {shown}. "
-            "Each image may be labeled once across the given manifests; see report.json"
-        )
+def _raise_for_unusable(report: ConversionReport) -> None:
     for name, counts in report.manifests.items():
         if counts.images == 0:
             reasons = ", ".join(f"{k}: {v}" for k, v in report.rejected.most_common(3))

@@ -4,17 +4,15 @@
     convert_chunk  pass 2 over one chunk: label files in place, its part of every table aside
     finalize       the parts concatenated in chunk order, counters summed, summary files last
 
-Every rule runs in the same code as `convert_manifests` (`_Pass`), the class order and the common
-folder come from one survey of the whole input, and splits hash the source-ref: the merged
-dataset is byte for byte the one a single pass writes (tests hold it so).
+Every rule runs in the same code as `convert_manifests` (`_Pass`), the class order, the common
+folder and the names of colliding images come from one survey of the whole input (carried in the
+plan), and splits hash the source-ref: the merged dataset is byte for byte the one a single pass
+writes (tests hold it so).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -26,19 +24,18 @@ from gt2yolo.convert import (
     _Pass,
     _raise_for_unusable,
     _require_unique_names,
-    path_digest,
-    repeated_digests,
+    survey_and_name,
 )
 from gt2yolo.errors import ConversionError
 from gt2yolo.manifest import ManifestSource
+from gt2yolo.names import DatasetNames
 from gt2yolo.storage import ImageSink, PartReader, Storage
-from gt2yolo.survey import Survey, survey_manifests
-from gt2yolo.writers import IMAGES_CSV, DatasetWriter, table_keys
+from gt2yolo.survey import Survey
+from gt2yolo.writers import DatasetWriter, table_keys
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2
 PARTS_PREFIX = "_parts/"
 COUNTERS_NAME = "counters.json"
-DIGESTS_NAME = "digests.bin"
 # 64 MiB of manifest (~90k lines of a typical job) converts in about a minute on one vCPU: far
 # from Lambda's 15 minutes, and few enough chunks that merging stays cheap.
 DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024
@@ -103,6 +100,7 @@ class FanOutPlan:
             "class_maps": classes.from_class_maps,
             "common_folder": list(self.survey.common_folder),
             "lines": self.survey.lines,
+            "names": self.survey.names.to_json(),
             "chunks": [chunk.as_item() for chunk in self.chunks],
         })  # fmt: skip
 
@@ -122,6 +120,7 @@ class FanOutPlan:
             classes,
             tuple(document["common_folder"]),
             document["lines"],
+            DatasetNames.from_json(document["names"]),
         )
         return cls(survey, tuple(Chunk.from_item(item) for item in document["chunks"]))
 
@@ -188,7 +187,7 @@ def plan_fan_out(
     _require_unique_names(sources)
     chunks: list[Chunk] = []
     cutting = [_CuttingSource(source, chunk_bytes, chunks) for source in sources]
-    survey = survey_manifests(cutting, options.label_attribute, options.class_list)
+    survey = survey_and_name(sources, options, surveyed=cutting)
     return FanOutPlan(survey, tuple(chunks))
 
 
@@ -208,7 +207,6 @@ def convert_chunk(
         run.convert_source(ManifestChunk(source, chunk), None)
         storage.flush()
     counters = run.report.counters()
-    storage.write_bytes(chunk.prefix + DIGESTS_NAME, run.digests.tobytes())
     # Counters last: their presence says the chunk's parts are complete.
     storage.write_bytes(chunk.prefix + COUNTERS_NAME, json.dumps(counters).encode())
     storage.flush()
@@ -221,39 +219,19 @@ def finalize(
     """Merge the chunks' parts in order, write the summary files, remove the parts."""
     run = _Pass(plan.survey, options, storage, None)
     splits = options.fractions.splits()
-    digests = array("Q")
     for chunk in plan.chunks:
         run.report.absorb(json.loads(parts.read_bytes(chunk.prefix + COUNTERS_NAME)))
-        digests.frombytes(parts.read_bytes(chunk.prefix + DIGESTS_NAME))
     with DatasetWriter(storage, splits) as writer:
         for key in table_keys(splits):
             for chunk in plan.chunks:
                 with parts.open_binary(chunk.prefix + key) as part:
                     writer.append_part(key, part)
-        duplicates = _duplicates(plan, parts, digests)
-        report = run.finish(duplicates)
-        writer.write_summary(plan.survey.class_list.names, splits, options.dataset_root, report)
+        report = run.finish()
+        writer.write_summary(plan.survey.class_list.names, splits, report)
         storage.flush()
     parts.remove_prefix(PARTS_PREFIX)
-    _raise_for_unusable(run.report, duplicates)
+    _raise_for_unusable(run.report)
     return ConversionResult(report, plan.survey)
-
-
-def _duplicates(plan: FanOutPlan, parts: PartReader, digests: array[int]) -> dict[int, list[str]]:
-    """Label files claimed twice, with every origin: read from the images.csv parts."""
-    repeated = repeated_digests(digests)
-    if not repeated:
-        return {}
-    found: dict[int, list[str]] = {d: [] for d in repeated}
-    for chunk in plan.chunks:
-        with parts.open_binary(chunk.prefix + IMAGES_CSV) as part:
-            for row in csv.reader(io.TextIOWrapper(part, encoding="utf-8", newline="")):
-                source_ref, label, manifest, line = row[0], row[2], row[9], row[10]
-                # images.csv holds `labels/<split>/<label path>`; the digest is of the label path.
-                digest = path_digest(label.split("/", 2)[2])
-                if digest in found:
-                    found[digest].append(f"{source_ref} ({manifest}:{line})")
-    return found
 
 
 __all__ = [

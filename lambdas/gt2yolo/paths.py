@@ -2,12 +2,15 @@
 
 An image's dataset path is its `bucket/key` relative to the longest common folder of all
 source-refs: subfolders are kept (so `a/x.jpg` and `b/x.jpg` never collide) and nothing can point
-outside the dataset folder.
+outside the dataset folder. Images that would still share a label file (`x.jpg` beside `x.png`,
+`Cat.jpg` beside `cat.jpg`) are told apart by `numbered_path` (the rule is in `names`).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
+from enum import StrEnum
 
 from gt2yolo.excerpts import shown
 
@@ -92,10 +95,27 @@ def common_folder(current: tuple[str, ...] | None, segments: Sequence[str]) -> t
 def dataset_path(segments: Sequence[str], common: Sequence[str]) -> str:
     """The image's path under `images/<split>/`, relative to the common folder."""
     relative = segments[len(common) :]
-    path = "/".join(RESERVED_SEGMENT_REWRITE if s == RESERVED_SEGMENT else s for s in relative)
+    last = len(relative) - 1
+    return "/".join(_safe_segment(s, i < last) for i, s in enumerate(relative))
+
+
+def folder_prefix(common: Sequence[str]) -> str:
+    """`dataset_path` of the common folder itself, with a trailing `/` ("" for none): a dataset
+    path below it, appended, gives `dataset_path(segments, ())`."""
+    return "".join(_safe_segment(s, True) + "/" for s in common)
+
+
+def _safe_segment(segment: str, is_folder: bool) -> str:
+    if segment == RESERVED_SEGMENT:
+        segment = RESERVED_SEGMENT_REWRITE
+    # Folder readers glob (`**/*.*`: Ultralytics, Python's glob), which skips hidden names.
+    if segment.startswith("."):
+        segment = "_" + segment
     # Ultralytics expands a list entry's leading `./` with `str.replace`, which replaces *every*
     # `./`: a folder name ending in `.` (`Acme Inc./x.jpg`) would point elsewhere.
-    return path.replace("./", "._/")
+    if is_folder and segment.endswith("."):
+        segment += "_"
+    return segment
 
 
 def label_path(image_path: str) -> str:
@@ -103,3 +123,67 @@ def label_path(image_path: str) -> str:
     folder, _, name = image_path.rpartition("/")
     stem = name.rsplit(".", 1)[0] if "." in name else name
     return f"{folder}/{stem}.txt" if folder else f"{stem}.txt"
+
+
+# The longest file or folder name most file systems hold (ext4, APFS, NTFS: 255 bytes or units).
+NAME_MAX = 255
+
+
+def longest_name(*paths: str) -> int | None:
+    """The byte length of the longest name in the paths when one exceeds NAME_MAX, else None."""
+    # A UTF-8 character is 1 to 4 bytes: most paths are shown short enough without encoding.
+    if all(len(p) <= NAME_MAX and (p.isascii() or len(p) <= NAME_MAX // 4) for p in paths):
+        return None
+    longest = max(len(name.encode()) for path in paths for name in path.split("/"))
+    return longest if longest > NAME_MAX else None
+
+
+RENAME_MARK = "~"
+
+
+def numbered_path(image_path: str, number: int) -> str:
+    """`a/x.png`, 2 -> `a/x~2.png`; `a/z`, 3 -> `a/z~3`: the number goes before the extension.
+
+    Not `x.png.png`: Darknet (AlexeyAB) replaces an extension only where it first occurs, so a
+    name holding its extension twice would make the image its own label file.
+    """
+    folder, slash, name = image_path.rpartition("/")
+    stem, dot, extension = name.rpartition(".") if "." in name else (name, "", "")
+    return f"{folder}{slash}{stem}{RENAME_MARK}{number}{dot}{extension}"
+
+
+def name_key(path: str) -> str:
+    """What a case-insensitive file system compares: case folded, canonically decomposed.
+
+    Windows and macOS checkouts hold `Cat.txt` and `cat.txt` as one file; macOS also holds the
+    composed and decomposed spellings of `é` as one name.
+    """
+    if path.isascii():
+        return path.lower()
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", path).casefold())
+
+
+class Layout(StrEnum):
+    """`folders`: `images/<split>/<path>` keeps the source folders; `flat`: every file directly in
+    `images/<split>/`, its folders encoded in its name (`flat_path`), for tools that don't recurse."""
+
+    FOLDERS = "folders"
+    FLAT = "flat"
+
+
+# The flat layout: a path's folders are kept in its one file name, reversibly (unquote).
+FLAT_ESCAPES = (("%", "%25"), ("/", "%2F"))
+
+
+def flat_path(path: str) -> str:
+    """`a/b/x.jpg` -> `a%2Fb%2Fx.jpg`; `100%/x.jpg` -> `100%25%2Fx.jpg`."""
+    for character, escape in FLAT_ESCAPES:
+        path = path.replace(character, escape)
+    return path
+
+
+def unflat_path(name: str) -> str:
+    """The inverse of `flat_path` (what `urllib.parse.unquote` gives for such names)."""
+    for character, escape in reversed(FLAT_ESCAPES):
+        name = name.replace(escape, character)
+    return name

@@ -25,6 +25,8 @@ class LineRejection(StrEnum):
     INVALID_IMAGE_SIZE = "invalid_image_size"
     INVALID_ANNOTATION = "invalid_annotation"
     IMAGE_NOT_FOUND = "image_not_found"
+    # The same source-ref on another accepted line, kept by --on-duplicate first|last.
+    DUPLICATE_SOURCE_REF = "duplicate_source_ref"
 
 
 class BoxDrop(StrEnum):

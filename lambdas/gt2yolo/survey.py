@@ -1,8 +1,10 @@
 """First pass over the manifests: what the rules need before the first file is written.
 
 The label attribute (given, or detected when exactly one bounding-box attribute occurs), the
-class order (config, or the lines' class-maps) and the common folder of all source-refs. Streams
-the lines and keeps only per-attribute counters, never per-image state.
+class order (config, or the lines' class-maps), the common folder of all source-refs and, when
+asked, an 8-byte digest of each source-ref's natural label path (`names.NaturalNames`, from
+which the names of colliding images are decided). Streams the lines; besides those digests it
+keeps only per-attribute counters.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from gt2yolo.manifest import (
     load_line,
     numbered_lines,
 )
+from gt2yolo.names import DatasetNames, NaturalNames
 from gt2yolo.paths import S3_SCHEME, InvalidSourceRef, common_folder, source_ref_segments
 
 
@@ -35,6 +38,7 @@ class Survey:
     class_list: ClassList
     common_folder: tuple[str, ...]
     lines: int
+    names: DatasetNames = field(default_factory=DatasetNames)
 
 
 @dataclass
@@ -52,8 +56,12 @@ def survey_manifests(
     class_list: ClassList | None,
     progress: Callable[[str, int], None] | None = None,
     skim: bool = True,
+    natural: NaturalNames | None = None,
 ) -> Survey:
-    """Survey the manifests; `skim=False` decodes every line (the reference for the skim)."""
+    """Survey the manifests; `skim=False` decodes every line (the reference for the skim).
+
+    `natural` collects the digests of every line's natural label path (read from the bytes, so
+    the same whether a line is skimmed or decoded)."""
     tally = _Tally()
     # With the attribute and classes given, only the common folder and the attribute's presence
     # per manifest are asked for: most lines can be shown to change neither without decoding.
@@ -62,6 +70,8 @@ def survey_manifests(
         seen = tally.attributes_per_manifest.setdefault(source.name, Counter())
         for origin, raw in numbered_lines(source):
             tally.lines += 1
+            if natural is not None:
+                natural.add_line(raw)
             if skimmer is None or not skimmer.tells_nothing(raw, seen, tally.folder):
                 where = f"{origin.manifest}:{origin.line}"
                 _survey_line(raw, where, seen, tally, class_list is None)

@@ -1,7 +1,7 @@
 """Writers: typed records -> the dataset's files, streamed (no file is built in memory).
 
 Layout (relative to the dataset root):
-    data.yaml  classes.txt  annot.csv  images.csv  train.txt  val.txt [test.txt]
+    data.yaml  obj.data  classes.txt  annot.csv  images.csv  train.txt  val.txt [test.txt]
     report.json  rejected.jsonl  images/<split>/<path>  labels/<split>/<path stem>.txt
 """
 
@@ -37,11 +37,16 @@ IMAGES_COLUMNS = (
 MAX_REMEMBERED_CATEGORIES = 4096
 
 DATA_YAML = "data.yaml"
+OBJ_DATA = "obj.data"
 CLASSES_TXT = "classes.txt"
 ANNOT_CSV = "annot.csv"
 IMAGES_CSV = "images.csv"
 REPORT_JSON = "report.json"
 REJECTED_JSONL = "rejected.jsonl"
+
+
+def images_folder(split: Split) -> str:
+    return f"images/{split}"
 
 
 def image_key(split: Split, path: str) -> str:
@@ -251,15 +256,12 @@ class DatasetWriter:
         self._rejected.write(text + "\n")
 
     def write_summary(
-        self,
-        classes: Sequence[str],
-        splits: Sequence[Split],
-        root: str | None,
-        report: dict[str, Any],
+        self, classes: Sequence[str], splits: Sequence[Split], report: dict[str, Any]
     ) -> None:
-        """classes.txt, data.yaml and report.json: written after every label file."""
+        """classes.txt, data.yaml, obj.data and report.json: written after every label file."""
         self.storage.write_bytes(CLASSES_TXT, "".join(f"{n}\n" for n in classes).encode())
-        self.storage.write_bytes(DATA_YAML, data_yaml(classes, splits, root).encode())
+        self.storage.write_bytes(DATA_YAML, data_yaml(classes, splits).encode())
+        self.storage.write_bytes(OBJ_DATA, obj_data(classes).encode())
         self.storage.write_bytes(
             REPORT_JSON, (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode()
         )
@@ -276,17 +278,31 @@ def _yaml_string(value: str) -> str:
     return _YAML_UNSAFE.sub(lambda found: f"\\u{ord(found.group()):04x}", quoted)
 
 
-def data_yaml(classes: Sequence[str], splits: Sequence[Split], root: str | None) -> str:
-    """Ultralytics' dataset file; `train`/`val` are the image lists beside it."""
-    lines = ["# Written by gt2yolo. Train with: yolo detect train data=data.yaml"]
-    if root is None:
-        # Ultralytics resolves a relative `path` against its own datasets folder, but an absent
-        # one against this file's folder: the right choice for a dataset that gets downloaded.
-        lines.append("# path: omitted: Ultralytics then uses the folder holding this file")
-    else:
-        lines.append(f"path: {_yaml_string(root)}")
-    lines += [f"{split}: {list_key(split)}" for split in splits]
+def data_yaml(classes: Sequence[str], splits: Sequence[Split]) -> str:
+    """Ultralytics' dataset file; `train`/`val` are the split's image folders beside it."""
+    lines = [
+        "# Written by gt2yolo. Train with: yolo detect train data=data.yaml",
+        # Ultralytics resolves a relative `path` against its own datasets folder and an absolute
+        # one is wrong once the dataset is copied; an absent one is this file's folder.
+        "# path: omitted on purpose: readers use the folder holding this file",
+        "# Splits are image folders, read recursively; train.txt, val.txt list the same images",
+    ]
+    lines += [f"{split}: {images_folder(split)}" for split in splits]
     lines.append(f"nc: {len(classes)}")
     lines.append("names:" if classes else "names: {}")  # a bare `names:` is YAML null
     lines += [f"  {i}: {_yaml_string(name)}" for i, name in enumerate(classes)]
+    return "\n".join(lines) + "\n"
+
+
+def obj_data(classes: Sequence[str]) -> str:
+    """Darknet's data file, paths relative to the dataset folder (run darknet from there).
+
+    Darknet reads `train` and `valid` only: a test split stays in test.txt."""
+    lines = [
+        f"classes = {len(classes)}",
+        f"train = {list_key(Split.TRAIN)}",
+        f"valid = {list_key(Split.VAL)}",
+        f"names = {CLASSES_TXT}",
+        "backup = backup/",
+    ]
     return "\n".join(lines) + "\n"

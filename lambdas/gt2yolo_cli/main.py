@@ -16,6 +16,8 @@ from typing import Any
 from gt2yolo import ConversionError, ConversionOptions, ConversionResult, convert_manifests
 from gt2yolo.classes import ClassList, class_list_from_label_config
 from gt2yolo.manifest import ManifestSource
+from gt2yolo.names import OnDuplicate
+from gt2yolo.paths import Layout
 from gt2yolo.split import SplitFractions
 from gt2yolo.storage import ImageSink, LocalImageSink, LocalManifest, LocalStorage, Storage
 
@@ -37,8 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
         "convert",
         help="convert output manifests into one YOLO dataset",
         description="Convert Ground Truth output manifests (JSON Lines) into a YOLO dataset: "
-        "labels/, data.yaml, classes.txt, annot.csv, images.csv, train/val lists, "
-        "report.json and rejected.jsonl.",
+        "labels/, data.yaml (Ultralytics), obj.data, classes.txt and train/val lists (Darknet), "
+        "annot.csv, images.csv, report.json and rejected.jsonl. Images that would share a label "
+        "file (x.jpg and x.png, Cat.jpg and cat.jpg) are told apart as <stem>~2, <stem>~3, ... "
+        "in source-ref order.",
     )
     convert.add_argument("manifests", nargs="+", metavar="MANIFEST",
                          help="output.manifest files: local paths or s3:// URIs (merged)")  # fmt: skip
@@ -67,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
                          "accepted verdict")  # fmt: skip
     convert.add_argument("--accept", action="append", metavar="VERDICT",
                          help="verification class-name to keep (repeatable; default: good)")  # fmt: skip
+    convert.add_argument("--layout", choices=[str(v) for v in Layout], default=str(Layout.FOLDERS),
+                         help="folders (default): images/<split>/ keeps the source folders; "
+                         "flat: every image and label directly in images/<split>/ and "
+                         "labels/<split>/, folders kept in the name as %%2F (and %% as %%25)")  # fmt: skip
+    convert.add_argument("--on-duplicate", choices=[str(v) for v in OnDuplicate],
+                         default=str(OnDuplicate.ERROR),
+                         help="the same source-ref on several labeled lines: error (default), "
+                         "or keep the first or last such line in input order (the others are "
+                         "rejected as duplicate_source_ref)")  # fmt: skip
     convert.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_report_command(commands)
     start_job.add_parser(commands)
@@ -108,7 +121,8 @@ def run_convert(args: argparse.Namespace) -> ConversionResult:
         verification_attribute=args.verification_attribute,
         accepted_verdicts=frozenset(args.accept or ["good"]),
         fractions=SplitFractions(val=args.val_fraction, test=args.test_fraction),
-        dataset_root=None if is_s3(args.out) else str(Path(args.out).resolve()),
+        layout=Layout(args.layout),
+        on_duplicate=OnDuplicate(args.on_duplicate),
     )
     sources = [open_manifest(m) for m in args.manifests]
     if is_s3(args.out):
@@ -181,7 +195,9 @@ class _LazyImageSink:
         if self.args.images_from:
             assert isinstance(self.storage, LocalStorage)
             return LocalImageSink(
-                self.args.images_from, _common_from(source_ref, key), self.storage
+                self.args.images_from,
+                _common_from(source_ref, key, Layout(self.args.layout)),
+                self.storage,
             )
         if isinstance(self.storage, LocalStorage):
             from gt2yolo_aws.s3 import S3ToLocalImageSink
@@ -193,12 +209,16 @@ class _LazyImageSink:
         return S3ImageSink(self.storage)
 
 
-def _common_from(source_ref: str, key: str) -> tuple[str, ...]:
-    """The common folder, recovered from one (source-ref, images/<split>/<path>) pair."""
-    from gt2yolo.paths import source_ref_segments
+def _common_from(source_ref: str, key: str, layout: Layout) -> tuple[str, ...]:
+    """The common folder, recovered from one (source-ref, images/<split>/<path>) pair: the path
+    has as many folders as the source-ref below it (renames change only the file name)."""
+    from gt2yolo.paths import source_ref_segments, unflat_path
 
     segments = source_ref_segments(source_ref)
-    depth = len(key.split("/")) - 2  # minus `images/<split>`
+    path = key.split("/", 2)[2]  # minus `images/<split>/`
+    if layout is Layout.FLAT:
+        path = unflat_path(path)
+    depth = path.count("/") + 1
     return segments[: len(segments) - depth]
 
 

@@ -22,7 +22,6 @@ from constructs import Construct
 from stacks.constructs.dataset_storage import (
     DATASETS_PREFIX,
     GROUNDTRUTH_PREFIX,
-    IMAGES_PREFIX,
     MANIFESTS_PREFIX,
     DatasetStorage,
 )
@@ -36,6 +35,7 @@ from stacks.constructs.functions import (
     labeling_jobs_arn,
     list_under,
 )
+from stacks.constructs.image_sources import ImageSources
 from stacks.constructs.report_step import pillow_layer, report_environment, report_statements
 from stacks.constructs.steps import invoke, logged_state_machine
 from stacks.settings import Settings
@@ -83,12 +83,14 @@ class ConversionWorkflow(Construct):
         *,
         settings: Settings,
         storage: DatasetStorage,
+        image_sources: ImageSources,
         topic: sns.ITopic,
         topic_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         self._settings = settings
         self._storage = storage
+        self._images = image_sources
         self._functions = FunctionFactory(self, storage, settings.powertools_layer_version)
         self.resolve_function = self._functions.function(self._resolve_spec())
         self.convert_function = self._functions.function(self._convert_spec())
@@ -97,6 +99,12 @@ class ConversionWorkflow(Construct):
         self.report_function = self._functions.function(self._report_spec())
         self.publish_function = self._functions.function(self._publish_spec(topic, topic_key))
         self.notify_failure_function = self._functions.function(self._notify_spec(topic, topic_key))
+        # The functions that read source images (ImageSources lists their statements).
+        self.image_readers = [
+            self.convert_function,
+            self.convert_chunk_function,
+            self.report_function,
+        ]
         self.state_machine = self._state_machine()
         # The Map reads chunk lists from the bucket: through S3 with the bucket's key, if any.
         for statement in bucket_key_statements(self._storage, write=False):
@@ -137,9 +145,11 @@ class ConversionWorkflow(Construct):
                 "COPY_IMAGES": "true",
                 "FAN_OUT_BYTES": str(self._settings.fan_out_threshold_mib * MIB),
                 "CHUNK_BYTES": str(self._settings.chunk_mib * MIB),
+                **self._images.environment(),
             },
             statements=[
                 self._read_inputs(),
+                *self._images.read_statements(),
                 allow(
                     ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                     [storage.objects_arn(DATASETS_PREFIX)],
@@ -164,9 +174,11 @@ class ConversionWorkflow(Construct):
                 "VAL_FRACTION": self._settings.val_fraction,
                 "TEST_FRACTION": self._settings.test_fraction,
                 "COPY_IMAGES": "true",
+                **self._images.environment(),
             },
             statements=[
                 self._read_inputs(),
+                *self._images.read_statements(),
                 # Reads the plan, writes label files and its parts; never lists or deletes.
                 allow(
                     ["s3:GetObject", "s3:PutObject"], [self._storage.objects_arn(DATASETS_PREFIX)]
@@ -204,15 +216,12 @@ class ConversionWorkflow(Construct):
         )
 
     def _read_inputs(self) -> iam.PolicyStatement:
-        """Where conversions read: job output, dropped manifests and configs, source images."""
+        """Where conversions read manifests: job output, dropped manifests and configs (images:
+        see ImageSources)."""
         storage = self._storage
         return allow(
             ["s3:GetObject"],
-            [
-                storage.objects_arn(GROUNDTRUTH_PREFIX),
-                storage.objects_arn(MANIFESTS_PREFIX),
-                storage.objects_arn(IMAGES_PREFIX),
-            ],
+            [storage.objects_arn(GROUNDTRUTH_PREFIX), storage.objects_arn(MANIFESTS_PREFIX)],
         )
 
     def _report_spec(self) -> FunctionSpec:
@@ -223,6 +232,7 @@ class ConversionWorkflow(Construct):
             environment=report_environment(),
             statements=[
                 *report_statements(self._storage),
+                *self._images.read_statements(),
                 *bucket_key_statements(self._storage, write=True),
             ],
             # One full vCPU for decoding and drawing images; worker responses are many GETs.

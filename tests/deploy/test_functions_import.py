@@ -20,10 +20,11 @@ from localrun.synth import Assembly, synthesize
 
 WORKTEAM_ARN = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/labelers"
 STREAMING_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:gt-streaming-input"
-# The default, and each optional capability switched on (then all of them at once).
+# The default (the intake on, batch mode), the intake off, each optional capability switched on
+# (then all of them at once).
 DEPLOY_SHAPES: dict[str, dict[str, Any]] = {
     "default": {},
-    "intake": {"intake": "true"},
+    "intake off": {"intake": "false"},
     "work team": {"workteamArn": WORKTEAM_ARN},
     "streaming topic": {"streamingInputTopicArn": STREAMING_TOPIC_ARN},
     "kmsKey=create": {"kmsKey": "create"},

@@ -92,6 +92,28 @@ def only(template: assertions.Template, resource_type: str, **properties: Any) -
     return next(iter(found))
 
 
+def only_in(
+    template: assertions.Template, construct: str, resource_type: str, **properties: Any
+) -> str:
+    """The logical ID of the one resource of `resource_type` having `properties` that the stack's
+    construct `construct` (e.g. "ConversionWorkflow", "Intake") made: CDK starts the logical ID of
+    a resource with the IDs of the constructs it is in."""
+    found = [
+        logical_id
+        for logical_id in template.find_resources(
+            resource_type, {"Properties": properties} if properties else None
+        )
+        if logical_id.startswith(construct)
+    ]
+    assert len(found) == 1, f"{len(found)} {resource_type} of {construct} match {properties}"
+    return found[0]
+
+
+def conversion_state_machine(template: assertions.Template) -> str:
+    """The ConversionWorkflow's state machine (the intake has one too: StartLabelingJob)."""
+    return only_in(template, "ConversionWorkflow", "AWS::StepFunctions::StateMachine")
+
+
 def properties(template: assertions.Template, logical_id: str) -> dict[str, Any]:
     props: dict[str, Any] = template.to_json()["Resources"][logical_id]["Properties"]
     return props
@@ -153,7 +175,7 @@ def function_role_id(template: assertions.Template, handler: str) -> str:
 
 
 def state_machine_definition(template: assertions.Template) -> dict[str, Any]:
-    state_machine = only(template, "AWS::StepFunctions::StateMachine")
+    state_machine = conversion_state_machine(template)
     definition: dict[str, Any] = json.loads(
         render(properties(template, state_machine)["DefinitionString"])
     )
@@ -188,7 +210,7 @@ def workflow_routes(
     patterns with moto's EventBridge matcher."""
     from moto.events.models import EventPattern
 
-    state_machine = only(template, "AWS::StepFunctions::StateMachine")
+    state_machine = conversion_state_machine(template)
     rules = resources(template, "AWS::Events::Rule")
     buses = resources(template, "AWS::Events::EventBus")
 

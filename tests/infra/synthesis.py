@@ -28,11 +28,19 @@ WORKTEAM_ARN = "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/
 STREAMING_TOPIC_ARN = "arn:aws:sns:us-east-1:111122223333:gt-streaming-input"
 # The intake in both modes: batch (a work team for StartLabelingJob) and streaming.
 INTAKE_CONTEXT = {"workteamArn": WORKTEAM_ARN, "streamingInputTopicArn": STREAMING_TOPIC_ARN}
-# Every option on: the stack's own key, the intake in both modes, filtered jobs, a subscription.
+# Images in the customer's buckets: a whole bucket and two prefixes of another, SSE-KMS.
+IMAGE_KEY_ARN = "arn:aws:kms:us-east-1:444455556666:key/0e5c1e6a-1111-4222-8333-944455556666"
+IMAGE_SOURCES_CONTEXT = {
+    "imageBuckets": "customer-images,archive.example-corp/gt/2024/,archive.example-corp/gt/2025/",
+    "imageKmsKeys": IMAGE_KEY_ARN,
+}
+# Every option on: the stack's own key, the intake in both modes, filtered jobs, a subscription,
+# images in other buckets.
 EVERY_OPTION = {
     **KMS_CONTEXT,
     **FILTERED_CONTEXT,
     **INTAKE_CONTEXT,
+    **IMAGE_SOURCES_CONTEXT,
     "notificationEmail": "labels@example.org",
 }
 

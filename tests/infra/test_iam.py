@@ -72,7 +72,7 @@ def _expected(template: assertions.Template, handler: str) -> dict[str, set[str]
             "s3:ListBucket": {bucket},
         },
         "handlers.report.handler": {
-            "s3:GetObject": {datasets, f"{bucket}/groundtruth/*"},
+            "s3:GetObject": {datasets, f"{bucket}/groundtruth/*", f"{bucket}/images/*"},
             # its own files only: the dataset itself stays as Convert wrote it
             "s3:PutObject": {
                 f"{bucket}/datasets/*/previews/*",
@@ -111,19 +111,25 @@ def test_each_function_may_do_only_its_own_job(template: assertions.Template, ha
     assert not properties(template, role).get("ManagedPolicyArns")
 
 
-def test_convert_may_list_only_the_datasets_prefix(template: assertions.Template) -> None:
+def test_convert_may_list_only_the_datasets_and_images_prefixes(
+    template: assertions.Template,
+) -> None:
     role = function_role_id(template, "handlers.convert.handler")
     [policy] = [
         p
         for p in resources(template, "AWS::IAM::Policy").values()
         if {"Ref": role} in p["Properties"]["Roles"]
     ]
-    [listing] = [
+    listings = [
         s
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
         if s["Action"] == "s3:ListBucket"
     ]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["datasets/*"]}}
+    # datasets/: it replaces a dataset; images/: a missing image is then 404, not 403
+    assert sorted(s["Condition"]["StringLike"]["s3:prefix"] for s in listings) == [
+        ["datasets/*"],
+        ["images/*"],
+    ]
 
 
 def test_resolve_may_describe_only_jobs_named_with_the_prefix(
@@ -168,15 +174,17 @@ def test_with_a_bucket_key_readers_decrypt_and_writers_also_encrypt(
     assert granted == key_actions
 
 
-def test_key_use_is_allowed_only_through_s3_and_sns(kms_template: assertions.Template) -> None:
+def test_key_use_is_allowed_only_through_the_services_that_hold_the_data(
+    kms_template: assertions.Template,
+) -> None:
     for _, statement in statements(kms_template):
         actions = as_list(statement["Action"])
         if statement["Effect"] != "Allow" or "Principal" in statement:
             continue  # resource policies: the key policies are checked elsewhere
         if any(action.startswith("kms:") for action in actions):
             assert via_service(statement) in {
-                "s3.us-east-1.amazonaws.com",
-                "sns.us-east-1.amazonaws.com",
+                f"{service}.us-east-1.amazonaws.com"
+                for service in ("s3", "sns", "sqs", "dynamodb")  # bucket, topic; the intake's
             }
 
 

@@ -1,4 +1,5 @@
-"""Intake (optional): registry table, intake queue and function, StartLabelingJob, IAM."""
+"""Intake (on by default, `intake=false` leaves it out): registry table, intake queue and
+function, StartLabelingJob, IAM."""
 
 from __future__ import annotations
 
@@ -77,31 +78,67 @@ def _starts_conversion(template: assertions.Template, event: dict[str, Any]) -> 
     return reached(None)
 
 
-# --- optional ------------------------------------------------------------------------------
+# --- on by default ---------------------------------------------------------------------------
 
 
-def test_without_intake_options_nothing_of_the_intake_is_deployed(
+def _intake_parts(template: assertions.Template) -> dict[str, int]:
+    """How many resources of each kind the Intake construct made."""
+    counts: dict[str, int] = {}
+    for logical_id, resource in template.to_json()["Resources"].items():
+        if logical_id.startswith("Intake"):
+            counts[resource["Type"]] = counts.get(resource["Type"], 0) + 1
+    return counts
+
+
+def test_the_default_deploy_has_the_intake_without_a_work_team_or_topic(
     template: assertions.Template,
 ) -> None:
+    parts = _intake_parts(template)
+    assert parts["AWS::DynamoDB::Table"] == 1
+    assert parts["AWS::StepFunctions::StateMachine"] == 1  # StartLabelingJob
+    assert parts["AWS::Lambda::Function"] == 3  # intake, prepare, create
+    assert len(resources(template, "AWS::StepFunctions::StateMachine")) == 2
+    assert [lid for lid in resources(template, "AWS::Events::Rule") if "Intake" in lid]
+    env = properties(template, function_id(template, "handlers.start_job.create"))["Environment"]
+    assert env["Variables"]["WORKTEAM_ARN"] == ""  # starting a job then says what is missing
+    intake = properties(template, function_id(template, "handlers.intake.handler"))["Environment"]
+    assert intake["Variables"]["STREAMING_TOPIC_ARN"] == ""  # batch mode
+    outputs = template.to_json()["Outputs"]
+    assert {"StartLabelingJobArn", "GroundTruthRoleArn"} <= set(outputs)
+
+
+def test_intake_false_leaves_out_everything_of_the_intake(synthesize: Synthesize) -> None:
+    template = synthesize({"intake": "false"})
+    assert _intake_parts(template) == {}
     assert resources(template, "AWS::DynamoDB::Table") == {}
     assert len(resources(template, "AWS::StepFunctions::StateMachine")) == 1
     assert not [lid for lid in resources(template, "AWS::Events::Rule") if "Intake" in lid]
+    assert not {"StartLabelingJobArn", "GroundTruthRoleArn"} & set(template.to_json()["Outputs"])
+
+
+@pytest.mark.parametrize("raw", ["false", "False", "no", "0", False])
+def test_intake_false_is_read_from_cli_strings_and_json(raw: object) -> None:
+    from stacks.settings import Settings
+
+    assert Settings.from_context({"intake": raw}).intake is False
+    assert Settings.from_context({}).intake is True
+    assert Settings.from_context({"intake": ""}).intake is True  # `-c intake=`: the default
 
 
 @pytest.mark.parametrize(
     "context",
     [
-        {"intake": "true"},
-        {"workteamArn": WORKTEAM_ARN},
-        {"streamingInputTopicArn": STREAMING_TOPIC_ARN},
+        {"intake": "false", "workteamArn": WORKTEAM_ARN},
+        {"intake": "false", "streamingInputTopicArn": STREAMING_TOPIC_ARN},
     ],
 )
-def test_any_intake_option_deploys_the_intake(
-    synthesize: Synthesize, context: dict[str, str]
+def test_intake_options_with_intake_false_fail_the_synth_saying_so(
+    context: dict[str, str],
 ) -> None:
-    template = synthesize(context)
-    assert len(resources(template, "AWS::DynamoDB::Table")) == 1
-    assert len(resources(template, "AWS::StepFunctions::StateMachine")) == 2
+    from stacks.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="intake=false"):
+        Settings.from_context(context)
 
 
 # --- events --------------------------------------------------------------------------------
@@ -234,8 +271,9 @@ def test_the_intake_function_reads_images_writes_only_input_manifests_and_its_ta
     assert role_permissions(intake_template, role) == expected
 
 
-def test_without_a_streaming_topic_the_intake_may_publish_nowhere(synthesize: Synthesize) -> None:
-    template = synthesize({"intake": "true"})
+def test_without_a_streaming_topic_the_intake_may_publish_nowhere(
+    template: assertions.Template,
+) -> None:
     role = function_role_id(template, "handlers.intake.handler")
     assert "sns:Publish" not in role_permissions(template, role)
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 import pytest
 from aws_cdk import assertions
 
-from .cfn import only, properties, render, resources
+from .cfn import conversion_state_machine, only, only_in, properties, render, resources
 from .synthesis import Synthesize
 
 
 def _topic(template: assertions.Template) -> str:
     return only(template, "AWS::SNS::Topic")
+
+
+def _alarm(template: assertions.Template, metric: str) -> str:
+    """The conversion's alarm on `metric` (the intake has its own; see test_intake.py)."""
+    return only_in(template, "Monitoring", "AWS::CloudWatch::Alarm", MetricName=metric)
 
 
 def test_topic_is_encrypted_with_a_rotated_customer_managed_key(
@@ -82,7 +87,7 @@ def test_notification_email_subscribes_that_address(synthesize: Synthesize) -> N
 def test_alarms_page_the_topic_from_the_first_occurrence(
     template: assertions.Template, metric: str, namespace: str
 ) -> None:
-    alarm = properties(template, only(template, "AWS::CloudWatch::Alarm", MetricName=metric))
+    alarm = properties(template, _alarm(template, metric))
     assert alarm["Namespace"] == namespace
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert alarm["Threshold"] == 1
@@ -94,15 +99,10 @@ def test_alarms_page_the_topic_from_the_first_occurrence(
 def test_failure_alarm_watches_the_state_machine_and_dlq_alarm_the_queue(
     template: assertions.Template,
 ) -> None:
-    state_machine = only(template, "AWS::StepFunctions::StateMachine")
-    queue = only(template, "AWS::SQS::Queue")
-    failed = properties(
-        template, only(template, "AWS::CloudWatch::Alarm", MetricName="ExecutionsFailed")
-    )
-    visible = properties(
-        template,
-        only(template, "AWS::CloudWatch::Alarm", MetricName="ApproximateNumberOfMessagesVisible"),
-    )
+    state_machine = conversion_state_machine(template)
+    queue = only_in(template, "Triggers", "AWS::SQS::Queue")
+    failed = properties(template, _alarm(template, "ExecutionsFailed"))
+    visible = properties(template, _alarm(template, "ApproximateNumberOfMessagesVisible"))
     assert failed["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": state_machine}}]
     assert visible["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}
@@ -117,9 +117,7 @@ def test_outputs_name_the_bucket_state_machine_and_topic(template: assertions.Te
         NotificationConfiguration={"EventBridgeConfiguration": {"EventBridgeEnabled": True}},
     )
     assert outputs["BucketName"]["Value"] == {"Ref": bucket}
-    assert outputs["StateMachineArn"]["Value"] == {
-        "Ref": only(template, "AWS::StepFunctions::StateMachine")
-    }
+    assert outputs["StateMachineArn"]["Value"] == {"Ref": conversion_state_machine(template)}
     assert outputs["TopicArn"]["Value"] == {"Ref": _topic(template)}
 
 

@@ -87,7 +87,7 @@ def test_report_has_a_full_vcpu_fifteen_minutes_and_knows_the_sample_size(
     assert "BUCKET_NAME" in environment
 
 
-def test_report_may_list_only_the_datasets_and_groundtruth_prefixes(
+def test_report_may_list_only_the_datasets_groundtruth_and_images_prefixes(
     template: assertions.Template,
 ) -> None:
     role = function_role_id(template, REPORT)
@@ -96,12 +96,16 @@ def test_report_may_list_only_the_datasets_and_groundtruth_prefixes(
         for p in resources(template, "AWS::IAM::Policy").values()
         if {"Ref": role} in p["Properties"]["Roles"]
     ]
-    [listing] = [
-        s
+    listings = [
+        s["Condition"]
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
         if s["Action"] == "s3:ListBucket"
     ]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["datasets/*", "groundtruth/*"]}}
+    # images/: as every reader of images (see test_image_sources.py)
+    assert listings == [
+        {"StringLike": {"s3:prefix": ["datasets/*", "groundtruth/*"]}},
+        {"StringLike": {"s3:prefix": ["images/*"]}},
+    ]
 
 
 def test_synth_without_the_built_layer_says_how_to_build_it(

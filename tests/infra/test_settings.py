@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from stacks import gt2yolo_stack
-from stacks.settings import CONTEXT_KEYS, Settings, SettingsError
+from stacks.settings import CONTEXT_KEYS, ImageSource, Settings, SettingsError
 
 
 def test_defaults_convert_completed_jobs_of_any_name_into_sse_s3() -> None:
@@ -88,3 +88,99 @@ def test_job_name_prefix_may_end_with_a_hyphen() -> None:
 def test_every_context_key_is_documented_in_the_stack_docstring() -> None:
     for key in CONTEXT_KEYS:
         assert f"`{key}`" in (gt2yolo_stack.__doc__ or ""), key
+
+
+# --- imageBuckets, imageKmsKeys -------------------------------------------------------------
+
+KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "customer-images,archive.example-corp/gt/2024/",  # -c imageBuckets=a,b/prefix
+        " customer-images , s3://archive.example-corp/gt/2024/ ,",  # spaces, s3://, a stray comma
+        ["customer-images", "archive.example-corp/gt/2024/"],  # a list in cdk.json
+        '["customer-images", "archive.example-corp/gt/2024/"]',  # a JSON list given with -c
+        "customer-images,archive.example-corp/gt/2024/,customer-images",  # repeated: once
+    ],
+)
+def test_image_buckets_are_buckets_or_bucket_slash_prefix(raw: Any) -> None:
+    assert Settings.from_context({"imageBuckets": raw}).image_buckets == (
+        ImageSource("customer-images"),
+        ImageSource("archive.example-corp", "gt/2024/"),
+    )
+
+
+def test_without_image_buckets_only_the_stacks_images_are_read() -> None:
+    settings = Settings.from_context({})
+    assert settings.image_buckets == ()
+    assert settings.image_kms_keys == ()
+
+
+def test_an_image_source_holds_the_keys_under_its_prefix() -> None:
+    whole, prefix = ImageSource("b"), ImageSource("b", "gt/2024/")
+    assert whole.holds("b", "any/key.jpg")
+    assert prefix.holds("b", "gt/2024/x.jpg")
+    assert not prefix.holds("b", "gt/2025/x.jpg")
+    assert not whole.holds("c", "any/key.jpg")
+    assert (str(whole), str(prefix)) == ("b", "b/gt/2024/")
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("Customer-Images", "not a bucket name"),
+        ("ab", "not a bucket name"),
+        ("a" * 64, "not a bucket name"),
+        ("-images", "not a bucket name"),
+        ("images-", "not a bucket name"),
+        ("my_images", "not a bucket name"),
+        ("my..images", "two dots"),
+        ("192.168.10.20", "IP address"),
+        ("xn--images", "reserves"),
+        ("images-s3alias", "reserves"),
+        ("images--ol-s3", "reserves"),
+        ("customer-images//photos", "starts with '/'"),
+        ("customer-images/photos/*", "matched literally"),
+        ("customer-images/photo?", "matched literally"),
+        ("customer-images/${aws:username}/", "matched literally"),
+        ("customer-images/a\tb", "control character"),
+        ("customer-images/" + "k" * 1025, "longest key"),
+    ],
+)
+def test_malformed_image_buckets_fail_the_synth_naming_the_entry(entry: str, message: str) -> None:
+    with pytest.raises(SettingsError, match="imageBuckets entry") as error:
+        Settings.from_context({"imageBuckets": [entry]})
+    assert message in str(error.value)
+
+
+def test_a_comma_in_a_cdk_json_prefix_is_refused() -> None:
+    with pytest.raises(SettingsError, match="comma"):
+        Settings.from_context({"imageBuckets": ["customer-images/a,b/"]})
+
+
+def test_more_image_buckets_than_the_roles_can_hold_fail_the_synth() -> None:
+    entries = [f"bucket-{n:03d}" for n in range(21)]
+    with pytest.raises(SettingsError, match="at most 20"):
+        Settings.from_context({"imageBuckets": entries})
+
+
+@pytest.mark.parametrize("raw", [{"a": 1}, [1, 2], "[not json"])
+def test_image_buckets_must_be_a_list_of_strings(raw: Any) -> None:
+    with pytest.raises(SettingsError, match="imageBuckets"):
+        Settings.from_context({"imageBuckets": raw})
+
+
+def test_image_kms_keys_are_key_arns() -> None:
+    assert Settings.from_context({"imageKmsKeys": f"{KEY},{KEY}"}).image_kms_keys == (KEY,)
+    assert Settings.from_context({"imageKmsKeys": [KEY]}).image_kms_keys == (KEY,)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["alias/images", "arn:aws:kms:eu-west-1:111122223333:alias/images", "1234abcd-12ab-34cd"],
+)
+def test_image_kms_keys_refuse_aliases_and_bare_ids(raw: str) -> None:
+    with pytest.raises(SettingsError, match="not a KMS key ARN"):
+        Settings.from_context({"imageKmsKeys": raw})

@@ -12,7 +12,16 @@ import pytest
 from aws_cdk import assertions
 
 from . import sample_events as events
-from .cfn import only, properties, render, resources, rule_logical_id, workflow_routes
+from .cfn import (
+    conversion_state_machine,
+    only,
+    only_in,
+    properties,
+    render,
+    resources,
+    rule_logical_id,
+    workflow_routes,
+)
 
 
 def _refs(template: assertions.Template) -> dict[str, str]:
@@ -141,8 +150,8 @@ def test_intake_exclusion_happens_on_the_drop_bus_after_the_wildcard(
 def test_rules_starting_the_workflow_retry_then_park_events_in_a_dead_letter_queue(
     template: assertions.Template,
 ) -> None:
-    queue = only(template, "AWS::SQS::Queue")
-    state_machine = only(template, "AWS::StepFunctions::StateMachine")
+    queue = only_in(template, "Triggers", "AWS::SQS::Queue")
+    state_machine = conversion_state_machine(template)
     starters = [
         target
         for rule in resources(template, "AWS::Events::Rule").values()
@@ -161,7 +170,7 @@ def test_rules_starting_the_workflow_retry_then_park_events_in_a_dead_letter_que
 def test_forwarding_to_the_drop_bus_also_has_the_dead_letter_queue(
     template: assertions.Template,
 ) -> None:
-    queue = only(template, "AWS::SQS::Queue")
+    queue = only_in(template, "Triggers", "AWS::SQS::Queue")
     forward = properties(template, rule_logical_id(template, "ManifestObjectCreated"))
     assert [t["DeadLetterConfig"] for t in forward["Targets"]] == [
         {"Arn": {"Fn::GetAtt": [queue, "Arn"]}}
@@ -169,9 +178,9 @@ def test_forwarding_to_the_drop_bus_also_has_the_dead_letter_queue(
 
 
 def test_dead_letter_queue_is_encrypted_and_tls_only(template: assertions.Template) -> None:
-    queue = only(template, "AWS::SQS::Queue")
+    queue = only_in(template, "Triggers", "AWS::SQS::Queue")
     assert properties(template, queue)["SqsManagedSseEnabled"] is True
-    policy = only(template, "AWS::SQS::QueuePolicy")
+    policy = only_in(template, "Triggers", "AWS::SQS::QueuePolicy")
     statements = properties(template, policy)["PolicyDocument"]["Statement"]
     assert {
         "Action": "sqs:*",

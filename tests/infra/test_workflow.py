@@ -13,6 +13,7 @@ from stacks.constructs import functions, steps
 
 from .cfn import (
     STACK_GUID,
+    conversion_state_machine,
     function_id,
     only,
     properties,
@@ -39,6 +40,11 @@ TASK_STATES = ["Resolve", "Convert", "Publish"]
 TOP_LEVEL_TASKS = [*TASK_STATES, "NotifyFailure", "Finalize"]
 REPORT_HANDLER = "handlers.report.handler"  # its state is not fatal: see test_report_step.py
 EVERY_HANDLER = [*HANDLERS, REPORT_HANDLER]
+INTAKE_HANDLERS = [  # deployed by default too: see test_intake.py
+    "handlers.intake.handler",
+    "handlers.start_job.prepare",
+    "handlers.start_job.create",
+]
 
 
 def _function(template: assertions.Template, handler: str) -> dict[str, Any]:
@@ -48,11 +54,20 @@ def _function(template: assertions.Template, handler: str) -> dict[str, Any]:
 # --- functions -----------------------------------------------------------------------------
 
 
-def test_the_seven_handlers_are_the_only_functions(template: assertions.Template) -> None:
-    handlers = [
-        f["Properties"]["Handler"] for f in resources(template, "AWS::Lambda::Function").values()
-    ]
-    assert sorted(handlers) == sorted(EVERY_HANDLER)
+def _handlers(template: assertions.Template, construct: str = "") -> list[str]:
+    return sorted(
+        function["Properties"]["Handler"]
+        for logical_id, function in resources(template, "AWS::Lambda::Function").items()
+        if logical_id.startswith(construct)
+    )
+
+
+def test_the_workflow_has_seven_handlers_and_the_default_adds_only_the_intakes_three(
+    template: assertions.Template, synthesize: Synthesize
+) -> None:
+    assert _handlers(template, "ConversionWorkflow") == sorted(EVERY_HANDLER)
+    assert _handlers(template) == sorted([*EVERY_HANDLER, *INTAKE_HANDLERS])
+    assert _handlers(synthesize({"intake": "false"})) == sorted(EVERY_HANDLER)
 
 
 def test_runtime_is_the_newest_python_that_aws_cdk_lib_knows() -> None:
@@ -182,7 +197,7 @@ def test_publish_and_notify_failure_know_the_topic(template: assertions.Template
 def test_state_machine_is_standard_logs_everything_and_traces(
     template: assertions.Template,
 ) -> None:
-    state_machine = properties(template, only(template, "AWS::StepFunctions::StateMachine"))
+    state_machine = properties(template, conversion_state_machine(template))
     assert state_machine["StateMachineType"] == "STANDARD"
     assert state_machine["TracingConfiguration"] == {"Enabled": True}
     logging = state_machine["LoggingConfiguration"]

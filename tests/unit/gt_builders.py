@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from gt2yolo import ConversionError, ConversionOptions, convert_manifests
 from gt2yolo.classes import class_list_from_label_config
+from gt2yolo.names import OnDuplicate
+from gt2yolo.paths import Layout
 from gt2yolo.split import SplitFractions
 from gt2yolo.storage import LocalManifest, LocalStorage
 
@@ -170,7 +172,8 @@ class Workspace:
         test: float = 0.0,
         verification_attribute: str | None = None,
         accept: Sequence[str] = ("good",),
-        dataset_root: str | None = None,
+        layout: Layout = Layout.FOLDERS,
+        on_duplicate: OnDuplicate = OnDuplicate.ERROR,
     ) -> Dataset:
         paths = [m if isinstance(m, Path) else self.manifest(m) for m in manifests]
         options = ConversionOptions(
@@ -181,7 +184,8 @@ class Workspace:
             verification_attribute=verification_attribute,
             accepted_verdicts=frozenset(accept),
             fractions=SplitFractions(val=val, test=test),
-            dataset_root=dataset_root,
+            layout=layout,
+            on_duplicate=on_duplicate,
         )
         convert_manifests([LocalManifest(p) for p in paths], LocalStorage(self.out), options)
         return Dataset(self.out)

@@ -15,7 +15,8 @@ from gt_builders import Workspace, box, label_config, line, ref
 
 OPTIONS = [
     "--out", "--label-attribute", "--label-config", "--val-fraction", "--test-fraction",
-    "--images", "--images-from", "--verification-attribute", "--accept", "--no-progress",
+    "--images", "--images-from", "--verification-attribute", "--accept", "--layout",
+    "--on-duplicate", "--no-progress",
 ]  # fmt: skip
 
 
@@ -45,10 +46,10 @@ def test_convert_writes_the_dataset_and_returns_zero(
         "--images", "skip", "--val-fraction", "0", "--no-progress",
     ])  # fmt: skip
 
-    # Then it succeeds, writes the dataset with an absolute path in data.yaml, and summarizes
+    # Then it succeeds, writes a portable dataset (no path in data.yaml), and summarizes
     assert status == 0
     document = yaml.safe_load((workspace.out / "data.yaml").read_text())
-    assert document["path"] == str(workspace.out.resolve())
+    assert "path" not in document
     assert document["names"] == {0: "cat", 1: "dog"}
     assert (workspace.out / "labels/train/a/x.txt").read_text().startswith("1 ")
     assert not (workspace.out / "images").exists()
@@ -181,6 +182,68 @@ def test_images_copy_from_a_local_folder_keeps_subfolders_under_the_split(
         image = out / entry
         assert image.is_file()
         assert (out / "labels" / image.relative_to(out / "images")).with_suffix(".txt").is_file()
+
+
+def test_layout_flat_copies_colliding_images_from_a_local_folder_to_their_flat_names(
+    workspace: Workspace,
+) -> None:
+    # Given synced images, two sharing a stem, and a manifest over them
+    synced = workspace.tmp_path / "synced"
+    keys = ("a/b/x.jpg", "a/b/x.png", "c/y.jpg")
+    for key in keys:
+        (synced / key).parent.mkdir(parents=True, exist_ok=True)
+        (synced / key).write_bytes(f"pixels of {key}".encode())
+    manifest = workspace.manifest([line(ref(k), [box()]) for k in keys])
+
+    # When converting with --layout flat
+    status = main([
+        "convert", str(manifest), "--out", str(workspace.out), "--images-from", str(synced),
+        "--val-fraction", "0", "--layout", "flat", "--no-progress",
+    ])  # fmt: skip
+
+    # Then each image is copied directly into images/train/ under its flat, unique name
+    assert status == 0
+    images = workspace.out / "images/train"
+    assert {p.name: p.read_bytes() for p in images.iterdir()} == {
+        "a%2Fb%2Fx.jpg": b"pixels of a/b/x.jpg",
+        "a%2Fb%2Fx~2.png": b"pixels of a/b/x.png",
+        "c%2Fy.jpg": b"pixels of c/y.jpg",
+    }
+    labels = {p.name for p in (workspace.out / "labels/train").iterdir()}
+    assert labels == {"a%2Fb%2Fx.txt", "a%2Fb%2Fx~2.txt", "c%2Fy.txt"}
+
+
+def test_a_source_ref_on_two_lines_is_a_one_line_error_naming_the_option(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given one image on two labeled lines
+    manifest = workspace.manifest([line(ref("x.jpg"), [box()]), line(ref("x.jpg"), [box()])])
+
+    # When converting without --on-duplicate
+    status = main(["convert", str(manifest), "--out", str(workspace.out), "--images", "skip"])
+
+    # Then it fails on one line that names the option, and writes nothing
+    assert status == 1
+    assert "--on-duplicate" in _error_line(capsys)
+    assert not workspace.out.exists()
+
+
+def test_on_duplicate_last_keeps_the_last_line_of_a_source_ref(workspace: Workspace) -> None:
+    # Given one image on two labeled lines, with different classes
+    lines = [line(ref("x.jpg"), [box(0)]), line(ref("x.jpg"), [box(1)])]
+    manifest = workspace.manifest(lines)
+
+    # When converting with --on-duplicate last
+    status = main([
+        "convert", str(manifest), "--out", str(workspace.out), "--images", "skip",
+        "--val-fraction", "0", "--on-duplicate", "last", "--no-progress",
+    ])  # fmt: skip
+
+    # Then the second line's boxes are the image's, the first line a counted rejection
+    assert status == 0
+    assert (workspace.out / "labels/train/x.txt").read_text().startswith("1 ")
+    report = json.loads((workspace.out / "report.json").read_text())
+    assert report["rejected"] == {"duplicate_source_ref": 1}
 
 
 def test_images_skip_writes_no_images(workspace: Workspace) -> None:

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from gt2yolo.paths import (
     InvalidSourceRef,
+    Layout,
     UnsafeSourceRef,
     common_folder,
     dataset_path,
+    flat_path,
     label_path,
+    name_key,
     source_ref_segments,
+    unflat_path,
 )
 from gt2yolo.storage import LocalStorage
 from gt_builders import Workspace, box, line, ref
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 def test_paths_are_relative_to_the_longest_common_folder_of_all_source_refs(
@@ -136,6 +143,73 @@ def test_an_inner_images_folder_is_renamed_so_yolo_loaders_find_the_labels(
     row = dataset.image_row(ref("site/images/x.jpg"))
     assert row["image"] == "images/train/site/images_/x.jpg"
     assert row["label"] == "labels/train/site/images_/x.txt"
+
+
+def test_hidden_files_and_folders_get_a_leading_underscore_so_folder_globs_find_them(
+    workspace: Workspace,
+) -> None:
+    # Given keys with a segment starting with "." (glob's `**/*.*`, which Ultralytics uses to
+    # read a split folder, skips hidden files and does not enter hidden folders)
+    lines = [line(ref(".cache/x.jpg"), [box()]), line(ref("a/.dot.jpg"), [box()])]
+
+    # When converting
+    dataset = workspace.convert(lines, val=0.0)
+
+    # Then those segments start with "_." and nothing in the dataset is hidden
+    assert dataset.image_row(ref(".cache/x.jpg"))["image"] == "images/train/_.cache/x.jpg"
+    assert dataset.image_row(ref("a/.dot.jpg"))["label"] == "labels/train/a/_.dot.txt"
+    assert not any(part.startswith(".") for f in dataset.files() for part in f.split("/"))
+
+
+def test_the_flat_layout_keeps_every_file_directly_in_its_split_folder(
+    workspace: Workspace,
+) -> None:
+    # Given nested keys, one with a percent sign
+    lines = [line(ref("a/b/x.jpg"), [box()]), line(ref("100%/y.png"), [box()])]
+
+    # When converting in the flat layout
+    dataset = workspace.convert(lines, val=0.0, layout=Layout.FLAT)
+
+    # Then folders are kept in the name, `/` as %2F and `%` as %25, for image, label and list
+    assert dataset.image_row(ref("a/b/x.jpg"))["image"] == "images/train/a%2Fb%2Fx.jpg"
+    assert dataset.image_row(ref("a/b/x.jpg"))["label"] == "labels/train/a%2Fb%2Fx.txt"
+    assert dataset.image_row(ref("100%/y.png"))["image"] == "images/train/100%25%2Fy.png"
+    assert "./images/train/a%2Fb%2Fx.jpg" in dataset.text("train.txt").splitlines()
+    assert (dataset.root / "labels/train/100%25%2Fy.txt").is_file()
+
+
+@pytest.mark.parametrize("layout", list(Layout))
+def test_an_image_whose_file_name_would_exceed_255_bytes_is_rejected_with_nothing_written(
+    workspace: Workspace, layout: Layout
+) -> None:
+    # Given a key with a 250-byte file name four folders deep, and one with a 300-byte folder
+    deep, wide = "a/b/c/d/" + "é" * 123 + ".jpg", "f" * 300 + "/x.jpg"
+    lines = [line(ref(deep), [box()]), line(ref(wide), [box()]), line(ref("ok.jpg"), [box()])]
+
+    # When converting (the flat layout puts the folders into the name)
+    dataset = workspace.convert(lines, val=0.0, layout=layout)
+
+    # Then a name over 255 bytes (what ext4, APFS and NTFS hold) is a counted rejection with no
+    # file left of it, and the other images convert
+    expected = {ref(wide)} | ({ref(deep)} if layout is Layout.FLAT else set())
+    assert {r["source_ref"] for r in dataset.rejected} == expected
+    assert {r["reason"] for r in dataset.rejected} == {"unsafe_path"}
+    assert len(dataset.images) == 3 - len(expected)
+    assert all(len(part.encode()) <= 255 for f in dataset.files() for part in f.split("/"))
+
+
+@given(st.lists(st.text(alphabet="aA%2F/._~é", min_size=1, max_size=12), max_size=8))
+def test_flat_names_decode_to_their_folder_paths_and_stay_distinct_ignoring_case(
+    paths: list[str],
+) -> None:
+    # Given any folder-layout paths
+    # When flattened
+    flat = [flat_path(p) for p in paths]
+    # Then no name holds a folder, each decodes back (urllib.parse.unquote does the same), and
+    # paths distinct ignoring case stay distinct ignoring case
+    assert all("/" not in name for name in flat)
+    assert [unflat_path(name) for name in flat] == paths == [unquote(name) for name in flat]
+    assert len({name_key(n) for n in flat}) == len({name_key(p) for p in paths})
 
 
 def test_an_images_folder_above_the_common_folder_is_not_part_of_dataset_paths() -> None:

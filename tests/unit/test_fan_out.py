@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from gt2yolo import ConversionError, ConversionOptions, convert_manifests
 from gt2yolo.classes import class_list_from_label_config
 from gt2yolo.fanout import Chunk, FanOutPlan, ManifestChunk, convert_chunk, finalize, plan_fan_out
+from gt2yolo.names import OnDuplicate
 from gt2yolo.split import SplitFractions
 from gt2yolo.storage import LocalManifest, LocalStorage
 from gt_builders import box, label_config, line, record, ref, verification
@@ -137,11 +139,39 @@ def test_an_empty_manifest_keeps_its_place_in_the_report(tmp_path: Path) -> None
     assert _tree(tmp_path / "fanned") == _tree(tmp_path / "single")
 
 
-def test_an_image_in_two_chunks_is_the_same_duplicate_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk_bytes", [1, 256, 10**9])
+def test_images_colliding_across_chunks_get_the_single_pass_names(
+    tmp_path: Path, chunk_bytes: int
+) -> None:
+    # Given images that would share label files, chunks apart, and one source-ref twice
+    lines = _messy_lines(40)
+    lines[0] = line(ref("dup.png"), [box(0)])
+    lines[10] = line(ref("DUP.jpg"), [box(1)])
+    lines[20] = line(ref("dup.jpg"), [box(2)])
+    lines[30] = line(ref("twice.jpg"), [box(0)])
+    lines[-1] = line(ref("twice.jpg"), [box(1)])
+    manifest = _write(tmp_path / "output.manifest", lines)
+    options = replace(_options(), on_duplicate=OnDuplicate.LAST)
+
+    # When converting both ways
+    convert_manifests([manifest], LocalStorage(tmp_path / "single"), options)
+    _fan_out([manifest], tmp_path / "fanned", options, chunk_bytes)
+
+    # Then the chunks, converting apart, named every image as the single pass did
+    single, fanned = _tree(tmp_path / "single"), _tree(tmp_path / "fanned")
+    assert fanned == single
+    images = single["images.csv"].decode()
+    assert "/DUP.jpg," in images and "/dup~2.jpg," in images and "/dup~3.png," in images
+    assert json.loads(single["report.json"])["rejected"]["duplicate_source_ref"] == 1
+
+
+def test_the_same_source_ref_in_two_chunks_is_the_same_error_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
     # Given one image labeled on the first and on the last line, chunks apart
     lines = _messy_lines(40)
     lines[0] = line(ref("dup.jpg"), [box(0)])
-    lines[-1] = line(ref("dup.png"), [box(1)])  # x.jpg and x.png share a label file
+    lines[-1] = line(ref("dup.jpg"), [box(1)])
     manifest = _write(tmp_path / "output.manifest", lines)
 
     # When converting both ways
@@ -150,11 +180,11 @@ def test_an_image_in_two_chunks_is_the_same_duplicate_error(tmp_path: Path) -> N
     with pytest.raises(ConversionError) as fanned:
         _fan_out([manifest], tmp_path / "fanned", _options(), 256)
 
-    # Then both name both origins, and report.json lists them alike
+    # Then both name both origins, while planning: no file of the dataset exists
     assert str(fanned.value) == str(single.value)
-    assert "output.manifest:1)" in str(fanned.value)
+    assert "output.manifest:1," in str(fanned.value)
     assert f"output.manifest:{len(lines)})" in str(fanned.value)
-    assert _tree(tmp_path / "fanned") == _tree(tmp_path / "single")
+    assert not (tmp_path / "single").exists() and not (tmp_path / "fanned").exists()
 
 
 def test_classes_derived_from_class_maps_keep_their_order_across_chunks(tmp_path: Path) -> None:

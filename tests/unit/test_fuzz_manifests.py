@@ -283,7 +283,7 @@ def _check_case(
         if (core_out / "report.json").is_file():
             report = _check_dataset(core_out, manifests, where)
             converted = [m["images"] for m in report["manifests"]]
-            assert 0 in converted or report["duplicate_images"], where
+            assert 0 in converted, where
 
     # json alone writes the same bytes as with orjson
     if HAS_ORJSON and seed % ORJSON_EVERY == 0:

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 SUMMARY_FILES = {
-    "data.yaml", "classes.txt", "annot.csv", "images.csv", "train.txt", "val.txt",
+    "data.yaml", "obj.data", "classes.txt", "annot.csv", "images.csv", "train.txt", "val.txt",
     "report.json", "rejected.jsonl",
 }  # fmt: skip
 BLOG_COLUMNS = [
@@ -143,31 +143,51 @@ def test_images_csv_has_one_row_per_accepted_image(workspace: Workspace) -> None
     )
 
 
-def test_data_yaml_is_ultralytics_format(workspace: Workspace) -> None:
-    # Given a dataset converted for a known folder
+def test_data_yaml_is_ultralytics_format_with_split_folders(workspace: Workspace) -> None:
+    # Given a dataset
     lines = [line(ref("a.jpg"), [box()])]
-    dataset = workspace.convert(lines, classes=["zebra", "apple"], dataset_root="/data/pets")
+    dataset = workspace.convert(lines, classes=["zebra", "apple"])
 
     # When data.yaml is parsed as Ultralytics does (yaml.safe_load)
     document = yaml.safe_load(dataset.text("data.yaml"))
 
-    # Then it has path, the train and val lists, and names keyed by class id
-    assert document["path"] == "/data/pets"
-    assert (document["train"], document["val"]) == ("train.txt", "val.txt")
+    # Then train and val are the split's image folders, names keyed by class id
+    assert (document["train"], document["val"]) == ("images/train", "images/val")
     assert document["names"] == {0: "zebra", 1: "apple"}
     assert document["nc"] == 2
 
 
-def test_data_yaml_leaves_path_out_for_a_dataset_to_be_downloaded(workspace: Workspace) -> None:
-    # Given no dataset root (an S3 dataset): Ultralytics then resolves lists beside data.yaml
+def test_data_yaml_has_no_path_so_a_copied_dataset_reads_its_own_files(
+    workspace: Workspace,
+) -> None:
+    # Given a dataset converted locally (an absolute path would send a copy to the original)
     dataset = workspace.convert([line(ref("a.jpg"), [box()])])
 
     # When data.yaml is parsed
     document = yaml.safe_load(dataset.text("data.yaml"))
 
-    # Then there is no path key
+    # Then there is no path key: Ultralytics and labelformat use the yaml's folder
     assert "path" not in document
-    assert document["train"] == "train.txt"
+    assert "/" + str(workspace.tmp_path).strip("/") not in dataset.text("data.yaml")
+
+
+def test_obj_data_is_darknet_format(workspace: Workspace) -> None:
+    # Given a dataset with three classes and a test split
+    lines = [line(ref(f"{i}.jpg"), [box()]) for i in range(20)]
+    dataset = workspace.convert(lines, classes=["zebra", "apple", "cat"], test=0.2)
+
+    # When obj.data is read as Darknet does (key = value lines)
+    entries = dict(
+        (part.strip() for part in row.split("=", 1))
+        for row in dataset.text("obj.data").splitlines()
+    )
+
+    # Then it names the class count, the train and valid lists, the names file and backup/
+    assert entries == {
+        "classes": "3", "train": "train.txt", "valid": "val.txt", "names": "classes.txt",
+        "backup": "backup/",
+    }  # fmt: skip
+    assert dataset.text("classes.txt") == "zebra\napple\ncat\n"
 
 
 def test_data_yaml_of_a_dataset_without_classes_has_empty_names_not_null(
@@ -205,18 +225,17 @@ def test_class_names_with_quotes_colons_and_unicode_survive_data_yaml(
     assert dataset.text("classes.txt").split("\n")[:-1] == AWKWARD_NAMES
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(names=st.lists(st.text(min_size=1, max_size=20), min_size=1, max_size=5, unique=True))
 def test_any_one_line_class_name_survives_data_yaml(names: list[str]) -> None:
     # Given any class names that fit on one line (what the config accepts)
     names = [n for n in names if n.strip() and n.splitlines() == [n]] or ["cat"]
 
     # When data.yaml is written
-    document = yaml.safe_load(data_yaml(names, [Split.TRAIN, Split.VAL], "/d/" + names[0]))
+    document = yaml.safe_load(data_yaml(names, [Split.TRAIN, Split.VAL]))
 
-    # Then the names and the path parse back unchanged
+    # Then the names parse back unchanged
     assert document["names"] == dict(enumerate(names))
-    assert document["path"] == "/d/" + names[0]
 
 
 def test_classes_txt_has_one_name_per_line_in_id_order(workspace: Workspace) -> None:

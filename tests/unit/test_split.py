@@ -109,7 +109,7 @@ def test_a_test_split_exists_only_when_its_fraction_is_positive(workspace: Works
 
     # Then test.txt, its data.yaml entry and test images appear
     assert "test.txt" in dataset.files()
-    assert "test: test.txt" in dataset.text("data.yaml")
+    assert "test: images/test" in dataset.text("data.yaml")
     assert dataset.report["images_per_split"]["test"] > 0
     assert len(dataset.text("test.txt").splitlines()) == dataset.report["images_per_split"]["test"]
 

@@ -9,6 +9,8 @@ from collections.abc import Iterator, Sequence
 import pytest
 from gt2yolo.classes import class_list_from_label_config
 from gt2yolo.errors import ConversionError
+from gt2yolo.manifest import _Reject, load_line
+from gt2yolo.names import listed_source_refs
 from gt2yolo.survey import Survey, survey_manifests
 from gt_builders import box, label_config, record
 from hypothesis import given, settings
@@ -143,3 +145,21 @@ def test_a_source_ref_in_a_nested_object_or_an_invalid_line_does_not_shorten_the
     for skim in (True, False):
         survey = survey_manifests([Lines("m", lines)], "boxes", CLASSES, skim=skim)
         assert survey.common_folder == ("bucket", "a", "b")
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=manifest_line())
+def test_the_source_refs_read_from_a_lines_bytes_include_the_one_decoding_gives(
+    raw: bytes,
+) -> None:
+    # Given any line (names of colliding images are decided from what the survey reads from the
+    # bytes, skimmed or not; a source-ref missing there could take another image's name)
+    try:
+        decoded = load_line(raw).get("source-ref")
+    except _Reject:
+        decoded = None
+    # When the survey reads the line's source-refs
+    listed = list(listed_source_refs(raw))
+    # Then the top-level source-ref json.loads gives is among them
+    if isinstance(decoded, str):
+        assert decoded in listed
