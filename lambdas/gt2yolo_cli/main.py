@@ -256,11 +256,17 @@ def summary(report: dict[str, Any], out: str) -> str:
     rejected = ", ".join(f"{k} {v}" for k, v in report["rejected"].items()) or "none"
     dropped = ", ".join(f"{k} {v}" for k, v in report["dropped_boxes"].items()) or "none"
     splits = ", ".join(f"{k} {v}" for k, v in report["images_per_split"].items())
+    renamed = report.get("renamed_images", 0)
+    renamed_note = (
+        f"\nrenamed images: {renamed} (their label files would have collided; see images.csv)"
+        if renamed
+        else ""
+    )
     return (
         f"{report['images']} images ({splits}), {report['boxes']} boxes, "
         f"{len(report['classes'])} classes -> {out}\n"
         f"rejected lines: {rejected}; dropped boxes: {dropped}; "
-        f"clamped boxes: {report['clamped_boxes']}"
+        f"clamped boxes: {report['clamped_boxes']}{renamed_note}"
     )
 
 

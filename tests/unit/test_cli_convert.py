@@ -185,7 +185,7 @@ def test_images_copy_from_a_local_folder_keeps_subfolders_under_the_split(
 
 
 def test_layout_flat_copies_colliding_images_from_a_local_folder_to_their_flat_names(
-    workspace: Workspace,
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given synced images, two sharing a stem, and a manifest over them
     synced = workspace.tmp_path / "synced"
@@ -211,6 +211,8 @@ def test_layout_flat_copies_colliding_images_from_a_local_folder_to_their_flat_n
     }
     labels = {p.name for p in (workspace.out / "labels/train").iterdir()}
     assert labels == {"a%2Fb%2Fx.txt", "a%2Fb%2Fx~2.txt", "c%2Fy.txt"}
+    # And the summary says an image was renamed
+    assert "renamed images: 1" in capsys.readouterr().out
 
 
 def test_a_source_ref_on_two_lines_is_a_one_line_error_naming_the_option(

@@ -247,9 +247,9 @@ def test_any_chunk_size_gives_the_same_dataset(
     tmp_path_factory: pytest.TempPathFactory, chunk_bytes: int, count: int
 ) -> None:
     root = tmp_path_factory.mktemp("any")
-    manifest = _write(
-        root / "output.manifest", [line(ref("first.jpg"), [box(0)]), *_messy_lines(count)]
-    )
+    colliding = [line(ref(k), [box(1)]) for k in ("cam0/img0.png", "CAM0/IMG0.gif", "x", "X.jpg")]
+    lines = [line(ref("first.jpg"), [box(0)]), *_messy_lines(count), *colliding]
+    manifest = _write(root / "output.manifest", lines)
     convert_manifests([manifest], LocalStorage(root / "single"), _options())
     _fan_out([manifest], root / "fanned", _options(), chunk_bytes)
     assert _tree(root / "fanned") == _tree(root / "single")

@@ -94,8 +94,11 @@ def _same_boxes(
     )
 
 
+# supervision warns that it uses its NumPy fallback without opencv-python: enough to read labels.
+@pytest.mark.filterwarnings("ignore:OpenCV:UserWarning")
 def test_supervision_reads_every_image_and_box_of_the_flat_layout(tmp_path: Path) -> None:
-    sv = pytest.importorskip("supervision")
+    import supervision as sv  # here, not at the top: its import takes a second or two
+
     # Given a dataset in the flat layout (no folder below images/train/ and labels/train/)
     dataset = _convert(tmp_path, "flat")
     sources = _source_keys(dataset)
@@ -121,7 +124,8 @@ def test_supervision_reads_every_image_and_box_of_the_flat_layout(tmp_path: Path
 
 
 def test_labelformat_reads_every_image_and_box_of_the_folder_layout(tmp_path: Path) -> None:
-    formats = pytest.importorskip("labelformat.formats")
+    from labelformat import formats
+
     # Given a dataset in the folder layout, data.yaml without path:
     dataset = _convert(tmp_path, "folders")
     sources = _source_keys(dataset)
