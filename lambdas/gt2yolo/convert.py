@@ -37,7 +37,7 @@ from gt2yolo.report import ConversionReport
 from gt2yolo.split import Split, SplitFractions, assign_split
 from gt2yolo.storage import ImageSink, Storage
 from gt2yolo.survey import Survey, survey_manifests
-from gt2yolo.writers import BoxOutcome, DatasetWriter, image_key
+from gt2yolo.writers import BoxOutcome, DatasetWriter, image_key, label_key
 
 # progress(phase, lines): phase is "survey" (pass 1) or "convert" (pass 2).
 Progress = Callable[[str, int], None]
@@ -224,7 +224,18 @@ class _Pass:
     def _accept(self, placed: _Placed) -> None:
         image = placed.image
         outcomes = evaluate_boxes(image, self.survey.class_list)
-        self.writer.add_image(image, placed.path, placed.label, placed.split, outcomes)
+        try:
+            self.writer.add_image(image, placed.path, placed.label, placed.split, outcomes)
+        except _NAME_CLASHES as exc:
+            # A folder can't hold a file and a folder of one name: `a/d.txt` (the label of
+            # a/d.jpg) and `a/d.txt/` (of a/d.txt/x.jpg). The label file is written first, so
+            # nothing else of this image is. (S3 keys have no folders: no clash there.)
+            label = label_key(placed.split, placed.label)
+            detail = f"label file {label} clashes with another image's: {exc.strerror}"
+            self._reject(
+                RejectedLine(LineRejection.UNSAFE_PATH, detail, image.origin, image.source_ref)
+            )
+            return
         self._count_image(placed, outcomes)
 
     def _count_image(self, placed: _Placed, outcomes: Sequence[BoxOutcome]) -> None:
@@ -322,6 +333,7 @@ def evaluate_boxes(image: LabeledImage, classes: ClassList) -> list[BoxOutcome]:
 
 
 _DROPPED = {drop: f"dropped:{drop}" for drop in BoxDrop}
+_NAME_CLASHES = (FileExistsError, IsADirectoryError, NotADirectoryError)
 
 
 def evaluate_box(drawn: Any, image: LabeledImage, classes: ClassList) -> BoxOutcome:

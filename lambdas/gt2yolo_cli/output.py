@@ -2,8 +2,8 @@
 
 The conversion writes into a new sibling folder, `.DIR.gt2yolo-<random>`, which takes DIR's
 place only once the conversion succeeded. A failed run leaves DIR untouched and removes its
-folder, except when it got as far as report.json (no line of a manifest converts, an image
-twice): that attempt is kept as `DIR.failed`, for its report.json and rejected.jsonl.
+folder, except when it got as far as report.json (no line of a manifest converts): that
+attempt is kept as `DIR.failed`, for its report.json and rejected.jsonl.
 
 DIR may be missing, empty, or one of our datasets, which is then replaced whole: no label file
 or image of the earlier dataset remains, nor anything else in that folder. One of our datasets

@@ -326,3 +326,24 @@ def test_a_utf16_line_without_byte_order_mark_is_malformed_with_a_hint(
     # Then it is a malformed line whose detail suggests the encoding
     assert dataset.report["rejected"] == {"malformed_json": 1}
     assert "UTF-16" in dataset.rejected[0]["detail"]
+
+
+def test_a_label_file_clashing_with_a_label_folder_rejects_the_later_line_not_the_run(
+    workspace: Workspace,
+) -> None:
+    # Given images whose label paths are a file and a folder of one name (`d.txt`, `d.txt/`)
+    names = ["d.jpg", "d.txt/x.jpg", "e.txt/y.jpg", "e.png"]
+    lines = [line(ref(name), [box()]) for name in names]
+
+    # When converting into a folder (one split: the label files share a folder)
+    dataset = workspace.convert(lines, val=0)
+
+    # Then each later image of a clash is rejected as unsafe_path, naming its label file
+    assert dataset.report["images"] == 2
+    assert [(r["line"], r["reason"], r["source_ref"]) for r in dataset.rejected] == [
+        (2, "unsafe_path", ref("d.txt/x.jpg")),
+        (4, "unsafe_path", ref("e.png")),
+    ]
+    assert "labels/train/e.txt" in dataset.rejected[1]["detail"]
+    # And the images before them keep their label files
+    assert dataset.label_rows(ref("d.jpg")) and dataset.label_rows(ref("e.txt/y.jpg"))
