@@ -295,7 +295,7 @@ class LocalCloud:
             env = deployed.environment | {
                 k: v for k, v in self.env_overrides.items() if k in deployed.environment
             }
-            function = _with_environment(deployed, env)
+            function = replace(deployed, environment=env)
             name = str(self.resolver.refs[logical])
             props = lambdas[logical]["Properties"]
             arn = lam.create_function(
@@ -668,10 +668,6 @@ def _zip_of(name: str, text: str) -> bytes:
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr(name, text)
     return archive.getvalue()
-
-
-def _with_environment(function: DeployedFunction, env: dict[str, str]) -> DeployedFunction:
-    return replace(function, environment=env)
 
 
 class _SageMakerAnswers:
