@@ -52,6 +52,9 @@ class SampleJob:
     # Where the images are when not in `bucket` (a customer's own bucket), and their objects.
     image_bucket: str | None = None
     image_objects: dict[str, bytes] = field(default_factory=dict)
+    # The built-in task's Lambdas (after `function:`): which Ground Truth task the job ran.
+    pre_annotation: str = "PRE-BoundingBox"
+    consolidation: str = "ACS-BoundingBox"
 
     @property
     def output_prefix(self) -> str:
@@ -85,11 +88,11 @@ class SampleJob:
             "HumanTaskConfig": {
                 "WorkteamArn": "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/demo",
                 "UiConfig": {"HumanTaskUiArn": "arn:aws:sagemaker:us-east-1:394669845002:human-task-ui/BoundingBox"},
-                "PreHumanTaskLambdaArn": "arn:aws:lambda:us-east-1:432418664414:function:PRE-BoundingBox",
+                "PreHumanTaskLambdaArn": f"arn:aws:lambda:us-east-1:432418664414:function:{self.pre_annotation}",
                 "TaskTitle": "Draw a box around each shape", "TaskDescription": "square, circle, triangle",
                 "NumberOfHumanWorkersPerDataObject": 3, "TaskTimeLimitInSeconds": 300,
                 "AnnotationConsolidationConfig": {"AnnotationConsolidationLambdaArn":
-                    "arn:aws:lambda:us-east-1:432418664414:function:ACS-BoundingBox"},
+                    f"arn:aws:lambda:us-east-1:432418664414:function:{self.consolidation}"},
             },
             "LabelingJobOutput": {"OutputDatasetS3Uri": f"s3://{self.bucket}/{self.manifest_key}"},
         }  # fmt: skip

@@ -35,8 +35,9 @@ from gt2yolo.records import (
 )
 from gt2yolo.report import ConversionReport
 from gt2yolo.split import Split, SplitFractions, assign_split
-from gt2yolo.storage import ImageSink, Storage
+from gt2yolo.storage import ImageSink, SourceObjects, Storage
 from gt2yolo.survey import Survey, survey_manifests
+from gt2yolo.tasks import LabelTask
 from gt2yolo.writers import BoxOutcome, DatasetWriter, image_key, label_key
 
 # progress(phase, lines): phase is "survey" (pass 1) or "convert" (pass 2).
@@ -54,14 +55,24 @@ class ConversionOptions:
     layout: Layout = Layout.FOLDERS
     on_duplicate: OnDuplicate = OnDuplicate.ERROR
     image_batch_size: int = 64
+    # The labeling job's task, when known (DescribeLabelingJob); else the lines' metadata say.
+    task: LabelTask | None = None
+    # Segmentation: outline simplification (pixels) and the smallest region kept (square pixels).
+    polygon_tolerance: float = 1.0
+    min_region_area: float = 4.0
 
-    def line_rules(self, label_attribute: str, classes: ClassList | None = None) -> LineRules:
+    def line_rules(
+        self,
+        label_attribute: str,
+        classes: ClassList | None = None,
+        task: LabelTask = LabelTask.BOUNDING_BOX,
+    ) -> LineRules:
         """`classes`: the survey's class list; when derived from the lines' class-maps (no
         label config), a line whose class-map disagrees with it is rejected."""
         derived = classes if classes is not None and classes.from_class_maps else None
         return LineRules(
             label_attribute, self.verification_attribute, self.accepted_verdicts,
-            derived_classes=derived,
+            derived_classes=derived, task=task,
         )  # fmt: skip
 
 
@@ -75,10 +86,11 @@ class ConversionResult:
 class _Placed:
     """An accepted image and where it goes in the dataset."""
 
-    image: LabeledImage
+    image: Any  # the task's record: LabeledImage, SegmentedImage, ClassifiedImage
     path: str
     label: str
     split: Split
+    folder: str = ""  # image classification: the class folder the image goes into
 
 
 def convert_manifests(
@@ -87,14 +99,18 @@ def convert_manifests(
     options: ConversionOptions,
     images: ImageSink | None = None,
     progress: Progress | None = None,
+    objects: SourceObjects | None = None,
 ) -> ConversionResult:
-    """Convert manifests into one dataset; raise ConversionError for unusable input."""
+    """Convert manifests into one dataset; raise ConversionError for unusable input.
+
+    `objects` reads what lines refer to besides images (segmentation masks, image headers)."""
     if not sources:
         raise ConversionError("no manifest given")
     _require_unique_names(sources)
     survey = survey_and_name(sources, options, progress)
-    run = _Pass(survey, options, storage, images)
-    with DatasetWriter(storage, options.fractions.splits()) as writer:
+    run = conversion_pass(survey, options, storage, images, objects)
+    run.check_ready()
+    with run.open_writer(storage, options.fractions.splits()) as writer:
         run.writer = writer
         for source in sources:
             run.convert_source(source, progress)
@@ -117,9 +133,10 @@ def survey_and_name(
     notes its cuts while they stream)."""
     natural = NaturalNames()
     survey = survey_manifests(
-        surveyed or sources, options.label_attribute, options.class_list, progress, natural=natural
-    )
-    rules = options.line_rules(survey.label_attribute, survey.class_list)
+        surveyed or sources, options.label_attribute, options.class_list, progress,
+        natural=natural, task=options.task,
+    )  # fmt: skip
+    rules = options.line_rules(survey.label_attribute, survey.class_list, survey.task)
     names = decide_names(sources, rules, survey.common_folder, natural, options.on_duplicate)
     return replace(survey, names=names)
 
@@ -130,8 +147,30 @@ def _require_unique_names(sources: Sequence[ManifestSource]) -> None:
         raise ConversionError(f"the same manifest is given twice: {names}")
 
 
+def conversion_pass(
+    survey: Survey,
+    options: ConversionOptions,
+    storage: Storage,
+    images: ImageSink | None,
+    objects: SourceObjects | None = None,
+) -> _Pass:
+    """The pass of the survey's task: its reader's records through its YOLO writer."""
+    if survey.task is LabelTask.BOUNDING_BOX:
+        return _Pass(survey, options, storage, images)
+    if survey.task is LabelTask.SEMANTIC_SEGMENTATION:
+        from gt2yolo.yolo_segment import SegmentPass  # imports OpenCV: only for masks
+
+        return SegmentPass(survey, options, storage, images, objects)
+    from gt2yolo.yolo_classify import ClassifyPass
+
+    return ClassifyPass(survey, options, storage, images)
+
+
 class _Pass:
-    """State of the conversion pass: the survey's answers, counters, the writer."""
+    """State of the conversion pass: the survey's answers, counters, the writer.
+
+    This is the bounding-box pass; the other tasks' passes (yolo_segment, yolo_classify) replace
+    the writer and how an accepted image is written, and share everything else."""
 
     def __init__(
         self, survey: Survey, options: ConversionOptions, storage: Storage, images: ImageSink | None
@@ -140,7 +179,7 @@ class _Pass:
         self.options = options
         self.storage = storage
         self.images = images
-        self.rules = options.line_rules(survey.label_attribute, survey.class_list)
+        self.rules = options.line_rules(survey.label_attribute, survey.class_list, survey.task)
         self.writer: DatasetWriter
         self.renamed = survey.names.renamed
         self.dropped = survey.names.dropped
@@ -151,7 +190,15 @@ class _Pass:
             common_prefix="s3://" + "".join(s + "/" for s in survey.common_folder),
             split_fractions={"val": options.fractions.val, "test": options.fractions.test},
             warnings=[*survey.class_list.warnings, *_name_warnings(survey)],
+            task=str(survey.task.yolo_task),
         )
+
+    def open_writer(self, storage: Storage, splits: Sequence[Split], **part: Any) -> DatasetWriter:
+        """The task's writer; `part`: a fan-out chunk's tables_prefix and header."""
+        return DatasetWriter(storage, splits, **part)
+
+    def check_ready(self) -> None:
+        """Raise ConversionError before anything is written if the pass lacks an input."""
 
     def convert_source(self, source: ManifestSource, progress: Progress | None) -> None:
         counts = self.report.manifest(source.name)
@@ -159,7 +206,7 @@ class _Pass:
         for origin, raw in numbered_lines(source):
             counts.lines += 1
             record = parse_line(raw, origin, self.rules)
-            if self.dropped and isinstance(record, LabeledImage):
+            if self.dropped and not isinstance(record, RejectedLine):
                 record = self._unless_dropped(record)
             placed = record if isinstance(record, RejectedLine) else self._place(record)
             if isinstance(placed, RejectedLine):
@@ -179,14 +226,14 @@ class _Pass:
         if progress:
             progress("convert", counts.lines % PROGRESS_EVERY)
 
-    def _unless_dropped(self, image: LabeledImage) -> LabeledImage | RejectedLine:
+    def _unless_dropped(self, image: Any) -> Any:
         origin = image.origin
         detail = self.dropped.get((origin.manifest, origin.line))
         if detail is None:
             return image
         return RejectedLine(LineRejection.DUPLICATE_SOURCE_REF, detail, origin, image.source_ref)
 
-    def _place(self, image: LabeledImage) -> _Placed | RejectedLine:
+    def _place(self, image: Any) -> _Placed | RejectedLine:
         path = self.renamed.get(image.source_ref) if self.renamed else None
         if path is None:
             segments = image.segments or source_ref_segments(image.source_ref)
@@ -203,10 +250,13 @@ class _Pass:
         split = assign_split(image.source_ref, self.options.fractions)
         return _Placed(image, path, label, split)
 
+    def _image_key(self, placed: _Placed) -> str:
+        return image_key(placed.split, placed.path)
+
     def _write_batch(self, batch: list[_Placed]) -> None:
         failures = self._copy_images(batch)
         for placed in batch:
-            key = image_key(placed.split, placed.path)
+            key = self._image_key(placed)
             if key in failures:
                 self._reject(RejectedLine(
                     LineRejection.IMAGE_NOT_FOUND, failures[key], placed.image.origin,
@@ -218,7 +268,7 @@ class _Pass:
     def _copy_images(self, batch: list[_Placed]) -> dict[str, str]:
         if self.images is None or not batch:
             return {}
-        items = [(p.image.source_ref, image_key(p.split, p.path)) for p in batch]
+        items = [(p.image.source_ref, self._image_key(p)) for p in batch]
         return dict(self.images.copy_batch(items))
 
     def _accept(self, placed: _Placed) -> None:

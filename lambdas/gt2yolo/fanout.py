@@ -21,17 +21,17 @@ from gt2yolo.classes import ClassList
 from gt2yolo.convert import (
     ConversionOptions,
     ConversionResult,
-    _Pass,
     _raise_for_unusable,
     _require_unique_names,
+    conversion_pass,
     survey_and_name,
 )
 from gt2yolo.errors import ConversionError
 from gt2yolo.manifest import ManifestSource
 from gt2yolo.names import DatasetNames
-from gt2yolo.storage import ImageSink, PartReader, Storage
+from gt2yolo.storage import ImageSink, PartReader, SourceObjects, Storage
 from gt2yolo.survey import Survey
-from gt2yolo.writers import DatasetWriter, table_keys
+from gt2yolo.tasks import LabelTask
 
 PLAN_VERSION = 2
 PARTS_PREFIX = "_parts/"
@@ -101,6 +101,7 @@ class FanOutPlan:
             "common_folder": list(self.survey.common_folder),
             "lines": self.survey.lines,
             "names": self.survey.names.to_json(),
+            "task": str(self.survey.task),
             "chunks": [chunk.as_item() for chunk in self.chunks],
         })  # fmt: skip
 
@@ -121,6 +122,8 @@ class FanOutPlan:
             tuple(document["common_folder"]),
             document["lines"],
             DatasetNames.from_json(document["names"]),
+            # Plans written before task types existed are bounding-box plans.
+            LabelTask(document.get("task", LabelTask.BOUNDING_BOX)),
         )
         return cls(survey, tuple(Chunk.from_item(item) for item in document["chunks"]))
 
@@ -198,11 +201,13 @@ def convert_chunk(
     storage: Storage,
     options: ConversionOptions,
     images: ImageSink | None = None,
+    objects: SourceObjects | None = None,
 ) -> dict[str, Any]:
     """Pass 2 over one chunk: label files (and images) in place, table parts under _parts/."""
-    run = _Pass(plan.survey, options, storage, images)
+    run = conversion_pass(plan.survey, options, storage, images, objects)
+    run.check_ready()
     splits = options.fractions.splits()
-    with DatasetWriter(storage, splits, tables_prefix=chunk.prefix, header=False) as writer:
+    with run.open_writer(storage, splits, tables_prefix=chunk.prefix, header=False) as writer:
         run.writer = writer
         run.convert_source(ManifestChunk(source, chunk), None)
         storage.flush()
@@ -217,12 +222,12 @@ def finalize(
     plan: FanOutPlan, parts: PartReader, storage: Storage, options: ConversionOptions
 ) -> ConversionResult:
     """Merge the chunks' parts in order, write the summary files, remove the parts."""
-    run = _Pass(plan.survey, options, storage, None)
+    run = conversion_pass(plan.survey, options, storage, None)
     splits = options.fractions.splits()
     for chunk in plan.chunks:
         run.report.absorb(json.loads(parts.read_bytes(chunk.prefix + COUNTERS_NAME)))
-    with DatasetWriter(storage, splits) as writer:
-        for key in table_keys(splits):
+    with run.open_writer(storage, splits) as writer:
+        for key in writer.tables():
             for chunk in plan.chunks:
                 with parts.open_binary(chunk.prefix + key) as part:
                     writer.append_part(key, part)

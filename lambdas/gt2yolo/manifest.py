@@ -7,6 +7,7 @@ Line layout (Ground Truth output): the input keys (`source-ref`, pass-through ke
 from __future__ import annotations
 
 import codecs
+import functools
 import json
 import math
 import re
@@ -19,7 +20,17 @@ from gt2yolo.classes import ClassList
 from gt2yolo.errors import ConversionError
 from gt2yolo.excerpts import shortened, shown
 from gt2yolo.paths import InvalidSourceRef, UnsafeSourceRef, source_ref_segments
-from gt2yolo.records import DrawnBox, LabeledImage, LineOrigin, LineRejection, RejectedLine
+from gt2yolo.records import (
+    ClassifiedImage,
+    DrawnBox,
+    LabeledImage,
+    LineOrigin,
+    LineRejection,
+    Rejected,
+    RejectedLine,
+    SegmentedImage,
+)
+from gt2yolo.tasks import LabelTask, task_of_metadata_type
 
 # orjson, when installed, decodes a line 2 to 3 times faster than json. It is optional: the core
 # stays standard-library only (Lambda and the CLI share it as is) and works the same without it.
@@ -82,13 +93,10 @@ class LineRules:
     verification_attribute: str | None = None
     accepted_verdicts: frozenset[str] = field(default_factory=lambda: frozenset({"good"}))
     derived_classes: ClassList | None = None
+    task: LabelTask = LabelTask.BOUNDING_BOX
 
 
-class _Reject(Exception):
-    def __init__(self, reason: LineRejection, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
+_Reject = Rejected
 
 
 # Python's json decodes nesting by recursion: past about 1,000 levels, less the caller's own stack
@@ -147,9 +155,13 @@ def _not_json(raw: bytes | str, exc: Exception) -> str:
     return f"not JSON: an integer of more than {sys.get_int_max_str_digits()} digits"
 
 
+# What a line of each task becomes once the common rules accepted it.
+AcceptedLine = LabeledImage | SegmentedImage | ClassifiedImage
+
+
 def parse_line(
     raw: bytes | str, origin: LineOrigin, rules: LineRules
-) -> LabeledImage | RejectedLine:
+) -> AcceptedLine | RejectedLine:
     """Apply the line rules: an accepted image with its drawn boxes, or a counted rejection."""
     source_ref: str | None = None
     try:
@@ -159,7 +171,11 @@ def parse_line(
         _check_labeled(record, rules)
         _check_verified(record, rules)
         _check_class_map(record, rules)
-        return _labeled_image(record, source_ref, segments, origin, rules.label_attribute)
+        if rules.task is LabelTask.BOUNDING_BOX:
+            return _labeled_image(record, source_ref, segments, origin, rules.label_attribute)
+        return task_reader(rules.task).read(
+            record, source_ref, segments, origin, rules.label_attribute
+        )
     except _Reject as rejection:
         shown_ref = None if source_ref is None else shortened(source_ref, MAX_SHOWN_SOURCE_REF)
         return RejectedLine(rejection.reason, shortened(rejection.detail), origin, shown_ref)
@@ -211,12 +227,9 @@ def _check_class_map(record: dict[str, Any], rules: LineRules) -> None:
     classes = rules.derived_classes
     if classes is None:
         return
-    # The same class-maps the survey derived the class list from: typed bounding-box metadata.
-    metadata = record.get(rules.label_attribute + METADATA_SUFFIX)
-    if not isinstance(metadata, dict) or metadata.get("type") != OBJECT_DETECTION_TYPE:
-        return
-    class_map = metadata.get("class-map")
-    if isinstance(class_map, dict) and class_map:
+    # The same class-maps the survey derived the class list from (of lines typed as the task).
+    class_map = class_map_of(record, rules.label_attribute, rules.task)
+    if class_map:
         conflict = classes.class_map_conflict(class_map)
         if conflict is not None:
             raise _Reject(LineRejection.CLASS_MAP_CONFLICT, conflict)
@@ -391,21 +404,60 @@ def metadata_type(record: dict[str, Any], attribute: str) -> object:
     return metadata.get("type") if isinstance(metadata, dict) else None
 
 
-def detection_attributes(record: dict[str, Any]) -> Iterator[str]:
-    """Attributes on this line whose metadata says they hold bounding boxes."""
+def labeled_attributes(record: dict[str, Any]) -> Iterator[tuple[str, LabelTask]]:
+    """Attributes on this line whose metadata says they hold labels of a task we convert."""
     for key, value in record.items():
-        if (
-            key.endswith(METADATA_SUFFIX)
-            and isinstance(value, dict)
-            and value.get("type") == OBJECT_DETECTION_TYPE
-        ):
-            yield key[: -len(METADATA_SUFFIX)]
+        if key.endswith(METADATA_SUFFIX) and isinstance(value, dict):
+            task = task_of_metadata_type(value.get("type"))
+            if task is not None:
+                yield key[: -len(METADATA_SUFFIX)], task
 
 
-def class_map_of(record: dict[str, Any], attribute: str) -> dict[str, Any] | None:
+def class_map_of(
+    record: dict[str, Any], attribute: str, task: LabelTask = LabelTask.BOUNDING_BOX
+) -> dict[str, Any] | None:
+    """The line's own id -> name map of the attribute, if its metadata is typed as `task`."""
     metadata = record.get(attribute + METADATA_SUFFIX)
-    class_map = metadata.get("class-map") if isinstance(metadata, dict) else None
-    return class_map if isinstance(class_map, dict) else None
+    if not isinstance(metadata, dict) or metadata.get("type") != task:
+        return None
+    if task is LabelTask.BOUNDING_BOX:
+        class_map = metadata.get("class-map")
+        return class_map if isinstance(class_map, dict) and class_map else None
+    return task_reader(task).class_map(record, attribute, metadata)
+
+
+class TaskReader(Protocol):
+    """The reader of one Ground Truth task besides bounding boxes (which `parse_line` inlines)."""
+
+    def read(
+        self,
+        record: dict[str, Any],
+        source_ref: str,
+        segments: tuple[str, ...],
+        origin: LineOrigin,
+        attribute: str,
+    ) -> AcceptedLine:
+        """The accepted line's record; raises Rejected."""
+        ...
+
+    def class_map(
+        self, record: dict[str, Any], attribute: str, metadata: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The line's class ids -> names, as a bounding-box class-map would give them."""
+        ...
+
+
+@functools.cache
+def task_reader(task: LabelTask) -> TaskReader:
+    # Imported here: the readers import this module's helpers.
+    from gt2yolo import classification, segmentation
+
+    readers: dict[LabelTask, TaskReader] = {
+        LabelTask.SEMANTIC_SEGMENTATION: segmentation.READER,
+        LabelTask.IMAGE_CLASSIFICATION: classification.SINGLE_LABEL_READER,
+        LabelTask.IMAGE_CLASSIFICATION_MULTILABEL: classification.MULTILABEL_READER,
+    }
+    return readers[task]
 
 
 # Byte order marks of encodings json.loads would guess per line: a manifest starting with one is

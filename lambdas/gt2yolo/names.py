@@ -56,7 +56,7 @@ from gt2yolo.paths import (
     numbered_path,
     source_ref_segments,
 )
-from gt2yolo.records import LabeledImage, LineOrigin
+from gt2yolo.records import LineOrigin, RejectedLine
 
 
 class OnDuplicate(StrEnum):
@@ -233,7 +233,7 @@ def _claims(
             if not any(natural_digest(ref) in repeated for ref in listed_source_refs(raw)):
                 continue
             image = parse_line(raw, origin, rules)
-            if isinstance(image, LabeledImage):
+            if not isinstance(image, RejectedLine):
                 segments = image.segments or source_ref_segments(image.source_ref)
                 path = dataset_path(segments, common)
                 claims.append(_Claim(image.source_ref, origin, path))

@@ -27,6 +27,13 @@ class LineRejection(StrEnum):
     IMAGE_NOT_FOUND = "image_not_found"
     # The same source-ref on another accepted line, kept by --on-duplicate first|last.
     DUPLICATE_SOURCE_REF = "duplicate_source_ref"
+    # Semantic segmentation: the line's mask (`<attr>` is its s3:// URI) cannot become polygons.
+    MASK_NOT_FOUND = "mask_not_found"
+    MASK_UNREADABLE = "mask_unreadable"
+    MASK_SIZE_MISMATCH = "mask_size_mismatch"
+    MASK_UNKNOWN_COLORS = "mask_unknown_colors"
+    # Image classification: the image's one class is not in the dataset's class list.
+    UNKNOWN_CLASS = "unknown_class"
 
 
 class BoxDrop(StrEnum):
@@ -37,6 +44,17 @@ class BoxDrop(StrEnum):
     ZERO_SIZE = "zero_size"
     OUTSIDE_IMAGE = "outside_image"
     DUPLICATE = "duplicate_box"
+    # Segmentation: a region enclosing less than the minimum area, or nothing once simplified.
+    SMALL_REGION = "small_region"
+
+
+class Rejected(Exception):
+    """Raised by a line reader: the line yields no image, for this reason (and detail)."""
+
+    def __init__(self, reason: LineRejection, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +108,47 @@ class LabeledImage:
     boxes: tuple[DrawnBox, ...]
     origin: LineOrigin
     # source_ref_segments(source_ref), computed once when the line is read; () if not given.
+    segments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MaskColor:
+    """One entry of a segmentation line's `internal-color-map`: a mask color and its class."""
+
+    rgb: tuple[int, int, int]
+    class_name: str
+    # Ground Truth's name for unlabeled pixels; background is no class.
+    background: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentedImage:
+    """One accepted semantic segmentation line: the image, its mask and the mask's colors."""
+
+    source_ref: str
+    mask_ref: str
+    colors: tuple[MaskColor, ...]
+    origin: LineOrigin
+    segments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ImageClass:
+    """A class the labelers gave an image: the job's class index, its name, the confidence."""
+
+    class_id: int
+    class_name: str | None
+    confidence: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifiedImage:
+    """One accepted image classification line: one class (single label) or any number."""
+
+    source_ref: str
+    classes: tuple[ImageClass, ...]
+    multilabel: bool
+    origin: LineOrigin
     segments: tuple[str, ...] = ()
 
 

@@ -36,6 +36,9 @@ class ConversionReport:
     common_prefix: str = ""
     split_fractions: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # The YOLO task (detect, segment, classify) and what only some tasks count.
+    task: str = "detect"
+    extra: Counter[str] = field(default_factory=Counter)
 
     def manifest(self, name: str) -> ManifestCounts:
         return self.manifests.setdefault(name, ManifestCounts())
@@ -55,6 +58,7 @@ class ConversionReport:
             "manifests": [
                 [name, m.lines, m.images, m.rejected] for name, m in self.manifests.items()
             ],
+            "extra": dict(self.extra),
         }
 
     def absorb(self, counters: dict[str, Any]) -> None:
@@ -68,6 +72,7 @@ class ConversionReport:
         self.boxes_per_class.update({int(k): v for k, v in counters["boxes_per_class"].items()})
         self.images_per_split.update(counters["images_per_split"])
         self.boxes_per_split.update(counters["boxes_per_split"])
+        self.extra.update(counters.get("extra", {}))
         for name, lines, images, rejected in counters["manifests"]:
             counts = self.manifest(name)
             counts.lines += lines
@@ -103,4 +108,5 @@ class ConversionReport:
                 for name, m in self.manifests.items()
             ],
             "warnings": self.warnings,
+            "task": self.task,
         }

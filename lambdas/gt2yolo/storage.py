@@ -56,6 +56,55 @@ class ImageSink(Protocol):
         ...
 
 
+class SourceObjects(Protocol):
+    """Reads what manifest lines refer to by s3:// URI: segmentation masks, image headers."""
+
+    def read(self, uri: str, max_bytes: int | None = None) -> bytes:
+        """The object's bytes (only the first `max_bytes` when given).
+
+        FileNotFoundError if there is no such object; PermissionError if it may not be read."""
+        ...
+
+
+class S3Mirror:
+    """A local copy of buckets: `s3://BUCKET/KEY` is `DIR/BUCKET/KEY`, the layout
+    `aws s3 sync s3://BUCKET DIR/BUCKET` makes. Reads masks, image headers and images alike."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"--s3-mirror {root} is not a folder")
+
+    def path(self, uri: str) -> Path:
+        segments = source_ref_segments(uri)  # refuses `..`, empty segments, non-s3 URIs
+        return self.root.joinpath(*segments)
+
+    def read(self, uri: str, max_bytes: int | None = None) -> bytes:
+        path = self.path(uri)
+        if not path.is_file():
+            raise FileNotFoundError(f"not in the mirror: {path}")
+        with path.open("rb") as stream:
+            return stream.read() if max_bytes is None else stream.read(max_bytes)
+
+
+class MirrorImageSink:
+    """Copies images from an S3Mirror into a local dataset."""
+
+    def __init__(self, mirror: S3Mirror, out: LocalStorage) -> None:
+        self.mirror = mirror
+        self.out = out
+
+    def copy_batch(self, items: Sequence[tuple[str, str]]) -> Mapping[str, str]:
+        failures: dict[str, str] = {}
+        for source_ref, key in items:
+            source = self.mirror.path(source_ref)
+            if not source.is_file():
+                failures[key] = f"not in the --s3-mirror folder: {source}"
+                continue
+            shutil.copyfile(source, self.out._path(key))
+        return failures
+
+
 class LocalStorage:
     """A dataset root on the local file system."""
 

@@ -24,12 +24,14 @@ from gt2yolo.manifest import (
     ManifestSource,
     _Reject,
     class_map_of,
-    detection_attributes,
+    labeled_attributes,
     load_line,
     numbered_lines,
 )
 from gt2yolo.names import DatasetNames, NaturalNames
 from gt2yolo.paths import S3_SCHEME, InvalidSourceRef, common_folder, source_ref_segments
+from gt2yolo.segmentation import REF_SUFFIX
+from gt2yolo.tasks import LabelTask
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Survey:
     common_folder: tuple[str, ...]
     lines: int
     names: DatasetNames = field(default_factory=DatasetNames)
+    task: LabelTask = LabelTask.BOUNDING_BOX
 
 
 @dataclass
@@ -46,6 +49,8 @@ class _Tally:
     lines: int = 0
     folder: tuple[str, ...] | None = None
     detection: Counter[str] = field(default_factory=Counter)
+    # attribute -> the tasks its metadata types name, with the lines of each
+    tasks: dict[str, Counter[LabelTask]] = field(default_factory=dict)
     attributes_per_manifest: dict[str, Counter[str]] = field(default_factory=dict)
     class_maps: dict[str, ClassMapCollector] = field(default_factory=dict)
 
@@ -57,11 +62,13 @@ def survey_manifests(
     progress: Callable[[str, int], None] | None = None,
     skim: bool = True,
     natural: NaturalNames | None = None,
+    task: LabelTask | None = None,
 ) -> Survey:
     """Survey the manifests; `skim=False` decodes every line (the reference for the skim).
 
     `natural` collects the digests of every line's natural label path (read from the bytes, so
-    the same whether a line is skimmed or decoded)."""
+    the same whether a line is skimmed or decoded). `task`: the job's task when known (from
+    DescribeLabelingJob); the lines must agree with it."""
     tally = _Tally()
     # With the attribute and classes given, only the common folder and the attribute's presence
     # per manifest are asked for: most lines can be shown to change neither without decoding.
@@ -79,12 +86,43 @@ def survey_manifests(
                 progress("survey", 1000)
     if progress:
         progress("survey", tally.lines % 1000)
-    attribute = label_attribute or _detect_attribute(tally.detection)
+    attribute = _attribute(label_attribute, tally)
     _require_attribute_everywhere(attribute, tally.attributes_per_manifest)
+    found = _task(attribute, tally.tasks.get(attribute, Counter()), task)
     if class_list is None:
         collector = tally.class_maps.get(attribute, ClassMapCollector())
         class_list = collector.class_list()
-    return Survey(attribute, class_list, tally.folder or (), tally.lines)
+    return Survey(attribute, class_list, tally.folder or (), tally.lines, task=found)
+
+
+def _attribute(given: str | None, tally: _Tally) -> str:
+    if given is None:
+        return _detect_attribute(tally.detection)
+    # A segmentation job's LabelAttributeName `seg` labels its lines as `seg-ref`.
+    ref = given + REF_SUFFIX
+    if not any(seen[given] for seen in tally.attributes_per_manifest.values()) and any(
+        seen[ref] for seen in tally.attributes_per_manifest.values()
+    ):
+        return ref
+    return given
+
+
+def _task(attribute: str, seen: Counter[LabelTask], job_task: LabelTask | None) -> LabelTask:
+    """The dataset's one task: what the attribute's metadata types say (and the job, if known)."""
+    if len(seen) > 1:
+        listed = ", ".join(f"{task} ({count} lines)" for task, count in seen.most_common())
+        raise ConversionError(
+            f'label attribute "{_name(attribute)}" holds labels of several task types: {listed}; '
+            "a dataset holds one task: convert each job's lines separately"
+        )
+    found = next(iter(seen), None)
+    if job_task is not None and found is not None and found is not job_task:
+        raise ConversionError(
+            f"the labeling job is a {job_task.description} job, but the lines of "
+            f'"{_name(attribute)}" are typed {found}'
+        )
+    # Lines without a typed metadata (custom workflows) are read as the job's task, else boxes.
+    return found or job_task or LabelTask.BOUNDING_BOX
 
 
 class _Skimmer:
@@ -134,9 +172,10 @@ def _survey_line(raw: bytes, where: str, seen: Counter[str], tally: _Tally, maps
     for key in record:
         if key.endswith(METADATA_SUFFIX):
             seen[key[: -len(METADATA_SUFFIX)]] += 1
-    for attribute in detection_attributes(record):
+    for attribute, task in labeled_attributes(record):
         tally.detection[attribute] += 1
-        class_map = class_map_of(record, attribute) if maps else None
+        tally.tasks.setdefault(attribute, Counter())[task] += 1
+        class_map = class_map_of(record, attribute, task) if maps else None
         if class_map:
             tally.class_maps.setdefault(attribute, ClassMapCollector()).add(class_map, where)
 
@@ -146,13 +185,11 @@ def _detect_attribute(detection: Counter[str]) -> str:
         return next(iter(detection))
     if not detection:
         raise ConversionError(
-            "no bounding-box label attribute found (no <attr>-metadata with type "
-            '"groundtruth/object-detection"); pass --label-attribute'
+            "no label attribute found (no <attr>-metadata whose type is one of "
+            f"{', '.join(task.value for task in LabelTask)}); pass --label-attribute"
         )
     listed = _listed(f"{_name(name)} ({count} lines)" for name, count in detection.most_common())
-    raise ConversionError(
-        f"several bounding-box attributes: {listed}; pick one with --label-attribute"
-    )
+    raise ConversionError(f"several label attributes: {listed}; pick one with --label-attribute")
 
 
 def _require_attribute_everywhere(attribute: str, per_manifest: dict[str, Counter[str]]) -> None:

@@ -138,7 +138,15 @@ _PIXEL_TEXT = {float(i): str(i) for i in range(-64, 8193)}
 
 
 class DatasetWriter:
-    """Streams the per-image files and tables while records arrive; writes the summary last."""
+    """Streams the per-image files and tables while records arrive; writes the summary last.
+
+    This writes detection datasets; the other YOLO tasks' writers (yolo_segment, yolo_classify)
+    keep its streams and summary, with their own table columns and per-image files."""
+
+    annot_columns: tuple[str, ...] = ANNOT_COLUMNS
+    images_columns: tuple[str, ...] = IMAGES_COLUMNS
+    # data.yaml's `task:` (None: detect, which Ultralytics assumes)
+    yolo_task: str | None = None
 
     def __init__(
         self,
@@ -163,13 +171,17 @@ class DatasetWriter:
         self._rejected = self._open(REJECTED_JSONL)
         self._lists = {split: self._open(list_key(split)) for split in splits}
         if header:
-            self._annot.writerow(ANNOT_COLUMNS)
-            self._images.writerow(IMAGES_COLUMNS)
+            self._annot.writerow(self.annot_columns)
+            self._images.writerow(self.images_columns)
 
     def _open(self, key: str) -> TextIO:
         stream = self._stack.enter_context(self.storage.open_text(self._prefix + key))
         self._streams[key] = stream
         return stream
+
+    def tables(self) -> list[str]:
+        """The streamed tables, in the order a fan-out merge concatenates them."""
+        return list(self._streams)
 
     def append_part(self, key: str, part: IO[bytes]) -> None:
         """Copy a chunk's part of table `key` (annot.csv, train.txt, ...) to its end, streamed."""
@@ -260,7 +272,7 @@ class DatasetWriter:
     ) -> None:
         """classes.txt, data.yaml, obj.data and report.json: written after every label file."""
         self.storage.write_bytes(CLASSES_TXT, "".join(f"{n}\n" for n in classes).encode())
-        self.storage.write_bytes(DATA_YAML, data_yaml(classes, splits).encode())
+        self.storage.write_bytes(DATA_YAML, data_yaml(classes, splits, self.yolo_task).encode())
         self.storage.write_bytes(OBJ_DATA, obj_data(classes).encode())
         self.storage.write_bytes(
             REPORT_JSON, (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode()
@@ -278,15 +290,17 @@ def _yaml_string(value: str) -> str:
     return _YAML_UNSAFE.sub(lambda found: f"\\u{ord(found.group()):04x}", quoted)
 
 
-def data_yaml(classes: Sequence[str], splits: Sequence[Split]) -> str:
+def data_yaml(classes: Sequence[str], splits: Sequence[Split], task: str | None = None) -> str:
     """Ultralytics' dataset file; `train`/`val` are the split's image folders beside it."""
     lines = [
-        "# Written by gt2yolo. Train with: yolo detect train data=data.yaml",
+        f"# Written by gt2yolo. Train with: yolo {task or 'detect'} train data=data.yaml",
         # Ultralytics resolves a relative `path` against its own datasets folder and an absolute
         # one is wrong once the dataset is copied; an absent one is this file's folder.
         "# path: omitted on purpose: readers use the folder holding this file",
         "# Splits are image folders, read recursively; train.txt, val.txt list the same images",
     ]
+    if task is not None:
+        lines.append(f"task: {task}")
     lines += [f"{split}: {images_folder(split)}" for split in splits]
     lines.append(f"nc: {len(classes)}")
     lines.append("names:" if classes else "names: {}")  # a bare `names:` is YAML null

@@ -135,6 +135,34 @@ def read_object(uri: str, client: Any | None = None) -> bytes:
     return cast(bytes, response["Body"].read())
 
 
+class S3Objects:
+    """Reads what manifest lines refer to (segmentation masks, image headers) from S3.
+
+    A missing object is FileNotFoundError (the line is a counted rejection); an object this role
+    may not read is ImageReadDenied (a configuration error that names the bucket)."""
+
+    def __init__(self, client: Any | None = None) -> None:
+        self.client = client or s3_client()
+
+    def read(self, uri: str, max_bytes: int | None = None) -> bytes:
+        try:
+            location = S3Uri.parse(uri)
+        except ValueError as exc:
+            raise FileNotFoundError(str(exc)) from None
+        extra = {} if max_bytes is None else {"Range": f"bytes=0-{max_bytes - 1}"}
+        try:
+            response = self.client.get_object(Bucket=location.bucket, Key=location.key, **extra)
+        except ClientError as exc:
+            denied = ImageReadDenied.of(exc, location, "GetObject")
+            if denied is not None:
+                raise denied from exc
+            code = exc.response.get("Error", {}).get("Code")
+            if code in {*UNREADABLE_IMAGE_CODES, _EMPTY_RANGE}:
+                raise FileNotFoundError(f"{uri}: {code}") from None
+            raise
+        return cast(bytes, response["Body"].read())
+
+
 class S3Storage:
     """A dataset root under an S3 prefix. Label files are queued on a bounded thread pool."""
 

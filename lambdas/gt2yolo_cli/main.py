@@ -19,7 +19,16 @@ from gt2yolo.manifest import ManifestSource
 from gt2yolo.names import OnDuplicate
 from gt2yolo.paths import Layout
 from gt2yolo.split import SplitFractions
-from gt2yolo.storage import ImageSink, LocalImageSink, LocalManifest, LocalStorage, Storage
+from gt2yolo.storage import (
+    ImageSink,
+    LocalImageSink,
+    LocalManifest,
+    LocalStorage,
+    MirrorImageSink,
+    S3Mirror,
+    SourceObjects,
+    Storage,
+)
 
 from gt2yolo_cli import selftest, start_job
 from gt2yolo_cli.output import staged_output
@@ -32,14 +41,19 @@ SELF_CONTAINED_COMMANDS = {start_job.COMMAND: start_job.main, selftest.COMMAND: 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="gt2yolo", description="SageMaker Ground Truth bounding-box output -> YOLO dataset."
+        prog="gt2yolo",
+        description="SageMaker Ground Truth output (bounding boxes, semantic segmentation, image "
+        "classification) -> YOLO datasets.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     convert = commands.add_parser(
         "convert",
         help="convert output manifests into one YOLO dataset",
-        description="Convert Ground Truth output manifests (JSON Lines) into a YOLO dataset: "
-        "labels/, data.yaml (Ultralytics), obj.data, classes.txt and train/val lists (Darknet), "
+        description="Convert Ground Truth output manifests (JSON Lines) into a YOLO dataset of "
+        "the job's task: bounding boxes -> detect, semantic segmentation -> segment (polygons "
+        "traced from the masks), image classification -> classify (<split>/<class>/ folders; "
+        "multi-label: labels.csv). Detect and segment datasets hold labels/, data.yaml "
+        "(Ultralytics), obj.data, classes.txt and train/val lists (Darknet); every dataset holds "
         "annot.csv, images.csv, report.json and rejected.jsonl. Images that would share a label "
         "file (x.jpg and x.png, Cat.jpg and cat.jpg) are told apart as <stem>~2, <stem>~3, ... "
         "in source-ref order.",
@@ -66,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--images-from", metavar="DIR",
                          help="copy images from this local folder (a sync of the bucket: the "
                          "source-ref key relative to the common prefix) instead of from S3")  # fmt: skip
+    convert.add_argument("--s3-mirror", metavar="DIR",
+                         help="read every s3://BUCKET/KEY the input refers to (images, masks, "
+                         "the label config) from DIR/BUCKET/KEY, the layout `aws s3 sync "
+                         "s3://BUCKET DIR/BUCKET` makes, instead of from S3")  # fmt: skip
+    convert.add_argument("--polygon-tolerance", type=float, default=1.0, metavar="PX",
+                         help="segmentation: simplify region outlines so no point moves more "
+                         "than PX pixels (default 1; 0 keeps every outline point)")  # fmt: skip
+    convert.add_argument("--min-region-area", type=float, default=4.0, metavar="PX2",
+                         help="segmentation: drop regions enclosing less than PX2 square pixels "
+                         "(default 4), counted as small_region")  # fmt: skip
     convert.add_argument("--verification-attribute", metavar="NAME",
                          help="keep only lines whose verification job (this attribute) gave an "
                          "accepted verdict")  # fmt: skip
@@ -115,22 +139,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_convert(args: argparse.Namespace) -> ConversionResult:
     if args.images_from and args.images == "skip":
         raise ConversionError("--images-from needs --images copy")
+    if args.images_from and args.s3_mirror:
+        raise ConversionError("--images-from and --s3-mirror both say where images are: give one")
+    if args.polygon_tolerance < 0 or args.min_region_area < 0:
+        raise ConversionError("--polygon-tolerance and --min-region-area must not be negative")
+    mirror = S3Mirror(args.s3_mirror) if args.s3_mirror else None
     options = ConversionOptions(
         label_attribute=args.label_attribute,
-        class_list=load_class_list(args.label_config),
+        class_list=load_class_list(args.label_config, mirror),
         verification_attribute=args.verification_attribute,
         accepted_verdicts=frozenset(args.accept or ["good"]),
         fractions=SplitFractions(val=args.val_fraction, test=args.test_fraction),
         layout=Layout(args.layout),
         on_duplicate=OnDuplicate(args.on_duplicate),
+        polygon_tolerance=args.polygon_tolerance,
+        min_region_area=args.min_region_area,
     )
-    sources = [open_manifest(m) for m in args.manifests]
+    sources = [open_manifest(m, mirror) for m in args.manifests]
     if is_s3(args.out):
         from gt2yolo_aws.s3 import S3Storage
 
         return _convert(args, sources, S3Storage(args.out), options)
     # A local dataset is written beside --out and swapped in whole when the run succeeded.
-    inputs = [*args.manifests, args.label_config, args.images_from]
+    inputs = [*args.manifests, args.label_config, args.images_from, args.s3_mirror]
     with staged_output(args.out, [i for i in inputs if i and not is_s3(i)]) as staging:
         return _convert(args, sources, LocalStorage(staging), options)
 
@@ -144,7 +175,7 @@ def _convert(
     sink = _LazyImageSink(args, storage) if args.images == "copy" else None
     with _Progress(enabled=not args.no_progress) as progress:
         try:
-            return convert_manifests(sources, storage, options, sink, progress)
+            return convert_manifests(sources, storage, options, sink, progress, _Objects(args))
         finally:
             if hasattr(storage, "close"):
                 storage.close()
@@ -154,8 +185,10 @@ def is_s3(location: str) -> bool:
     return location.startswith("s3://")
 
 
-def open_manifest(location: str) -> ManifestSource:
-    if is_s3(location):
+def open_manifest(location: str, mirror: S3Mirror | None = None) -> ManifestSource:
+    if is_s3(location) and mirror is not None:
+        location = str(mirror.path(location))
+    elif is_s3(location):
         from gt2yolo_aws.s3 import S3Manifest
 
         return S3Manifest(location)
@@ -164,9 +197,14 @@ def open_manifest(location: str) -> ManifestSource:
     return LocalManifest(location)
 
 
-def load_class_list(location: str | None) -> ClassList | None:
+def load_class_list(location: str | None, mirror: S3Mirror | None = None) -> ClassList | None:
     if location is None:
         return None
+    if is_s3(location) and mirror is not None:
+        try:
+            return class_list_from_label_config(mirror.read(location), location)
+        except FileNotFoundError as exc:
+            raise ConversionError(f"label config: {exc}") from None
     if is_s3(location):
         from gt2yolo_aws.s3 import read_object
 
@@ -175,6 +213,25 @@ def load_class_list(location: str | None) -> ClassList | None:
     if not path.is_file():
         raise ConversionError(f"label config not found: {location}")
     return class_list_from_label_config(path.read_bytes(), location)
+
+
+class _Objects:
+    """Where masks and image headers are read: the --s3-mirror folder, else S3 (made on first
+    use: a bounding-box or classification job never needs it)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.source: SourceObjects | None = None
+
+    def read(self, uri: str, max_bytes: int | None = None) -> bytes:
+        if self.source is None:
+            if self.args.s3_mirror:
+                self.source = S3Mirror(self.args.s3_mirror)
+            else:
+                from gt2yolo_aws.s3 import S3Objects
+
+                self.source = S3Objects()
+        return self.source.read(uri, max_bytes)
 
 
 class _LazyImageSink:
@@ -192,6 +249,9 @@ class _LazyImageSink:
         return dict(self.sink.copy_batch(items))
 
     def _make(self, source_ref: str, key: str) -> ImageSink:
+        if self.args.s3_mirror:
+            assert isinstance(self.storage, LocalStorage), "--s3-mirror writes a local --out"
+            return MirrorImageSink(S3Mirror(self.args.s3_mirror), self.storage)
         if self.args.images_from:
             assert isinstance(self.storage, LocalStorage)
             return LocalImageSink(
@@ -252,8 +312,52 @@ class _Progress:
             bar.close()
 
 
+TASK_LINES = {
+    "detect": "bounding boxes -> YOLO detect",
+    "segment": "semantic segmentation -> YOLO segment (polygons)",
+    "classify": "image classification -> YOLO classify",
+}
+
+
 def summary(report: dict[str, Any], out: str) -> str:
-    rejected = ", ".join(f"{k} {v}" for k, v in report["rejected"].items()) or "none"
+    task = report.get("task", "detect")
+    classification = report.get("classification") or {}
+    multilabel = " (multi-label: labels.csv)" if classification.get("multilabel") else ""
+    head = f"task: {TASK_LINES.get(task, task)}{multilabel}\n"
+    if task == "segment":
+        return head + _segment_summary(report, out)
+    if task == "classify":
+        return head + _classify_summary(report, out)
+    return head + _detect_summary(report, out)
+
+
+def _rejected(report: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in report["rejected"].items()) or "none"
+
+
+def _segment_summary(report: dict[str, Any], out: str) -> str:
+    splits = ", ".join(f"{k} {v}" for k, v in report["images_per_split"].items())
+    dropped = ", ".join(f"{k} {v}" for k, v in report["dropped_boxes"].items()) or "none"
+    holes = report["segmentation"]["regions_with_holes"]
+    return (
+        f"{report['images']} images ({splits}), {report['boxes']} polygons "
+        f"({holes} with holes cut in), {len(report['classes'])} classes -> {out}\n"
+        f"rejected lines: {_rejected(report)}; dropped regions: {dropped}"
+    )
+
+
+def _classify_summary(report: dict[str, Any], out: str) -> str:
+    splits = ", ".join(f"{k} {v}" for k, v in report["images_per_split"].items())
+    per_class = report["classification"]["images_per_class"]
+    classes = ", ".join(f"{k} {v}" for k, v in per_class.items())
+    return (
+        f"{report['images']} images ({splits}), {len(report['classes'])} classes ({classes}) "
+        f"-> {out}\nrejected lines: {_rejected(report)}"
+    )
+
+
+def _detect_summary(report: dict[str, Any], out: str) -> str:
+    rejected = _rejected(report)
     dropped = ", ".join(f"{k} {v}" for k, v in report["dropped_boxes"].items()) or "none"
     splits = ", ".join(f"{k} {v}" for k, v in report["images_per_split"].items())
     renamed = report.get("renamed_images", 0)

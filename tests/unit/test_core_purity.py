@@ -1,4 +1,9 @@
-"""The conversion core is pure: standard library only, so Lambda and the CLI share it as is."""
+"""The conversion core is pure: standard library only, so Lambda and the CLI share it as is.
+
+One exception: semantic segmentation masks are traced with OpenCV and numpy, in `masks.py` only,
+which only the segmentation writer imports, and the conversion imports that only for a
+segmentation job: the bounding-box path never loads them.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ def _imported_modules(path: Path) -> set[str]:
 CORE_FILES = sorted(CORE.rglob("*.py"))  # subpackages too (gt2yolo.insights)
 # The one optional accelerator: imported inside `try: ... except ImportError`, never required.
 OPTIONAL_IMPORTS = {"manifest.py": {"orjson"}}
+# The segmentation task's libraries (the converting functions' OpenCV layer brings them).
+HEAVY_IMPORTS = {"masks.py": {"cv2", "numpy"}}
 
 
 def _optional_imports(path: Path) -> set[str]:
@@ -82,6 +89,71 @@ def test_core_modules_import_only_the_standard_library_and_the_core(path: Path) 
 
     # Then each is a standard-library module or the core itself, or the allowed optional one
     optional = OPTIONAL_IMPORTS.get(path.name, set())
-    assert imported - sys.stdlib_module_names - {"gt2yolo"} - optional == set()
+    heavy = HEAVY_IMPORTS.get(path.name, set())
+    assert imported - sys.stdlib_module_names - {"gt2yolo"} - optional - heavy == set()
     # And that optional one is imported under `except ImportError`, so the core runs without it
     assert optional <= _optional_imports(path)
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """Modules (full dotted names) imported at module level, not inside a function."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def _importers_of(module: str) -> dict[str, bool]:
+    """Core files importing `module` -> whether they do at module level."""
+    found = {}
+    for path in CORE_FILES:
+        everywhere = {
+            node.module if isinstance(node, ast.ImportFrom) else alias.name
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+        }
+        if module in everywhere:
+            found[path.relative_to(CORE).as_posix()] = module in _top_level_imports(path)
+    return found
+
+
+def test_only_the_segmentation_writer_imports_the_mask_tracer() -> None:
+    # Given the core's files
+    # Then gt2yolo.masks (OpenCV, numpy) is imported by yolo_segment.py alone
+    assert set(_importers_of("gt2yolo.masks")) == {"yolo_segment.py"}
+    # And yolo_segment.py only from inside a function (for a segmentation job), never at import
+    assert _importers_of("gt2yolo.yolo_segment") == {"convert.py": False}
+
+
+def test_a_bounding_box_conversion_never_loads_opencv_or_numpy(tmp_path: Path) -> None:
+    # Given a bounding-box manifest, converted in a fresh interpreter
+    import subprocess
+    import textwrap
+
+    manifest = tmp_path / "out.manifest"
+    manifest.write_text(
+        '{"source-ref": "s3://b/a.jpg", "boxes": {"image_size": [{"width": 10, "height": 10}], '
+        '"annotations": [{"class_id": 0, "left": 1, "top": 1, "width": 5, "height": 5}]}, '
+        '"boxes-metadata": {"type": "groundtruth/object-detection", "class-map": {"0": "cat"}}}\n'
+    )
+    script = textwrap.dedent(f"""
+        import sys
+        from gt2yolo import ConversionOptions, convert_manifests
+        from gt2yolo.storage import LocalManifest, LocalStorage
+        result = convert_manifests([LocalManifest({str(manifest)!r})],
+                                   LocalStorage({str(tmp_path / "out")!r}), ConversionOptions())
+        assert result.report["boxes"] == 1
+        print(sorted(m for m in ("cv2", "numpy") if m in sys.modules))
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True,
+        env={"PYTHONPATH": str(CORE.parent), "PATH": ""},
+    )  # fmt: skip
+
+    # Then neither OpenCV nor numpy was imported
+    assert done.stdout.strip() == "[]"

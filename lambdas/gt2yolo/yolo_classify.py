@@ -1,0 +1,202 @@
+"""Image classification lines -> an Ultralytics classification dataset.
+
+Single label: `<split>/<class folder>/<image path>` (`yolo classify train data=DATASET_DIR`).
+Ultralytics reads a classification dataset from its folders, not a data.yaml: its class ids are
+the *sorted* names of the folders under `train/` (empty ones too), and images below a class folder
+are read recursively. So every class of the job gets its folder in every split, even without an
+image (an empty `.keep` file holds it, so it survives `aws s3 sync`), and `classes.txt` lists the
+classes in the job's label-config order, the order `annot.csv`'s class_id follows; report.json's
+`classification.ultralytics_class_ids` gives the ids a trained model reports.
+
+Multi-label: Ultralytics has no multi-label classifier. Images go to `images/<split>/<path>` and
+`labels.csv` holds one row per image with a 0/1 column per class, in label-config order.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from gt2yolo.convert import _Pass, _Placed
+from gt2yolo.paths import name_key
+from gt2yolo.records import BoxDrop, ClassifiedImage, ImageClass, LineRejection, RejectedLine
+from gt2yolo.split import Split
+from gt2yolo.storage import Storage
+from gt2yolo.tasks import LabelTask
+from gt2yolo.writers import CLASSES_TXT, REPORT_JSON, DatasetWriter, image_key
+
+ANNOT_COLUMNS = (
+    "img_file", "category", "class_id", "confidence", "source_ref", "split", "folder", "manifest",
+    "line",
+)  # fmt: skip
+IMAGES_COLUMNS = ("source_ref", "image", "split", "classes", "manifest", "line")
+LABELS_CSV = "labels.csv"
+KEEP_NAME = ".keep"
+# Within a multi-label row: "cat;dog", class ids "0;2".
+LIST_SEPARATOR = ";"
+_UNSAFE_IN_FOLDER = re.compile(r'[%/\\\x00-\x1f\x7f<>:"|?*]')
+
+
+def class_folders(names: Sequence[str]) -> tuple[str, ...]:
+    """A folder name per class: the name itself where it is a safe, distinct folder name.
+
+    `/`, `\\`, control and Windows-reserved characters and `%` are %-escaped; a leading `.`
+    (hidden, or `..`) becomes `%2E`; names equal ignoring case (one folder on macOS and
+    Windows) get `~2`, `~3`, ... in class order.
+    """
+    folders: list[str] = []
+    taken: set[str] = set()
+    for name in names:
+        folder = _UNSAFE_IN_FOLDER.sub(lambda found: f"%{ord(found.group()):02X}", name)
+        if folder.startswith("."):
+            folder = "%2E" + folder[1:]
+        if folder.endswith((" ", ".")):
+            folder = folder[:-1] + f"%{ord(folder[-1]):02X}"
+        candidate, number = folder, 1
+        while name_key(candidate) in taken:
+            number += 1
+            candidate = f"{folder}~{number}"
+        taken.add(name_key(candidate))
+        folders.append(candidate)
+    return tuple(folders)
+
+
+class ClassifyWriter(DatasetWriter):
+    annot_columns = ANNOT_COLUMNS
+    images_columns = IMAGES_COLUMNS
+
+    def __init__(
+        self,
+        storage: Storage,
+        splits: Sequence[Split],
+        *,
+        classes: Sequence[str],
+        multilabel: bool,
+        tables_prefix: str = "",
+        header: bool = True,
+    ) -> None:
+        super().__init__(storage, splits, tables_prefix=tables_prefix, header=header)
+        self.classes = tuple(classes)
+        self.folders = class_folders(classes)
+        self.multilabel = multilabel
+        self._labels: Any = None
+        if multilabel:
+            self._labels_text: TextIO = self._open(LABELS_CSV)
+            self._labels = csv.writer(self._labels_text, lineterminator="\n")
+            if header:
+                self._labels.writerow(("image", "split", *self.classes))
+
+    def add_classified(
+        self, image: ClassifiedImage, key: str, split: Split, kept: Sequence[tuple[int, ImageClass]]
+    ) -> None:
+        """`kept`: (dataset class id, label) of the image's classes in the class list."""
+        self._lists[split].write(f"./{key}\n")
+        names = LIST_SEPARATOR.join(self.classes[i] for i, _ in kept)
+        ids = LIST_SEPARATOR.join(str(i) for i, _ in kept)
+        confidences = LIST_SEPARATOR.join(
+            "" if label.confidence is None else repr(label.confidence) for _, label in kept
+        )
+        folder = "" if self.multilabel else self.folders[kept[0][0]]
+        origin = image.origin
+        self._images.writerow((image.source_ref, key, split, names, origin.manifest, origin.line))
+        self._annot.writerow((
+            key, names, ids, confidences, image.source_ref, split, folder, origin.manifest,
+            origin.line,
+        ))  # fmt: skip
+        if self._labels is not None:
+            present = {i for i, _ in kept}
+            row = [1 if i in present else 0 for i in range(len(self.classes))]
+            self._labels.writerow((key, split, *row))
+
+    def write_summary(
+        self, classes: Sequence[str], splits: Sequence[Split], report: dict[str, Any]
+    ) -> None:
+        """classes.txt and report.json; no data.yaml or obj.data (Ultralytics reads the folders;
+        Darknet has no classifier datasets of this shape)."""
+        if not self.multilabel:
+            for split in splits:
+                for folder in self.folders:
+                    self.storage.write_bytes(f"{split}/{folder}/{KEEP_NAME}", b"")
+        self.storage.write_bytes(CLASSES_TXT, "".join(f"{n}\n" for n in classes).encode())
+        self.storage.write_bytes(
+            REPORT_JSON, (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode()
+        )
+
+
+class ClassifyPass(_Pass):
+    @property
+    def multilabel(self) -> bool:
+        return self.survey.task is LabelTask.IMAGE_CLASSIFICATION_MULTILABEL
+
+    def open_writer(self, storage: Storage, splits: Sequence[Split], **part: Any) -> DatasetWriter:
+        return ClassifyWriter(
+            storage, splits, classes=self.survey.class_list.names, multilabel=self.multilabel,
+            **part,
+        )  # fmt: skip
+
+    def _place(self, image: Any) -> _Placed | RejectedLine:
+        placed = super()._place(image)
+        if isinstance(placed, RejectedLine) or self.multilabel:
+            return placed
+        (label,) = image.classes
+        class_id = self.survey.class_list.resolve(label.class_id, label.class_name)
+        if isinstance(class_id, BoxDrop):
+            name = label.class_name if label.class_name is not None else f"id {label.class_id}"
+            detail = f"class {name} ({class_id}): not in the dataset's classes"
+            return RejectedLine(LineRejection.UNKNOWN_CLASS, detail, image.origin, image.source_ref)
+        folder = class_folders(self.survey.class_list.names)[class_id]
+        return _Placed(image, placed.path, placed.label, placed.split, folder)
+
+    def _image_key(self, placed: _Placed) -> str:
+        if self.multilabel:
+            return image_key(placed.split, placed.path)
+        return f"{placed.split}/{placed.folder}/{placed.path}"
+
+    def _accept(self, placed: _Placed) -> None:
+        image: ClassifiedImage = placed.image
+        classes = self.survey.class_list
+        kept: list[tuple[int, ImageClass]] = []
+        report = self.report
+        for label in image.classes:
+            class_id = classes.resolve(label.class_id, label.class_name)
+            if isinstance(class_id, BoxDrop):
+                report.extra[f"dropped_label:{class_id}"] += 1
+            else:
+                kept.append((class_id, label))
+        assert isinstance(self.writer, ClassifyWriter)
+        self.writer.add_classified(image, self._image_key(placed), placed.split, kept)
+        for class_id, _ in kept:
+            report.extra[f"class:{class_id}"] += 1
+        report.images += 1
+        report.manifest(image.origin.manifest).images += 1
+        report.background_images += not kept
+        report.images_per_split[placed.split] += 1
+
+    def finish(self) -> dict[str, Any]:
+        document = super().finish()
+        names = self.survey.class_list.names
+        folders = class_folders(names)
+        extra = self.report.extra
+        dropped = {
+            key.removeprefix("dropped_label:"): count
+            for key, count in sorted(extra.items())
+            if key.startswith("dropped_label:")
+        }
+        document["classification"] = {
+            "multilabel": self.multilabel,
+            "images_per_class": {name: extra[f"class:{i}"] for i, name in enumerate(names)},
+            "class_folders": None if self.multilabel else dict(zip(names, folders, strict=True)),
+            # Ultralytics numbers classes by their sorted folder names under train/.
+            "ultralytics_class_ids": None
+            if self.multilabel
+            else {
+                name: i
+                for i, name in enumerate(n for _, n in sorted(zip(folders, names, strict=True)))
+            },
+            "dropped_labels": dropped,
+            "images_without_class": self.report.background_images,
+        }
+        return document

@@ -1,0 +1,238 @@
+"""Semantic segmentation lines -> an Ultralytics segmentation dataset (`task: segment`).
+
+Each accepted line's mask is read (through `SourceObjects`: S3, or a synced folder), checked
+against its image's size (read from the image file's header), and traced (`masks`): every
+connected region of a class becomes one label row `class x1 y1 x2 y2 ...`, normalized by the
+mask's size. The dataset's files and tables are those of a detection dataset, with polygon
+columns. Masks are fetched and traced by a few threads per batch (OpenCV and numpy release the
+GIL); rows are written in line order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from gt2yolo.convert import ConversionOptions, _Pass, _Placed
+from gt2yolo.errors import ConversionError
+from gt2yolo.excerpts import shortened
+from gt2yolo.image_header import HEAD_BYTES, UnknownImageSize, image_size
+from gt2yolo.masks import MaskError, Region, TracedMask, TraceRules, decode_mask, trace_mask
+from gt2yolo.records import BoxDrop, LineRejection, RejectedLine, SegmentedImage
+from gt2yolo.split import Split
+from gt2yolo.storage import ImageSink, SourceObjects, Storage
+from gt2yolo.survey import Survey
+from gt2yolo.writers import DatasetWriter, image_key, label_key
+
+ANNOT_COLUMNS = (
+    "img_file", "category", "class_id", "area", "box_left", "box_top", "box_width",
+    "box_height", "points", "holes", "img_width", "img_height", "source_ref", "split", "label",
+    "status",
+)  # fmt: skip
+IMAGES_COLUMNS = (
+    "source_ref", "image", "label", "split", "width", "height", "polygons", "dropped_regions",
+    "holes", "mask_ref", "manifest", "line",
+)  # fmt: skip
+# Masks fetched and traced at once: S3 latency overlaps, and decoding runs outside the GIL.
+TRACE_THREADS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class RegionOutcome:
+    """One region and what the rules made of it: a label row, or dropped with a reason."""
+
+    region: Region
+    category: str
+    class_id: int | None
+    status: str
+    row: str | None  # the label file's row
+
+
+@dataclass(frozen=True, slots=True)
+class _Traced:
+    traced: TracedMask
+    size_checked: bool
+
+
+class SegmentWriter(DatasetWriter):
+    annot_columns = ANNOT_COLUMNS
+    images_columns = IMAGES_COLUMNS
+    yolo_task = "segment"
+
+    def add_segmented(
+        self,
+        image: SegmentedImage,
+        path: str,
+        label: str,
+        split: Split,
+        traced: TracedMask,
+        outcomes: Sequence[RegionOutcome],
+    ) -> None:
+        rows = [o.row for o in outcomes if o.row is not None]
+        label_file = label_key(split, label)
+        self.storage.write_bytes(label_file, "".join(row + "\n" for row in rows).encode())
+        image_path = image_key(split, path)
+        self._lists[split].write(f"./{image_path}\n")
+        holes = sum(o.region.holes for o in outcomes if o.row is not None)
+        self._images.writerow((
+            image.source_ref, image_path, label_file, split, traced.width, traced.height,
+            len(rows), len(outcomes) - len(rows), holes, image.mask_ref, image.origin.manifest,
+            image.origin.line,
+        ))  # fmt: skip
+        for outcome in outcomes:
+            region = outcome.region
+            left, top, width, height = region.box
+            self._annot.writerow((
+                path, outcome.category, "" if outcome.class_id is None else outcome.class_id,
+                f"{region.area:g}", left, top, width, height, len(region.points), region.holes,
+                traced.width, traced.height, image.source_ref, split, label_file, outcome.status,
+            ))  # fmt: skip
+
+
+def polygon_row(class_id: int, region: Region, width: int, height: int) -> str:
+    """`class x1 y1 ...`: pixel coordinates over the mask's size, 6 significant digits."""
+    points = region.points
+    xs = (points[:, 0] / width).tolist()
+    ys = (points[:, 1] / height).tolist()
+    return f"{class_id} " + " ".join(f"{x:.6g} {y:.6g}" for x, y in zip(xs, ys, strict=True))
+
+
+class SegmentPass(_Pass):
+    def __init__(
+        self,
+        survey: Survey,
+        options: ConversionOptions,
+        storage: Storage,
+        images: ImageSink | None,
+        objects: SourceObjects | None,
+    ) -> None:
+        super().__init__(survey, options, storage, images)
+        self._objects = objects
+        self.trace_rules = TraceRules(options.polygon_tolerance, options.min_region_area)
+
+    def open_writer(self, storage: Storage, splits: Sequence[Split], **part: Any) -> DatasetWriter:
+        return SegmentWriter(storage, splits, **part)
+
+    def check_ready(self) -> None:
+        if self._objects is None:
+            raise ConversionError(
+                "semantic segmentation lines point at mask PNGs: give --s3-mirror DIR (a local "
+                "sync of the buckets, DIR/<bucket>/<key>) or run with read access to S3"
+            )
+
+    @property
+    def objects(self) -> SourceObjects:
+        assert self._objects is not None, "check_ready() first"
+        return self._objects
+
+    def _write_batch(self, batch: list[_Placed]) -> None:
+        if not batch:
+            return
+        failures = self._copy_images(batch)
+        todo = [p for p in batch if self._image_key(p) not in failures]
+        with ThreadPoolExecutor(min(TRACE_THREADS, len(todo) or 1)) as pool:
+            traced = dict(zip(map(id, todo), pool.map(self._trace, todo), strict=True))
+        for placed in batch:
+            image = placed.image
+            key = self._image_key(placed)
+            if key in failures:
+                self._reject(RejectedLine(
+                    LineRejection.IMAGE_NOT_FOUND, failures[key], image.origin, image.source_ref
+                ))  # fmt: skip
+                continue
+            result = traced[id(placed)]
+            if isinstance(result, RejectedLine):
+                self._reject(result)
+            else:
+                self._accept_traced(placed, result)
+
+    def _trace(self, placed: _Placed) -> _Traced | RejectedLine:
+        image: SegmentedImage = placed.image
+
+        def rejected(reason: LineRejection, detail: str) -> RejectedLine:
+            return RejectedLine(reason, shortened(detail), image.origin, image.source_ref)
+
+        try:
+            data = self.objects.read(image.mask_ref)
+        except (OSError, ValueError) as exc:
+            return rejected(LineRejection.MASK_NOT_FOUND, f"mask {image.mask_ref}: {exc}")
+        try:
+            rgb = decode_mask(data)
+        except MaskError as exc:
+            return rejected(LineRejection.MASK_UNREADABLE, f"mask {image.mask_ref}: {exc}")
+        height, width = rgb.shape[:2]
+        expected = self._image_size(image.source_ref)
+        if expected is not None and expected != (width, height):
+            return rejected(
+                LineRejection.MASK_SIZE_MISMATCH,
+                f"mask {width}x{height}, image {expected[0]}x{expected[1]}",
+            )
+        try:
+            traced = trace_mask(rgb, image.colors, self.trace_rules)
+        except MaskError as exc:
+            return rejected(LineRejection.MASK_UNKNOWN_COLORS, str(exc))
+        return _Traced(traced, expected is not None)
+
+    def _image_size(self, source_ref: str) -> tuple[int, int] | None:
+        """The image's size from its header; None when it cannot be read (then unchecked)."""
+        try:
+            return image_size(self.objects.read(source_ref, HEAD_BYTES))
+        except (OSError, ValueError, UnknownImageSize):
+            return None
+
+    def _accept_traced(self, placed: _Placed, result: _Traced) -> None:
+        traced = result.traced
+        outcomes = self._outcomes(placed.image, traced)
+        assert isinstance(self.writer, SegmentWriter)
+        self.writer.add_segmented(
+            placed.image, placed.path, placed.label, placed.split, traced, outcomes
+        )
+        report = self.report
+        kept = 0
+        for outcome in outcomes:
+            if outcome.row is None:
+                report.dropped_boxes[BoxDrop(outcome.status.removeprefix("dropped:"))] += 1
+                continue
+            kept += 1
+            assert outcome.class_id is not None
+            report.boxes_per_class[outcome.class_id] += 1
+            report.extra["regions_with_holes"] += outcome.region.holes > 0
+        report.extra["small_holes_filled"] += traced.filled_holes
+        report.extra["unchecked_image_sizes"] += not result.size_checked
+        report.images += 1
+        report.manifest(placed.image.origin.manifest).images += 1
+        report.boxes += kept
+        report.background_images += not kept
+        report.images_per_split[placed.split] += 1
+        report.boxes_per_split[placed.split] += kept
+
+    def _outcomes(self, image: SegmentedImage, traced: TracedMask) -> list[RegionOutcome]:
+        classes = self.survey.class_list
+        outcomes = []
+        for region in traced.regions:
+            name = image.colors[region.color].class_name
+            class_id = classes.resolve(-1, name)
+            if isinstance(class_id, BoxDrop):
+                outcomes.append(RegionOutcome(region, name, None, f"dropped:{class_id}", None))
+            elif region.small:
+                drop = f"dropped:{BoxDrop.SMALL_REGION}"
+                outcomes.append(RegionOutcome(region, name, class_id, drop, None))
+            else:
+                row = polygon_row(class_id, region, traced.width, traced.height)
+                outcomes.append(RegionOutcome(region, name, class_id, "kept", row))
+        return outcomes
+
+    def finish(self) -> dict[str, Any]:
+        document = super().finish()
+        extra = self.report.extra
+        document["segmentation"] = {
+            "polygons": self.report.boxes,
+            "polygon_tolerance_px": self.options.polygon_tolerance,
+            "min_region_area_px": self.options.min_region_area,
+            "regions_with_holes": extra["regions_with_holes"],
+            "small_holes_filled": extra["small_holes_filled"],
+            "unchecked_image_sizes": extra["unchecked_image_sizes"],
+        }
+        return document
