@@ -14,7 +14,9 @@
    answered by a Stubber that checks the request); simulate the labelers (the job's output
    under groundtruth/, with the label attribute and label config the request named); send the
    job's completion event: the conversion pipeline publishes the third dataset;
-6. copy the published datasets to ./demo-output/ and print what was made and where the report is.
+6. the other image tasks: a semantic segmentation job (masks -> polygons) and image
+   classification jobs (single- and multi-label), each converted on its completion event;
+7. copy the published datasets to ./demo-output/ and print what was made and where the report is.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from localrun.cloud import Execution, LocalCloud
 from localrun.lambda_events import object_created_event
 from localrun.samples import CLASSES, CUSTOMER_IMAGES, SampleJob, make_sample_job
 from localrun.synth import synthesize
+from localrun.task_samples import make_classification_job, make_segmentation_job
 
 # The intake is on by default; the demo names a work team so StartLabelingJob can create a job,
 # and the customer's bucket its first job labeled images in.
@@ -107,6 +110,24 @@ def run_intake_loop(cloud: LocalCloud, images: int = 12) -> IntakeLoop:
     return IntakeLoop(job, len(drops), lines, started, request, converted)
 
 
+def task_jobs(bucket: str) -> list[SampleJob]:
+    """The other Ground Truth image tasks' sample jobs (images in the customer's bucket)."""
+    return [
+        make_segmentation_job(bucket, image_bucket=CUSTOMER_IMAGES),
+        make_classification_job(bucket, image_bucket=CUSTOMER_IMAGES),
+        make_classification_job(bucket, "demo-multilabel", dataset="tags", multilabel=True,
+                                image_bucket=CUSTOMER_IMAGES),
+    ]  # fmt: skip
+
+
+def run_task_job(cloud: LocalCloud, job: SampleJob) -> Execution | None:
+    """A finished job of another task: its output in the buckets, then its completion event."""
+    cloud.put_objects(job.objects)
+    cloud.put_objects(job.image_objects, CUSTOMER_IMAGES)
+    cloud.expect_describe_labeling_job(job.describe_response())
+    return cloud.put_event(completion_event(job.job_name))
+
+
 def download_prefix(cloud: LocalCloud, prefix: str, target: Path) -> int:
     s3 = cloud.client("s3")
     count = 0
@@ -174,6 +195,16 @@ def run_demo(out: Path, verbose: bool = False) -> int:
             return 1
         _print_intake(loop)
 
+        print()
+        for task_job in task_jobs(cloud.bucket):
+            with _lambda_logs_hidden(not verbose):
+                converted = run_task_job(cloud, task_job)
+            if converted is None or converted.status != "SUCCEEDED":
+                print(f"{task_job.job_name} conversion failed: {converted}", file=sys.stderr)
+                return 1
+            print(f"{task_job.pre_annotation.removeprefix('PRE-')} job {task_job.job_name} "
+                  f"completed -> {' -> '.join(converted.states)}")  # fmt: skip
+
         if out.exists():
             shutil.rmtree(out)
         files = download_prefix(cloud, "datasets/", out)
@@ -212,6 +243,30 @@ def _print_result(out: Path, files: int, job_name: str, notes: list[dict[str, An
         print(f"\nSNS: {note.get('Subject')}\n{note.get('Message')}")
     _print_report(out / job_name)
     print(f"\nTrain: yolo detect train data={out / job_name / 'data.yaml'}")
+    _print_task_datasets(out)
+
+
+def _print_task_datasets(out: Path) -> None:
+    """The segmentation and classification datasets, and how each is trained."""
+    for job in task_jobs("demo"):
+        dataset = out / job.job_name
+        report = json.loads((dataset / "report.json").read_text())
+        task = report["task"]
+        counts = (
+            f"{report['boxes']} polygons ({report['segmentation']['regions_with_holes']} with "
+            f"holes), rejected {report['rejected']}"
+            if task == "segment"
+            else f"per class {report['classification']['images_per_class']}"
+        )
+        print(f"\ndataset {dataset} ({task}): images {report['images']} "
+              f"{report['images_per_split']}, {counts}")  # fmt: skip
+        if task == "segment":
+            print(f"  Train: yolo segment train data={dataset / 'data.yaml'}")
+        elif report["classification"]["multilabel"]:
+            print(f"  multi-label: {dataset / 'labels.csv'} (Ultralytics has no multi-label "
+                  "classifier)")  # fmt: skip
+        else:
+            print(f"  Train: yolo classify train data={dataset}")
 
 
 def _print_report(dataset: Path) -> None:

@@ -18,10 +18,12 @@ from gt2yolo import ConversionOptions, convert_manifests
 from gt2yolo.classes import ClassList, class_list_from_label_config
 from gt2yolo.fanout import DEFAULT_CHUNK_BYTES, plan_fan_out
 from gt2yolo.split import SplitFractions
+from gt2yolo.tasks import LabelTask
 from gt2yolo_aws.s3 import (
     ImageReadDenied,
     S3ImageSink,
     S3Manifest,
+    S3Objects,
     S3Storage,
     S3Uri,
     get_if_exists,
@@ -111,6 +113,7 @@ def conversion_options(
         verification_attribute=request.verification_attribute,
         accepted_verdicts=frozenset(request.accepted_verdicts),
         fractions=SplitFractions(settings.val_fraction, settings.test_fraction),
+        task=LabelTask(request.task) if request.task else None,
     )
 
 
@@ -155,8 +158,9 @@ def _convert(
     sink = S3ImageSink(storage) if settings.copy_images else None
     try:
         result = convert_manifests(
-            [S3Manifest(request.manifest_uri, client)], storage, options, sink
-        )
+            [S3Manifest(request.manifest_uri, client)], storage, options, sink,
+            objects=S3Objects(client),
+        )  # fmt: skip
     except ImageReadDenied as denied:  # a bucket first named after the manifest's head
         raise access_denied(denied, settings.image_access) from denied
     finally:
@@ -200,6 +204,8 @@ def fingerprint_of(
         "split": [settings.val_fraction, settings.test_fraction],
         "images": settings.copy_images,
     }
+    if request.task is not None:  # absent for bounding boxes: their fingerprints stay as they were
+        parts["task"] = request.task
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 

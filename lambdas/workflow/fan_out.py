@@ -21,7 +21,15 @@ from gt2yolo.fanout import (
     finalize,
 )
 from gt2yolo.split import SplitFractions
-from gt2yolo_aws.s3 import ImageReadDenied, S3ImageSink, S3Manifest, S3Storage, S3Uri, read_object
+from gt2yolo_aws.s3 import (
+    ImageReadDenied,
+    S3ImageSink,
+    S3Manifest,
+    S3Objects,
+    S3Storage,
+    S3Uri,
+    read_object,
+)
 
 from workflow import dataset_lock
 from workflow.convert import ConvertSettings
@@ -66,7 +74,7 @@ def convert_chunk_task(task: ChunkTask, settings: ConvertSettings, client: Any) 
     try:
         counters = convert_chunk(
             plan, chunk, S3Manifest(chunk.manifest, client), storage,
-            _options(request, settings), sink,
+            _options(request, settings), sink, S3Objects(client),
         )  # fmt: skip
     except ImageReadDenied as denied:  # Convert probed the manifest's head, not every bucket
         raise access_denied(denied, settings.image_access) from denied

@@ -22,6 +22,8 @@ class ConversionRequest(_Model):
     manifest_uri: str
     label_attribute: str | None = None
     label_config_uri: str | None = None
+    # The Ground Truth task (its metadata type) when the job says it; else the lines decide.
+    task: str | None = None
     verification_attribute: str | None = None
     accepted_verdicts: list[str] = Field(default_factory=lambda: ["good"])
     job_status: str | None = None
@@ -37,6 +39,7 @@ class Skip(_Model):
 
 
 class ConversionSummary(_Model):
+    task: str = "detect"
     images: int
     boxes: int
     rejected_lines: int
@@ -49,6 +52,7 @@ class ConversionSummary(_Model):
     @classmethod
     def from_report(cls, report: dict[str, Any]) -> ConversionSummary:
         return cls(
+            task=report.get("task", "detect"),
             images=report["images"],
             boxes=report["boxes"],
             rejected_lines=report["rejected_lines"],

@@ -15,7 +15,13 @@ from gt2yolo_aws.s3 import S3Uri
 from workflow import dataset_lock
 from workflow.convert import SUCCESS_NAME, read_marker
 from workflow.failure import readable_cause
-from workflow.models import ConversionOutcome, PublishOutcome, PublishRequest, SuccessMarker
+from workflow.models import (
+    ConversionOutcome,
+    ConversionSummary,
+    PublishOutcome,
+    PublishRequest,
+    SuccessMarker,
+)
 
 DATASET_READY = "Dataset Ready"
 
@@ -91,26 +97,47 @@ def ready_detail(outcome: ConversionOutcome) -> dict[str, Any]:
         "job_name": outcome.job_name,
         "source": outcome.source,
         "dataset_uri": outcome.dataset_uri,
-        "data_yaml": outcome.dataset_uri + "data.yaml",
+        # Classification datasets have none: Ultralytics reads their folders.
+        "data_yaml": None
+        if outcome.summary.task == "classify"
+        else outcome.dataset_uri + "data.yaml",
         "summary": outcome.summary.model_dump(),
     }
 
 
 def ready_message(outcome: PublishRequest) -> tuple[str, str]:
     s = outcome.summary
-    splits = ", ".join(f"{k} {v}" for k, v in s.images_per_split.items())
     subject = f"YOLO dataset ready: {outcome.dataset_name}"[:100]
     lines = [
         f"Dataset {outcome.dataset_name} is ready ({outcome.source} {outcome.job_name}).",
         f"Location: {outcome.dataset_uri}",
-        f"Images: {s.images} ({splits}); boxes: {s.boxes}; classes: {s.classes}",
-        f"Rejected lines: {s.rejected_lines}; dropped boxes: {s.dropped_boxes}; "
-        f"clamped boxes: {s.clamped_boxes}",
+        *_counts(s),
         f"Details: {outcome.dataset_uri}report.json, {outcome.dataset_uri}rejected.jsonl",
     ]
     lines += [f"Warning: {w}" for w in s.warnings]
     lines += report_lines(outcome)
     return subject, "\n".join(lines)
+
+
+def _counts(s: ConversionSummary) -> list[str]:
+    """What the dataset holds, in the task's words (YOLO task: detect, segment, classify)."""
+    splits = ", ".join(f"{k} {v}" for k, v in s.images_per_split.items())
+    if s.task == "classify":
+        return [
+            f"Task: classify. Images: {s.images} ({splits}); classes: {s.classes}",
+            f"Rejected lines: {s.rejected_lines}",
+        ]
+    if s.task == "segment":
+        return [
+            f"Task: segment. Images: {s.images} ({splits}); polygons: {s.boxes}; "
+            f"classes: {s.classes}",
+            f"Rejected lines: {s.rejected_lines}; dropped regions: {s.dropped_boxes}",
+        ]
+    return [
+        f"Images: {s.images} ({splits}); boxes: {s.boxes}; classes: {s.classes}",
+        f"Rejected lines: {s.rejected_lines}; dropped boxes: {s.dropped_boxes}; "
+        f"clamped boxes: {s.clamped_boxes}",
+    ]
 
 
 def report_lines(outcome: PublishRequest) -> list[str]:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import unquote_plus
 
+from gt2yolo.tasks import UnsupportedTask, task_of_pre_annotation_lambda
+
 from workflow.errors import ResolveError
 from workflow.models import ConversionRequest, Skip
 
@@ -82,6 +84,12 @@ def resolve_labeling_job(
             return Skip(reason="stopped job has no output manifest", job_name=job_name)
         raise ResolveError(f"job {job_name} is {status} but has no LabelingJobOutput")
     _require_in_bucket(manifest_uri, settings.bucket, "output manifest")
+    try:
+        task = task_of_pre_annotation_lambda(
+            (job.get("HumanTaskConfig") or {}).get("PreHumanTaskLambdaArn")
+        )
+    except UnsupportedTask as unsupported:
+        return Skip(reason=str(unsupported), job_name=job_name)
     config_uri = job.get("LabelCategoryConfigS3Uri")
     if config_uri:
         _require_in_bucket(config_uri, settings.bucket, "label category config")
@@ -92,6 +100,7 @@ def resolve_labeling_job(
         manifest_uri=manifest_uri,
         label_attribute=job.get("LabelAttributeName"),
         label_config_uri=config_uri,
+        task=None if task is None else str(task),
         job_status=status,
         label_counters=job.get("LabelCounters"),
     )
