@@ -8,8 +8,10 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Lambda code lives in lambdas/ (the asset root); the local runner imports it as Lambda would.
 export PYTHONPATH := lambdas:.
 
-# The Report Lambda's Pillow: the manylinux wheel for Lambda's python3.14 on arm64 (no Docker).
+# Layers of native wheels for Lambda's python3.14 on arm64 (manylinux wheels, no Docker):
+# the Report Lambda's Pillow, the Convert and ConvertChunk Lambdas' OpenCV (with numpy).
 PILLOW_LAYER := build/layers/pillow
+OPENCV_LAYER := build/layers/opencv
 LAMBDA_PLATFORM := --platform manylinux_2_28_aarch64 --platform manylinux2014_aarch64 \
 	--implementation cp --python-version 3.14 --only-binary=:all:
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -30,12 +32,18 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-layers: $(PILLOW_LAYER).installed
+layers: $(PILLOW_LAYER).installed $(OPENCV_LAYER).installed
 
 $(PILLOW_LAYER).installed: requirements-layer-pillow.txt | $(VENV)/.installed
 	rm -rf $(PILLOW_LAYER)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps $(LAMBDA_PLATFORM) \
 		--target $(PILLOW_LAYER)/python -r requirements-layer-pillow.txt
+	touch $@
+
+$(OPENCV_LAYER).installed: requirements-layer-opencv.txt | $(VENV)/.installed
+	rm -rf $(OPENCV_LAYER)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps $(LAMBDA_PLATFORM) \
+		--target $(OPENCV_LAYER)/python -r requirements-layer-opencv.txt
 	touch $@
 
 # The local cloud runs each function as Lambda loads it: its asset, its layers, then the runtime.
@@ -45,7 +53,7 @@ RUNTIME_DIR := build/lambda-runtime
 runtime: $(RUNTIME_DIR)/.installed
 
 $(RUNTIME_DIR)/.installed: requirements-lambda-runtime.txt requirements-layer-powertools.txt \
-		requirements-layer-pillow.txt | $(VENV)/.installed
+		requirements-layer-pillow.txt requirements-layer-opencv.txt | $(VENV)/.installed
 	rm -rf $(RUNTIME_DIR)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps \
 		--target $(RUNTIME_DIR)/runtime -r requirements-lambda-runtime.txt
@@ -53,6 +61,8 @@ $(RUNTIME_DIR)/.installed: requirements-lambda-runtime.txt requirements-layer-po
 		--target $(RUNTIME_DIR)/layers/powertools/python -r requirements-layer-powertools.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps \
 		--target $(RUNTIME_DIR)/layers/pillow/python -r requirements-layer-pillow.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps \
+		--target $(RUNTIME_DIR)/layers/opencv/python -r requirements-layer-opencv.txt
 	touch $@
 
 tools: $(CHECKOV_VENV)/.installed

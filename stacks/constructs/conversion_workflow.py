@@ -36,6 +36,7 @@ from stacks.constructs.functions import (
     list_under,
 )
 from stacks.constructs.image_sources import ImageSources
+from stacks.constructs.layers import opencv_layer
 from stacks.constructs.report_step import pillow_layer, report_environment, report_statements
 from stacks.constructs.steps import invoke, logged_state_machine
 from stacks.settings import Settings
@@ -92,6 +93,8 @@ class ConversionWorkflow(Construct):
         self._storage = storage
         self._images = image_sources
         self._functions = FunctionFactory(self, storage, settings.powertools_layer_version)
+        # One layer for both functions that convert manifests (segmentation masks need OpenCV).
+        self._opencv = opencv_layer(self, LAMBDA_RUNTIME, LAMBDA_ARCHITECTURE)
         self.resolve_function = self._functions.function(self._resolve_spec())
         self.convert_function = self._functions.function(self._convert_spec())
         self.convert_chunk_function = self._functions.function(self._convert_chunk_spec())
@@ -162,6 +165,7 @@ class ConversionWorkflow(Construct):
             memory_mb=1769,
             timeout=cdk.Duration.minutes(15),
             ephemeral_storage_mb=2048,
+            layers=(self._opencv,),
         )
 
     def _convert_chunk_spec(self) -> FunctionSpec:
@@ -188,6 +192,7 @@ class ConversionWorkflow(Construct):
             memory_mb=1769,
             timeout=cdk.Duration.minutes(15),
             ephemeral_storage_mb=2048,
+            layers=(self._opencv,),
         )
 
     def _finalize_spec(self) -> FunctionSpec:

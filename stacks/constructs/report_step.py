@@ -6,18 +6,15 @@ ConversionWorkflow composes them into one more function and one more state (Conv
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from stacks.constructs.dataset_storage import DATASETS_PREFIX, GROUNDTRUTH_PREFIX, DatasetStorage
+from stacks.constructs.layers import BUILT_LAYERS_DIR, REPO_ROOT, built_layer
 
-# Built by `make layers` (a manylinux aarch64 wheel for Lambda's python3.14): no Docker needed,
-# and synth stays offline once built. See the Makefile.
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PILLOW_LAYER_DIR = REPO_ROOT / "build" / "layers" / "pillow"
+# Built by `make layers`, as every layer of ours (stacks/constructs/layers.py).
+PILLOW_LAYER_DIR = BUILT_LAYERS_DIR / "pillow"
 PILLOW_REQUIREMENTS = REPO_ROOT / "requirements-layer-pillow.txt"
 # What Report writes into a dataset, and nothing else there.
 REPORT_OUTPUTS = ("previews/*", "report.html", "workers.csv", "workers_daily.csv")
@@ -25,32 +22,19 @@ PREVIEW_SAMPLE = 50
 PREVIEW_FLAGGED_LIMIT = 500
 
 
-class PillowLayerMissing(RuntimeError):
-    """The layer folder is not built: synth would ship a Report function that cannot draw."""
-
-
 def pillow_layer(
     scope: Construct, runtime: lambda_.Runtime, architecture: lambda_.Architecture
 ) -> lambda_.LayerVersion:
-    if not (PILLOW_LAYER_DIR / "python" / "PIL").is_dir():
-        raise PillowLayerMissing(
-            f"the Pillow layer is not built ({PILLOW_LAYER_DIR}/python/PIL is missing): "
-            "run `make layers` (or `make install`) first"
-        )
-    return lambda_.LayerVersion(
+    return built_layer(
         scope,
         "PillowLayer",
-        code=lambda_.Code.from_asset(str(PILLOW_LAYER_DIR)),
-        compatible_runtimes=[runtime],
-        compatible_architectures=[architecture],
-        description=f"{pillow_requirement()} for the Report function (draws previews)",
+        folder=PILLOW_LAYER_DIR,
+        package="PIL",
+        requirements=PILLOW_REQUIREMENTS,
+        used_by="the Report function (draws previews)",
+        runtime=runtime,
+        architecture=architecture,
     )
-
-
-def pillow_requirement() -> str:
-    """The pinned requirement the layer is built from (`pillow==x.y.z`)."""
-    lines = PILLOW_REQUIREMENTS.read_text(encoding="utf-8").splitlines()
-    return next(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
 def report_environment() -> dict[str, str]:

@@ -104,7 +104,7 @@ def test_lambda_asset_ships_the_handlers_but_not_the_cli_or_caches(
     [asset] = [
         path
         for path in synthesized.directory.glob("asset.*")
-        if (path / "handlers").is_dir()  # the other folder asset is the Pillow layer
+        if (path / "handlers").is_dir()  # the other folder assets are the layers
     ]
     shipped = {path.relative_to(asset).as_posix() for path in asset.rglob("*")}
     assert {"handlers/resolve.py", "handlers/convert.py", "handlers/publish.py"} <= shipped

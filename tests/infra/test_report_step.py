@@ -11,11 +11,11 @@ from aws_cdk import assertions
 from aws_cdk import aws_lambda as lambda_
 
 from stacks.constructs import report_step, steps
+from stacks.constructs.layers import LayerNotBuilt
 
 from .cfn import (
     function_id,
     function_role_id,
-    only,
     properties,
     resources,
     state_machine_definition,
@@ -60,11 +60,14 @@ def test_a_failed_report_is_caught_and_the_dataset_still_publishes(
 def test_report_gets_pillow_from_its_own_layer_built_for_arm64_python314(
     template: assertions.Template,
 ) -> None:
-    layer = only(template, "AWS::Lambda::LayerVersion")
+    [layer] = [
+        logical_id
+        for logical_id, resource in resources(template, "AWS::Lambda::LayerVersion").items()
+        if resource["Properties"]["Description"].startswith("pillow==")
+    ]
     layer_properties = properties(template, layer)
     assert layer_properties["CompatibleRuntimes"] == ["python3.14"]
     assert layer_properties["CompatibleArchitectures"] == ["arm64"]
-    assert layer_properties["Description"].startswith("pillow==")
     assert {"Ref": layer} in _report_function(template)["Layers"]
     others = [
         f["Properties"]
@@ -115,5 +118,5 @@ def test_synth_without_the_built_layer_says_how_to_build_it(
     monkeypatch.setattr(report_step, "PILLOW_LAYER_DIR", tmp_path / "missing")
     stack = cdk.Stack(cdk.App(), "Scratch")
     # When the Report function's layer is made, Then the error names the command that fixes it
-    with pytest.raises(report_step.PillowLayerMissing, match="make layers"):
+    with pytest.raises(LayerNotBuilt, match="make layers"):
         report_step.pillow_layer(stack, lambda_.Runtime.PYTHON_3_14, lambda_.Architecture.ARM_64)
