@@ -5,7 +5,8 @@ against its image's size (read from the image file's header), and traced (`masks
 connected region of a class becomes one label row `class x1 y1 x2 y2 ...`, normalized by the
 mask's size. The dataset's files and tables are those of a detection dataset, with polygon
 columns. Masks are fetched and traced by a few threads per batch (OpenCV and numpy release the
-GIL); rows are written in line order.
+GIL); rows are written in line order. OpenCV is imported only to trace: the fan-out's merge
+(Finalize) writes a segmentation dataset's summary without it.
 """
 
 from __future__ import annotations
@@ -13,18 +14,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gt2yolo.convert import ConversionOptions, _Pass, _Placed
 from gt2yolo.errors import ConversionError
 from gt2yolo.excerpts import shortened
 from gt2yolo.image_header import HEAD_BYTES, UnknownImageSize, image_size
-from gt2yolo.masks import MaskError, Region, TracedMask, TraceRules, decode_mask, trace_mask
 from gt2yolo.records import BoxDrop, LineRejection, RejectedLine, SegmentedImage
 from gt2yolo.split import Split
 from gt2yolo.storage import ImageSink, SourceObjects, Storage
 from gt2yolo.survey import Survey
 from gt2yolo.writers import DatasetWriter, image_key, label_key
+
+if TYPE_CHECKING:
+    from gt2yolo.masks import Region, TracedMask
 
 ANNOT_COLUMNS = (
     "img_file", "category", "class_id", "area", "box_left", "box_top", "box_width",
@@ -110,7 +113,6 @@ class SegmentPass(_Pass):
     ) -> None:
         super().__init__(survey, options, storage, images)
         self._objects = objects
-        self.trace_rules = TraceRules(options.polygon_tolerance, options.min_region_area)
 
     def open_writer(self, storage: Storage, splits: Sequence[Split], **part: Any) -> DatasetWriter:
         return SegmentWriter(storage, splits, **part)
@@ -130,26 +132,28 @@ class SegmentPass(_Pass):
     def _write_batch(self, batch: list[_Placed]) -> None:
         if not batch:
             return
-        failures = self._copy_images(batch)
-        todo = [p for p in batch if self._image_key(p) not in failures]
-        with ThreadPoolExecutor(min(TRACE_THREADS, len(todo) or 1)) as pool:
-            traced = dict(zip(map(id, todo), pool.map(self._trace, todo), strict=True))
-        for placed in batch:
+        # Masks first: an image is copied only once its mask converts, so a rejected line
+        # leaves nothing of itself in the dataset.
+        with ThreadPoolExecutor(min(TRACE_THREADS, len(batch))) as pool:
+            traced = list(pool.map(self._trace, batch))
+        accepted = [p for p, t in zip(batch, traced, strict=True) if isinstance(t, _Traced)]
+        failures = self._copy_images(accepted)
+        for placed, result in zip(batch, traced, strict=True):
             image = placed.image
             key = self._image_key(placed)
-            if key in failures:
+            if isinstance(result, RejectedLine):
+                self._reject(result)
+            elif key in failures:
                 self._reject(RejectedLine(
                     LineRejection.IMAGE_NOT_FOUND, failures[key], image.origin, image.source_ref
                 ))  # fmt: skip
-                continue
-            result = traced[id(placed)]
-            if isinstance(result, RejectedLine):
-                self._reject(result)
             else:
                 self._accept_traced(placed, result)
 
     def _trace(self, placed: _Placed) -> _Traced | RejectedLine:
         image: SegmentedImage = placed.image
+
+        from gt2yolo.masks import MaskError, TraceRules, decode_mask, trace_mask
 
         def rejected(reason: LineRejection, detail: str) -> RejectedLine:
             return RejectedLine(reason, shortened(detail), image.origin, image.source_ref)
@@ -170,7 +174,8 @@ class SegmentPass(_Pass):
                 f"mask {width}x{height}, image {expected[0]}x{expected[1]}",
             )
         try:
-            traced = trace_mask(rgb, image.colors, self.trace_rules)
+            rules = TraceRules(self.options.polygon_tolerance, self.options.min_region_area)
+            traced = trace_mask(rgb, image.colors, rules)
         except MaskError as exc:
             return rejected(LineRejection.MASK_UNKNOWN_COLORS, str(exc))
         return _Traced(traced, expected is not None)
