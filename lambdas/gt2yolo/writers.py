@@ -147,6 +147,8 @@ class DatasetWriter:
     images_columns: tuple[str, ...] = IMAGES_COLUMNS
     # data.yaml's `task:` (None: detect, which Ultralytics assumes)
     yolo_task: str | None = None
+    # obj.data: Darknet trains detectors only
+    darknet: bool = True
 
     def __init__(
         self,
@@ -273,7 +275,8 @@ class DatasetWriter:
         """classes.txt, data.yaml, obj.data and report.json: written after every label file."""
         self.storage.write_bytes(CLASSES_TXT, "".join(f"{n}\n" for n in classes).encode())
         self.storage.write_bytes(DATA_YAML, data_yaml(classes, splits, self.yolo_task).encode())
-        self.storage.write_bytes(OBJ_DATA, obj_data(classes).encode())
+        if self.darknet:
+            self.storage.write_bytes(OBJ_DATA, obj_data(classes).encode())
         self.storage.write_bytes(
             REPORT_JSON, (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode()
         )

@@ -63,6 +63,7 @@ class SegmentWriter(DatasetWriter):
     annot_columns = ANNOT_COLUMNS
     images_columns = IMAGES_COLUMNS
     yolo_task = "segment"
+    darknet = False  # Darknet would read the polygon rows as boxes
 
     def add_segmented(
         self,
