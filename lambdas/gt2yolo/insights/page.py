@@ -102,16 +102,17 @@ class ShapeWords:
     """How the page names a dataset's labels: boxes (detect), or polygons of regions (segment)."""
 
     shapes: str  # what a label file's rows are
-    region: str  # what one of them outlines, for its size and its drops
+    region: str  # what one of them outlines, for its size
+    regions: str  # ... and for the counts and the drops
     kind: str  # the dataset, in the header
 
     @property
     def dropped(self) -> str:
-        return f"dropped {self.region}es" if self.region == "box" else f"dropped {self.region}s"
+        return f"dropped {self.regions}"
 
 
-BOX_WORDS = ShapeWords("boxes", "box", "YOLO dataset")
-POLYGON_WORDS = ShapeWords("polygons", "region", "YOLO segmentation dataset")
+BOX_WORDS = ShapeWords("boxes", "box", "boxes", "YOLO dataset")
+POLYGON_WORDS = ShapeWords("polygons", "region", "regions", "YOLO segmentation dataset")
 
 
 def render_page(data: PageData) -> str:
@@ -187,18 +188,17 @@ def _boxes(data: PageData) -> str:
         [Bar(label, stats.relative_sizes[label], "#6a8d3a") for label in SIZE_LABELS],
         520,
     )
-    regions = f"{region}es" if region == "box" else f"{region}s"
-    coco = table(
-        ("COCO size", regions), [(label, stats.coco_sizes[label]) for label in COCO_LABELS], {1}
-    )
-    pixels = "Box size in pixels" if region == "box" else "Region area in pixels"
+    rows = [(label, stats.coco_sizes[label]) for label in COCO_LABELS]
+    coco = table(("COCO size", words.regions), rows, {1})
+    segment = data.task is YoloTask.SEGMENT
+    pixels = "Region area in pixels" if segment else "Box size in pixels"
     body = (
         f'<div class="grid"><div><h3>{shapes.capitalize()} per image</h3>{per_image}</div>'
         f"<div><h3>{region.capitalize()} size (side relative to the image)</h3>{sizes}</div>"
         f"<div><h3>{pixels}</h3>{coco}<p class=note>small &lt; 32&times;32 &le; "
         "medium &lt; 96&times;96 &le; large</p></div></div>"
     )
-    if data.task is YoloTask.SEGMENT:
+    if segment:
         body += _holes(data)
         return section("polygons", "Polygons per image and region sizes", body)
     return section("boxes", "Boxes per image and box sizes", body)
