@@ -43,6 +43,8 @@ ANNOT_CSV = "annot.csv"
 IMAGES_CSV = "images.csv"
 REPORT_JSON = "report.json"
 REJECTED_JSONL = "rejected.jsonl"
+# Within a multi-label classification row: "cat;dog", class ids "0;2".
+LIST_SEPARATOR = ";"
 
 
 def images_folder(split: Split) -> str:

@@ -26,7 +26,7 @@ from gt2yolo.records import BoxDrop, ClassifiedImage, ImageClass, LineRejection,
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
 from gt2yolo.tasks import LabelTask
-from gt2yolo.writers import CLASSES_TXT, REPORT_JSON, DatasetWriter, image_key
+from gt2yolo.writers import CLASSES_TXT, LIST_SEPARATOR, REPORT_JSON, DatasetWriter, image_key
 
 ANNOT_COLUMNS = (
     "img_file", "category", "class_id", "confidence", "source_ref", "split", "folder", "manifest",
@@ -35,8 +35,6 @@ ANNOT_COLUMNS = (
 IMAGES_COLUMNS = ("source_ref", "image", "split", "classes", "manifest", "line")
 LABELS_CSV = "labels.csv"
 KEEP_NAME = ".keep"
-# Within a multi-label row: "cat;dog", class ids "0;2".
-LIST_SEPARATOR = ";"
 _UNSAFE_IN_FOLDER = re.compile(r'[%/\\\x00-\x1f\x7f<>:"|?*]')
 
 

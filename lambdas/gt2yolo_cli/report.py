@@ -15,10 +15,10 @@ def add_report_command(commands: Any) -> None:
     report = commands.add_parser(
         "report",
         help="draw previews and write report.html (and labeler insights) for a dataset",
-        description="Read a dataset written by `gt2yolo convert` back: draw the YOLO boxes of "
-        "a sample of images (and of every image with clamped or dropped boxes) into "
-        "previews/, and write report.html. With --worker-responses, also workers.csv, "
-        "workers_daily.csv and the labelers section.",
+        description="Read a dataset written by `gt2yolo convert` back: draw the labels of a "
+        "sample of images (boxes, polygons, or class names; and every image with clamped or "
+        "dropped boxes or dropped regions) into previews/, and write report.html. With "
+        "--worker-responses, also workers.csv, workers_daily.csv and the labelers section.",
     )
     report.add_argument("dataset", metavar="DATASET_DIR", help="the dataset folder")
     report.add_argument("--worker-responses", metavar="DIR_OR_S3",
@@ -26,9 +26,9 @@ def add_report_command(commands: Any) -> None:
                         "worker-response/ folder): a local path or an s3:// URI")  # fmt: skip
     report.add_argument("--previews", type=int, default=DEFAULT_SAMPLE, metavar="N",
                         help=f"images in the stable preview sample (default {DEFAULT_SAMPLE}); "
-                        "images with clamped or dropped boxes come on top")  # fmt: skip
+                        "images with clamped or dropped labels come on top")  # fmt: skip
     report.add_argument("--flagged-limit", type=int, default=DEFAULT_FLAGGED_LIMIT, metavar="N",
-                        help="draw at most N images with clamped or dropped boxes "
+                        help="draw at most N images with clamped or dropped labels "
                         f"(default {DEFAULT_FLAGGED_LIMIT})")  # fmt: skip
 
 

@@ -4,23 +4,32 @@ Data flow: report.json -> worker responses (parsed, grouped by object) -> images
 preview sample, object index) -> annot.csv (box sizes, consolidated boxes of shared objects)
 -> agreement -> previews drawn from the label files -> page. Shared by the Report Lambda and
 `gt2yolo report`; storage and sources come in through the core's small interfaces.
+
+report.json's `task` picks the readers and the drawing: boxes (detect), polygons (segment),
+class names (classify; its one table, annot.csv, gives both the images and their classes).
+Worker agreement is measured for boxes only; the other tasks' labelers get their answer counts
+and times. A label file that is missing or unreadable is drawn as an empty label, noted on its
+preview and counted, never fatal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import posixpath
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from gt2yolo.insights.agreement import worker_agreement
 from gt2yolo.insights.dataset import (
     DatasetFiles,
     ImageRow,
     annot_rows,
+    dataset_task,
     image_rows,
     parse_label_file,
+    parse_polygon_file,
     read_classes,
     read_report_json,
     rejected_lines,
@@ -50,11 +59,13 @@ from gt2yolo.insights.workers import (
     workers_daily_csv,
 )
 from gt2yolo.storage import Storage
+from gt2yolo.tasks import YoloTask
 
-from gt2yolo_report.draw import draw_preview
+from gt2yolo_report.draw import Drawn, draw_classes, draw_polygons, draw_preview
 
 PREVIEWS_PREFIX = "previews/"
 DRAW_THREADS = 4  # overlaps S3 reads of images; Pillow releases the GIL while coding JPEGs
+Shape = TypeVar("Shape")  # what a label file holds: YoloBox or YoloPolygon
 
 
 @dataclass(frozen=True)
@@ -85,7 +96,15 @@ class ReportResult:
 
 
 def preview_key(row: ImageRow) -> str:
-    """labels/<split>/a/x.txt -> previews/<split>/a/x.jpg (label paths are unique per dataset)."""
+    """labels/<split>/a/x.txt -> previews/<split>/a/x.jpg (label paths are unique per dataset).
+
+    Classification has no label files: images/<split>/a/x.png (multi-label) or
+    <split>/<class folder>/a/x.png -> previews/<split>/[<class folder>/]a/x.jpg (image stems
+    are unique per dataset as label paths are).
+    """
+    if not row.label:
+        stem = posixpath.splitext(row.image.removeprefix("images/"))[0]
+        return PREVIEWS_PREFIX + stem + ".jpg"
     return PREVIEWS_PREFIX + row.label.removeprefix("labels/").removesuffix(".txt") + ".jpg"
 
 
@@ -97,14 +116,15 @@ def build_report(
 ) -> ReportResult:
     options = options or ReportOptions()
     report = read_report_json(files)
+    task = dataset_task(report)
     classes = list(report.get("classes") or read_classes(files))
     answers = read_responses(responses) if responses is not None else None
-    scan = _ImageScan(answers)
+    scan = _ImageScan(answers, task)
     choice = choose_previews(
-        scan.observe(image_rows(files)), options.sample_size, options.flagged_limit
+        scan.observe(image_rows(files, task)), options.sample_size, options.flagged_limit
     )
     consolidated = scan.consolidated_boxes(files)
-    tiles = _draw_all(files, out, choice.images, classes)
+    tiles = _draw_all(files, out, choice.images, classes, task)
     workers = _workers(answers, scan, consolidated, responses)
     if workers is not None:
         out.write_bytes(WORKERS_CSV, workers_csv(workers.summaries).encode())
@@ -123,13 +143,17 @@ def build_report(
     )
     out.write_bytes(REPORT_HTML, render_page(page).encode())
     out.flush()
+    notes = list(workers.notes) if workers else []
+    unread = sum(tile.label_problem for tile in tiles)
+    if unread:
+        notes.append(f"{unread} drawn images have a missing or unreadable label file.")
     return ReportResult(
         report=out.location(REPORT_HTML),
         previews=len(tiles),
         workers=len(workers.summaries) if workers else 0,
         worker_answers=len(answers.answers) if answers else 0,
         compared_objects=workers.compared_objects if workers else 0,
-        notes=list(workers.notes) if workers else [],
+        notes=notes,
     )
 
 
@@ -143,10 +167,12 @@ class _ImageScan:
     Worker responses name a dataset object by index, not by image. Without a mapping file in
     the job output, the index is taken as the line's position in the output manifest (which
     keeps the input manifest's order): line n is object n-1. That is checked: an object whose
-    workers saw another image size than the line's image is not compared.
+    workers saw another image size than the line's image is not compared. Only boxes are
+    compared: for the other tasks no object is mapped.
     """
 
-    def __init__(self, answers: ResponseSet | None) -> None:
+    def __init__(self, answers: ResponseSet | None, task: YoloTask = YoloTask.DETECT) -> None:
+        self.task = task
         self.stats = DatasetStats()
         self.by_object = answers.by_object() if answers else {}
         self.shared = shared_objects(self.by_object)
@@ -159,7 +185,7 @@ class _ImageScan:
             self.stats.add_image(row)
             self.manifests.add(row.manifest)
             object_id = str(row.line - 1)
-            if object_id in self.shared:
+            if object_id in self.shared and self.task is YoloTask.DETECT:
                 if self._sizes_agree(self.by_object[object_id], row):
                     self.rows[object_id] = row
                 else:
@@ -173,6 +199,8 @@ class _ImageScan:
 
     def consolidated_boxes(self, files: DatasetFiles) -> dict[str, list[AnswerBox]]:
         """annot.csv pass: box sizes for the stats, and the boxes of the mapped objects."""
+        if self.task is YoloTask.CLASSIFY:
+            return {}  # annot.csv holds classes, read with the images
         mapped = self.rows if len(self.manifests) == 1 else {}
         wanted = {row.source_ref: object_id for object_id, row in mapped.items()}
         # An image without boxes is a valid consolidation too: every mapped object is present.
@@ -187,6 +215,11 @@ class _ImageScan:
 
     def notes(self) -> list[str]:
         notes = []
+        if self.task is not YoloTask.DETECT:
+            notes.append(
+                "Agreement with the consolidated labels is measured for bounding boxes only: "
+                f"this is a {self.task} dataset."
+            )
         if len(self.manifests) > 1:
             notes.append(
                 "The dataset merges several manifests: worker responses cannot be matched to "
@@ -221,21 +254,62 @@ def _workers(
 
 
 def _draw_all(
-    files: DatasetFiles, out: Storage, rows: Sequence[ImageRow], classes: Sequence[str]
+    files: DatasetFiles,
+    out: Storage,
+    rows: Sequence[ImageRow],
+    classes: Sequence[str],
+    task: YoloTask,
 ) -> list[PreviewTile]:
-    def draw(row: ImageRow) -> tuple[ImageRow, bytes, PreviewTile]:
-        label = files.read_bytes(row.label)
-        boxes = parse_label_file(label.decode("utf-8")) if label is not None else []
-        drawn = draw_preview(files.read_bytes(row.image), (row.width, row.height), boxes, classes)
-        tile = PreviewTile(
-            row.image, preview_key(row), drawn.thumbnail, len(boxes), row.clamped_boxes,
-            row.dropped_boxes, drawn.note if label is not None else "label file missing",
-        )  # fmt: skip
-        return row, drawn.full, tile
-
+    draw = _drawer(files, classes, task)
     tiles = []
     with ThreadPoolExecutor(max_workers=DRAW_THREADS, thread_name_prefix="preview") as pool:
-        for row, full, tile in pool.map(draw, rows):
-            out.write_bytes(preview_key(row), full)  # here, not in the pool: one writer thread
+        for row, drawn, tile in pool.map(draw, rows):
+            out.write_bytes(preview_key(row), drawn.full)  # here: one writer thread
             tiles.append(tile)
     return tiles
+
+
+Drawer = Callable[[ImageRow], tuple[ImageRow, Drawn, PreviewTile]]
+
+
+def _drawer(files: DatasetFiles, classes: Sequence[str], task: YoloTask) -> Drawer:
+    """row -> (row, drawn preview, its tile on the page), for the dataset's task."""
+
+    def classified(row: ImageRow) -> tuple[ImageRow, Drawn, PreviewTile]:
+        names = tuple(classes[i] if 0 <= i < len(classes) else f"id {i}"
+                      for i in row.classes or ())  # fmt: skip
+        drawn = draw_classes(files.read_bytes(row.image), names)
+        tile = PreviewTile(
+            row.image, preview_key(row), drawn.thumbnail, len(names), 0, 0, drawn.note,
+            classes=names,
+        )  # fmt: skip
+        return row, drawn, tile
+
+    def labeled(row: ImageRow) -> tuple[ImageRow, Drawn, PreviewTile]:
+        image, size = files.read_bytes(row.image), (row.width, row.height)
+        if task is YoloTask.SEGMENT:
+            polygons, problem = _read_labels(files, row, parse_polygon_file)
+            drawn, count = draw_polygons(image, size, polygons, classes), len(polygons)
+        else:
+            boxes, problem = _read_labels(files, row, parse_label_file)
+            drawn, count = draw_preview(image, size, boxes, classes), len(boxes)
+        tile = PreviewTile(
+            row.image, preview_key(row), drawn.thumbnail, count, row.clamped_boxes,
+            row.dropped_boxes, problem or drawn.note, label_problem=problem is not None,
+        )  # fmt: skip
+        return row, drawn, tile
+
+    return classified if task is YoloTask.CLASSIFY else labeled
+
+
+def _read_labels(
+    files: DatasetFiles, row: ImageRow, parse: Callable[[str], list[Shape]]
+) -> tuple[list[Shape], str | None]:
+    """The label file's boxes or polygons, and what is wrong with the file if anything is."""
+    label = files.read_bytes(row.label)
+    if label is None:
+        return [], "label file missing"
+    try:
+        return parse(label.decode("utf-8")), None
+    except ValueError as exc:  # UnicodeDecodeError too
+        return [], f"label file unreadable: {exc}"

@@ -3,6 +3,10 @@
 Everything here reads what the writers wrote (never the manifest), so what the report shows is
 what a training run will see. Tables are streamed: annot.csv of a million boxes never sits in
 memory.
+
+One reader per YOLO task (report.json's `task`), to one row type: a detection image's boxes, a
+segmentation image's polygons (the same columns, named for regions) and a classification
+image's classes all become an `ImageRow`; annot.csv's boxes and regions an `AnnotRow`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,15 @@ from typing import Any, Protocol
 
 from gt2yolo.errors import ConversionError
 from gt2yolo.records import YoloBox
-from gt2yolo.writers import ANNOT_CSV, CLASSES_TXT, IMAGES_CSV, REJECTED_JSONL, REPORT_JSON
+from gt2yolo.tasks import YoloTask
+from gt2yolo.writers import (
+    ANNOT_CSV,
+    CLASSES_TXT,
+    IMAGES_CSV,
+    LIST_SEPARATOR,
+    REJECTED_JSONL,
+    REPORT_JSON,
+)
 
 
 class DatasetFiles(Protocol):
@@ -60,10 +72,15 @@ class LocalDatasetFiles:
 
 @dataclass(frozen=True, slots=True)
 class ImageRow:
-    """One row of images.csv."""
+    """One image of the dataset: a row of images.csv (of annot.csv for classification).
+
+    Segmentation: `boxes` counts the label file's polygons and `dropped_boxes` the dropped
+    regions. Classification: no label file (`label` empty), no size (0 x 0); `classes` holds
+    the image's class ids (None for the other tasks) and `boxes` their number.
+    """
 
     source_ref: str
-    image: str  # images/<split>/<path>
+    image: str  # images/<split>/<path>; classification: <split>/<class folder>/<path>
     label: str  # labels/<split>/<path stem>.txt
     split: str
     width: int
@@ -73,6 +90,8 @@ class ImageRow:
     clamped_boxes: int
     manifest: str
     line: int
+    holes: int = 0  # segmentation: holes cut into the image's polygons
+    classes: tuple[int, ...] | None = None
 
     @property
     def flagged(self) -> bool:
@@ -93,10 +112,19 @@ class AnnotRow:
     image_width: int
     image_height: int
     status: str  # kept | clamped | dropped:<reason>
+    area: float | None = None  # segmentation: the region's own area (holes excluded)
 
     @property
     def kept(self) -> bool:
         return not self.status.startswith("dropped")
+
+
+@dataclass(frozen=True, slots=True)
+class YoloPolygon:
+    """A segmentation label row: class id and normalized (x, y) points, as a trainer reads it."""
+
+    class_id: int
+    points: tuple[tuple[float, float], ...]
 
 
 def read_report_json(files: DatasetFiles) -> dict[str, Any]:
@@ -109,12 +137,33 @@ def read_report_json(files: DatasetFiles) -> dict[str, Any]:
     return document
 
 
+def dataset_task(report: dict[str, Any]) -> YoloTask:
+    """report.json's `task`; datasets written before it existed are detection datasets."""
+    value = report.get("task", YoloTask.DETECT)
+    try:
+        return YoloTask(value)
+    except ValueError:
+        raise ConversionError(
+            f"report.json says task {value!r}: this gt2yolo reports "
+            f"{', '.join(str(t) for t in YoloTask)} datasets"
+        ) from None
+
+
 def read_classes(files: DatasetFiles) -> list[str]:
     raw = files.read_bytes(CLASSES_TXT)
     return [] if raw is None else raw.decode("utf-8").splitlines()
 
 
-def image_rows(files: DatasetFiles) -> Iterator[ImageRow]:
+def image_rows(files: DatasetFiles, task: YoloTask = YoloTask.DETECT) -> Iterator[ImageRow]:
+    if task is YoloTask.SEGMENT:
+        yield from _segmented_rows(files)
+    elif task is YoloTask.CLASSIFY:
+        yield from _classified_rows(files)
+    else:
+        yield from _detected_rows(files)
+
+
+def _detected_rows(files: DatasetFiles) -> Iterator[ImageRow]:
     for row in csv.DictReader(files.lines(IMAGES_CSV)):
         yield ImageRow(
             source_ref=row["source_ref"], image=row["image"], label=row["label"],
@@ -125,14 +174,39 @@ def image_rows(files: DatasetFiles) -> Iterator[ImageRow]:
         )  # fmt: skip
 
 
-def annot_rows(files: DatasetFiles) -> Iterator[AnnotRow]:
+def _segmented_rows(files: DatasetFiles) -> Iterator[ImageRow]:
+    for row in csv.DictReader(files.lines(IMAGES_CSV)):
+        yield ImageRow(
+            source_ref=row["source_ref"], image=row["image"], label=row["label"],
+            split=row["split"], width=int(row["width"]), height=int(row["height"]),
+            boxes=int(row["polygons"]), dropped_boxes=int(row["dropped_regions"]),
+            clamped_boxes=0, manifest=row["manifest"], line=int(row["line"]),
+            holes=int(row["holes"]),
+        )  # fmt: skip
+
+
+def _classified_rows(files: DatasetFiles) -> Iterator[ImageRow]:
+    """From annot.csv, one row per image: its `class_id` column lists the ids unambiguously
+    (images.csv lists names, and a class name may hold the list separator)."""
     for row in csv.DictReader(files.lines(ANNOT_CSV)):
+        ids = tuple(int(i) for i in row["class_id"].split(LIST_SEPARATOR) if i)
+        yield ImageRow(
+            source_ref=row["source_ref"], image=row["img_file"], label="", split=row["split"],
+            width=0, height=0, boxes=len(ids), dropped_boxes=0, clamped_boxes=0,
+            manifest=row["manifest"], line=int(row["line"]), classes=ids,
+        )  # fmt: skip
+
+
+def annot_rows(files: DatasetFiles) -> Iterator[AnnotRow]:
+    """Boxes (detection) or regions (segmentation: `area` too); classification has none."""
+    for row in csv.DictReader(files.lines(ANNOT_CSV)):
+        area = row.get("area")
         yield AnnotRow(
             source_ref=row["source_ref"], category=row["category"],
             left=float(row["box_left"]), top=float(row["box_top"]),
             width=float(row["box_width"]), height=float(row["box_height"]),
             image_width=int(row["img_width"]), image_height=int(row["img_height"]),
-            status=row["status"],
+            status=row["status"], area=None if area is None else float(area),
         )  # fmt: skip
 
 
@@ -156,6 +230,24 @@ def parse_label_file(text: str) -> list[YoloBox]:
         cx, cy, w, h = (float(v) for v in values[1:])
         boxes.append(YoloBox(int(values[0]), cx, cy, w, h))
     return boxes
+
+
+def parse_polygon_file(text: str) -> list[YoloPolygon]:
+    """A YOLO segmentation label file read back: `class x1 y1 x2 y2 ...` (3 points or more)."""
+    polygons = []
+    for number, row in enumerate(text.splitlines(), start=1):
+        values = row.split()
+        if not values:
+            continue
+        if len(values) < 7 or len(values) % 2 == 0:
+            raise ValueError(
+                f"label row {number} has {len(values)} values, not a class and 3 or more "
+                f"x y pairs: {row[:80]!r}"
+            )
+        coordinates = [float(v) for v in values[1:]]
+        points = tuple(zip(coordinates[::2], coordinates[1::2], strict=True))
+        polygons.append(YoloPolygon(int(values[0]), points))
+    return polygons
 
 
 def to_pixels(box: YoloBox, width: int, height: int) -> tuple[float, float, float, float]:

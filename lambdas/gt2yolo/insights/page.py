@@ -5,21 +5,29 @@ embedded as `data:` URIs (the page works when mailed or downloaded alone), each 
 full-size JPEG under `previews/` (works next to the dataset). A Content-Security-Policy that
 allows only inline styles and data: images makes any stray reference fail closed, offline.
 Every user-provided string (class names, worker ids, file names, details) is escaped.
+
+The sections follow report.json's `task`: detection and segmentation datasets share theirs
+(labels per class, per image, their sizes, splits), named for boxes or for polygons and regions;
+classification datasets get theirs from `classify_sections`.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from gt2yolo.insights import classify_sections
 from gt2yolo.insights.charts import Bar, Series, bar_chart, column_chart, stacked_chart
 from gt2yolo.insights.colors import PALETTE, name_color
+from gt2yolo.insights.dataset import dataset_task
+from gt2yolo.insights.markup import code, count_tiles, note_paragraphs, section, swatch, table
 from gt2yolo.insights.stats import COCO_LABELS, SIZE_LABELS, DatasetStats
 from gt2yolo.insights.workers import DailyCount, WorkerSummary
+from gt2yolo.tasks import YoloTask
 
 REPORT_HTML = "report.html"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -52,6 +60,8 @@ class PreviewTile:
     clamped: int
     dropped: int
     note: str | None = None
+    label_problem: bool = False  # the label file is missing or unreadable
+    classes: tuple[str, ...] | None = None  # classification: the image's class names
 
 
 @dataclass(frozen=True)
@@ -78,86 +88,72 @@ class PageData:
     workers_note: str = "No worker responses were given."
     notes: Sequence[str] = field(default_factory=tuple)
 
+    @property
+    def task(self) -> YoloTask:
+        return dataset_task(self.report)
+
+    @property
+    def words(self) -> ShapeWords:
+        return POLYGON_WORDS if self.task is YoloTask.SEGMENT else BOX_WORDS
+
+
+@dataclass(frozen=True)
+class ShapeWords:
+    """How the page names a dataset's labels: boxes (detect), or polygons of regions (segment)."""
+
+    shapes: str  # what a label file's rows are
+    region: str  # what one of them outlines, for its size
+    regions: str  # ... and for the counts and the drops
+    kind: str  # the dataset, in the header
+
+    @property
+    def dropped(self) -> str:
+        return f"dropped {self.regions}"
+
+
+BOX_WORDS = ShapeWords("boxes", "box", "boxes", "YOLO dataset")
+POLYGON_WORDS = ShapeWords("polygons", "region", "regions", "YOLO segmentation dataset")
+
 
 def render_page(data: PageData) -> str:
-    sections = [
-        _counts(data),
-        _classes(data),
-        _boxes(data),
-        _splits(data),
-        _rejections(data),
-        _labelers(data),
-        _gallery(data),
-    ]
+    if data.task is YoloTask.CLASSIFY:
+        parts: Sequence[Callable[[PageData], str]] = (
+            classify_sections.counts, classify_sections.classes, classify_sections.labels,
+            classify_sections.splits, _dropped_labels, _labelers, _gallery,
+        )  # fmt: skip
+        kind = classify_sections.kind(data.report)
+    else:
+        parts = (_counts, _classes, _boxes, _splits, _rejections, _labelers, _gallery)
+        kind = data.words.kind
+    sections = [part(data) for part in parts]
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(data.title)} - gt2yolo report</title><style>{_STYLE}</style></head>"
-        f"<body><header><h1>{escape(data.title)}</h1><p>YOLO dataset report by gt2yolo: "
-        f"label attribute {_code(str(data.report.get('label_attribute', '')))}, classes from "
+        f"<body><header><h1>{escape(data.title)}</h1><p>{escape(kind)} report by gt2yolo: "
+        f"label attribute {code(str(data.report.get('label_attribute', '')))}, classes from "
         f"{escape(str(data.report.get('class_source', '')))}</p></header><main>"
         + "".join(sections)
-        + "".join(f'<p class="note">{escape(note)}</p>' for note in data.notes)
+        + note_paragraphs(data.notes)
         + "</main></body></html>\n"
     )
 
 
-def _code(text: str) -> str:
-    return f"<code>{escape(text)}</code>"
-
-
-def _section(anchor: str, title: str, body: str) -> str:
-    return f'<section id="{anchor}"><h2>{escape(title)}</h2>{body}</section>'
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: set[int]) -> str:
-    head = "".join(
-        f'<th class="n">{escape(h)}</th>' if i in numeric else f"<th>{escape(h)}</th>"
-        for i, h in enumerate(headers)
-    )
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="n">{escape(str(v))}</td>' if i in numeric else f"<td>{_cell(v)}</td>"
-            for i, v in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-class Html(str):
-    """Markup built here (already escaped), as opposed to user text."""
-
-
-def _cell(value: Any) -> str:
-    return str(value) if isinstance(value, Html) else escape(str(value))
-
-
 def _counts(data: PageData) -> str:
-    r = data.report
-    counts = [
-        ("images", r.get("images", 0)), ("boxes", r.get("boxes", 0)),
+    r, words = data.report, data.words
+    if data.task is YoloTask.SEGMENT:
+        changed = ("regions with holes", r.get("segmentation", {}).get("regions_with_holes", 0))
+    else:
+        changed = ("clamped boxes", r.get("clamped_boxes", 0))
+    return count_tiles([
+        ("images", r.get("images", 0)), (words.shapes, r.get("boxes", 0)),
         ("classes", len(r.get("classes", []))),
         ("background images", r.get("background_images", 0)),
         ("manifest lines", r.get("lines", 0)), ("rejected lines", r.get("rejected_lines", 0)),
-        ("clamped boxes", r.get("clamped_boxes", 0)),
-        ("dropped boxes", sum(r.get("dropped_boxes", {}).values())),
-    ]  # fmt: skip
-    tiles = "".join(
-        f'<div class="count" data-count="{escape(name)}"><b>{value}</b>'
-        f"<span>{escape(name)}</span></div>"
-        for name, value in counts
-    )
-    return _section("counts", "Counts", f'<div class="counts">{tiles}</div>')
-
-
-def _swatch(name: str, color: str | None = None) -> Html:
-    fill = color or name_color(name)
-    return Html(f'<span class="swatch" style="background:{fill}"></span>{escape(name)}')
+        changed, (words.dropped, sum(r.get("dropped_boxes", {}).values())),
+    ])  # fmt: skip
 
 
 def worker_colors(worker_ids: Sequence[str]) -> dict[str, str]:
@@ -167,39 +163,61 @@ def worker_colors(worker_ids: Sequence[str]) -> dict[str, str]:
 
 
 def _classes(data: PageData) -> str:
+    shapes = data.words.shapes
     per_class: dict[str, int] = data.report.get("boxes_per_class", {})
     bars = [Bar(name, count, name_color(name)) for name, count in per_class.items()]
-    rows = [(i, _swatch(name), count) for i, (name, count) in enumerate(per_class.items())]
+    rows = [(i, swatch(name), count) for i, (name, count) in enumerate(per_class.items())]
+    title = f"{shapes.capitalize()} per class"
     body = (
-        f'<div class="grid">{bar_chart("Boxes per class", bars)}'
-        f"{_table(('id', 'class', 'boxes'), rows, {0, 2})}</div>"
+        f'<div class="grid">{bar_chart(title, bars)}'
+        f"{table(('id', 'class', shapes), rows, {0, 2})}</div>"
     )
-    return _section("classes", "Boxes per class", body)
+    return section("classes", title, body)
 
 
 def _boxes(data: PageData) -> str:
-    stats = data.stats
+    stats, words = data.stats, data.words
+    shapes, region = words.shapes, words.region
     per_image = column_chart(
-        "Boxes per image", [Bar(label, n) for label, n in stats.per_image_histogram()], 520
+        f"{shapes.capitalize()} per image",
+        [Bar(label, n) for label, n in stats.per_image_histogram()],
+        520,
     )
     sizes = column_chart(
-        "Box size: square root of the box's share of the image area",
+        f"{region.capitalize()} size: square root of the {region}'s share of the image area",
         [Bar(label, stats.relative_sizes[label], "#6a8d3a") for label in SIZE_LABELS],
         520,
     )
-    coco = _table(
-        ("COCO size", "boxes"), [(label, stats.coco_sizes[label]) for label in COCO_LABELS], {1}
-    )
+    rows = [(label, stats.coco_sizes[label]) for label in COCO_LABELS]
+    coco = table(("COCO size", words.regions), rows, {1})
+    segment = data.task is YoloTask.SEGMENT
+    pixels = "Region area in pixels" if segment else "Box size in pixels"
     body = (
-        f'<div class="grid"><div><h3>Boxes per image</h3>{per_image}</div>'
-        f"<div><h3>Box size (side relative to the image)</h3>{sizes}</div>"
-        f"<div><h3>Box size in pixels</h3>{coco}<p class=note>small &lt; 32&times;32 &le; "
+        f'<div class="grid"><div><h3>{shapes.capitalize()} per image</h3>{per_image}</div>'
+        f"<div><h3>{region.capitalize()} size (side relative to the image)</h3>{sizes}</div>"
+        f"<div><h3>{pixels}</h3>{coco}<p class=note>small &lt; 32&times;32 &le; "
         "medium &lt; 96&times;96 &le; large</p></div></div>"
     )
-    return _section("boxes", "Boxes per image and box sizes", body)
+    if segment:
+        body += _holes(data)
+        return section("polygons", "Polygons per image and region sizes", body)
+    return section("boxes", "Boxes per image and box sizes", body)
+
+
+def _holes(data: PageData) -> str:
+    seg: dict[str, Any] = data.report.get("segmentation", {})
+    return note_paragraphs([
+        f"Region sizes are the regions' own areas (holes excluded), as COCO measures them. "
+        f"{seg.get('regions_with_holes', 0)} polygons have holes cut in "
+        f"({data.stats.images_with_holes} images); {seg.get('small_holes_filled', 0)} holes "
+        "below the minimum region area were filled.",
+        f"Outlines simplified to within {seg.get('polygon_tolerance_px', '?')} px; regions "
+        f"under {seg.get('min_region_area_px', '?')} square px dropped (small_region).",
+    ])  # fmt: skip
 
 
 def _splits(data: PageData) -> str:
+    shapes = data.words.shapes
     images: dict[str, int] = data.report.get("images_per_split", {})
     boxes: dict[str, int] = data.report.get("boxes_per_split", {})
     total = sum(images.values()) or 1
@@ -219,36 +237,56 @@ def _splits(data: PageData) -> str:
         460,
         80,
     )
-    table = _table(("split", "images", "share", "boxes", "boxes/image"), rows, {1, 2, 3, 4})
-    return _section("splits", "Split balance", f'<div class="grid">{chart}{table}</div>')
+    headers = ("split", "images", "share", shapes, f"{shapes}/image")
+    return section(
+        "splits",
+        "Split balance",
+        f'<div class="grid">{chart}{table(headers, rows, {1, 2, 3, 4})}</div>',
+    )
+
+
+def rejected_listing(data: PageData) -> str:
+    """The first rejected lines, one row each, and how many more rejected.jsonl holds."""
+    if not data.rejected:
+        return ""
+    rows = [
+        (e.get("manifest", ""), e.get("line", ""), e.get("reason", ""), e.get("detail", ""),
+         e.get("source_ref") or "")
+        for e in data.rejected
+    ]  # fmt: skip
+    listing = table(("manifest", "line", "reason", "detail", "source-ref"), rows, {1})
+    if data.rejected_total > len(data.rejected):
+        more = data.rejected_total - len(data.rejected)
+        listing += f'<p class="note">{more} more in rejected.jsonl.</p>'
+    return listing
+
+
+def rejections_section(data: PageData, dropped_title: str, dropped_rows: Sequence[Any]) -> str:
+    """Rejected lines by reason, the labels dropped from accepted lines by reason, the list."""
+    reasons: dict[str, int] = data.report.get("rejected", {})
+    parts = []
+    if reasons:
+        parts.append(table(("rejected lines: reason", "lines"), list(reasons.items()), {1}))
+    if dropped_rows:
+        what = dropped_title.rsplit(maxsplit=1)[-1]
+        parts.append(table((f"{dropped_title}: reason", what), list(dropped_rows), {1}))
+    if not parts:
+        return section("rejected", "Rejected lines", "<p>Every manifest line converted.</p>")
+    return section(
+        "rejected",
+        f"Rejected lines and {dropped_title}",
+        f'<div class="grid">{"".join(parts)}</div>{rejected_listing(data)}',
+    )
 
 
 def _rejections(data: PageData) -> str:
-    reasons: dict[str, int] = data.report.get("rejected", {})
     dropped: dict[str, int] = data.report.get("dropped_boxes", {})
-    parts = []
-    if reasons:
-        parts.append(_table(("rejected lines: reason", "lines"), list(reasons.items()), {1}))
-    if dropped:
-        parts.append(_table(("dropped boxes: reason", "boxes"), list(dropped.items()), {1}))
-    listing = ""
-    if data.rejected:
-        rows = [
-            (e.get("manifest", ""), e.get("line", ""), e.get("reason", ""), e.get("detail", ""),
-             e.get("source_ref") or "")
-            for e in data.rejected
-        ]  # fmt: skip
-        listing = _table(("manifest", "line", "reason", "detail", "source-ref"), rows, {1})
-        if data.rejected_total > len(data.rejected):
-            more = data.rejected_total - len(data.rejected)
-            listing += f'<p class="note">{more} more in rejected.jsonl.</p>'
-    if not parts:
-        return _section("rejected", "Rejected lines", "<p>Every manifest line converted.</p>")
-    return _section(
-        "rejected",
-        "Rejected lines and dropped boxes",
-        f'<div class="grid">{"".join(parts)}</div>{listing}',
-    )
+    return rejections_section(data, data.words.dropped, list(dropped.items()))
+
+
+def _dropped_labels(data: PageData) -> str:
+    dropped: dict[str, int] = data.report.get("classification", {}).get("dropped_labels", {})
+    return rejections_section(data, "dropped labels", list(dropped.items()))
 
 
 def _seconds(value: float | None) -> str:
@@ -256,28 +294,18 @@ def _seconds(value: float | None) -> str:
 
 
 def _labelers(data: PageData) -> str:
-    section = data.workers
-    if section is None or not section.summaries:
-        note = data.workers_note if section is None else "No readable worker responses."
-        return _section("labelers", "Labelers", f'<p class="note">{escape(note)}</p>')
-    workers = section.summaries
+    section_data = data.workers
+    if section_data is None or not section_data.summaries:
+        note = data.workers_note if section_data is None else "No readable worker responses."
+        return section("labelers", "Labelers", f'<p class="note">{escape(note)}</p>')
+    workers = section_data.summaries
     color = worker_colors([w.worker_id for w in workers])
-    rows = [
-        (_swatch(w.worker_id, color[w.worker_id]), w.answers, w.boxes, _seconds(w.median_seconds),
-         _seconds(w.mean_seconds), f"{w.first_day} .. {w.last_day}", w.agreement.compared_answers,
-         w.agreement.matched_boxes, w.agreement.missed_boxes, w.agreement.extra_boxes,
-         "" if w.agreement.mean_iou is None else f"{w.agreement.mean_iou:.3f}")
-        for w in workers
-    ]  # fmt: skip
-    table = _table(
-        ("worker", "answers", "boxes", "median s", "mean s", "UTC days", "compared",
-         "matched", "missed", "extra", "mean IoU"),
-        rows, set(range(1, 11)) - {5},
-    )  # fmt: skip
-    days = sorted({d.day for d in section.daily})
+    boxes = data.task is YoloTask.DETECT
+    days = sorted({d.day for d in section_data.daily})
     series = [
         Series(w.worker_id, color[w.worker_id], tuple(
-            sum(d.answers for d in section.daily if d.day == day and d.worker_id == w.worker_id)
+            sum(d.answers for d in section_data.daily
+                if d.day == day and d.worker_id == w.worker_id)
             for day in days))
         for w in workers
     ]  # fmt: skip
@@ -288,56 +316,105 @@ def _labelers(data: PageData) -> str:
              _seconds(w.median_seconds)) for w in workers],
         460,
     )  # fmt: skip
-    agreement = bar_chart(
-        "Mean IoU with the consolidated boxes",
-        [Bar(w.worker_id, w.agreement.mean_iou or 0, color[w.worker_id],
-             "n/a" if w.agreement.mean_iou is None else f"{w.agreement.mean_iou:.3f}")
-         for w in workers],
-        460,
-    )  # fmt: skip
-    notes = [
-        f"Worker responses: {section.location}.",
-        f"{section.shared_objects} objects were answered by several workers; "
-        f"{section.compared_objects} of them were compared with their consolidated boxes "
-        "(boxes matched per class, highest IoU first, IoU at least 0.5).",
-        *section.notes,
-    ]
-    if section.unreadable_files:
-        notes.append(f"{section.unreadable_files} worker-response files could not be read.")
-    body = (
-        f'{table}<div class="grid"><div><h3>Answers per day</h3>{daily}</div>'
-        f"<div><h3>Active time</h3>{timing}</div><div><h3>Agreement</h3>{agreement}</div></div>"
-        + "".join(f'<p class="note">{escape(n)}</p>' for n in notes)
+    charts = (
+        f'<div class="grid"><div><h3>Answers per day</h3>{daily}</div>'
+        f"<div><h3>Active time</h3>{timing}</div>"
     )
-    return _section("labelers", "Labelers", body)
+    texts = [f"Worker responses: {section_data.location}."]
+    if boxes:
+        agreement = bar_chart(
+            "Mean IoU with the consolidated boxes",
+            [Bar(w.worker_id, w.agreement.mean_iou or 0, color[w.worker_id],
+                 "n/a" if w.agreement.mean_iou is None else f"{w.agreement.mean_iou:.3f}")
+             for w in workers],
+            460,
+        )  # fmt: skip
+        charts += f"<div><h3>Agreement</h3>{agreement}</div>"
+        texts.append(
+            f"{section_data.shared_objects} objects were answered by several workers; "
+            f"{section_data.compared_objects} of them were compared with their consolidated "
+            "boxes (boxes matched per class, highest IoU first, IoU at least 0.5)."
+        )
+    texts += section_data.notes
+    if section_data.unreadable_files:
+        texts.append(f"{section_data.unreadable_files} worker-response files could not be read.")
+    body = _workers_table(workers, color, boxes) + charts + "</div>" + note_paragraphs(texts)
+    return section("labelers", "Labelers", body)
+
+
+def _workers_table(workers: Sequence[WorkerSummary], color: dict[str, str], boxes: bool) -> str:
+    """Answers and active time per worker; for boxes, also how they match the consolidation."""
+    if not boxes:
+        times = [
+            (swatch(w.worker_id, color[w.worker_id]), w.answers, _seconds(w.median_seconds),
+             _seconds(w.mean_seconds), f"{w.first_day} .. {w.last_day}")
+            for w in workers
+        ]  # fmt: skip
+        return table(("worker", "answers", "median s", "mean s", "UTC days"), times, {1, 2, 3})
+    rows = [
+        (swatch(w.worker_id, color[w.worker_id]), w.answers, w.boxes, _seconds(w.median_seconds),
+         _seconds(w.mean_seconds), f"{w.first_day} .. {w.last_day}", w.agreement.compared_answers,
+         w.agreement.matched_boxes, w.agreement.missed_boxes, w.agreement.extra_boxes,
+         "" if w.agreement.mean_iou is None else f"{w.agreement.mean_iou:.3f}")
+        for w in workers
+    ]  # fmt: skip
+    return table(
+        ("worker", "answers", "boxes", "median s", "mean s", "UTC days", "compared",
+         "matched", "missed", "extra", "mean IoU"),
+        rows, set(range(1, 11)) - {5},
+    )  # fmt: skip
 
 
 def _gallery(data: PageData) -> str:
     if not data.previews:
-        return _section("previews", "Previews", '<p class="note">No previews.</p>')
+        return section("previews", "Previews", '<p class="note">No previews.</p>')
     classes = data.report.get("classes", [])
-    legend = " ".join(_swatch(name) for name in classes)
-    tiles = "".join(_tile(tile) for tile in data.previews)
+    legend = " ".join(swatch(name) for name in classes)
+    tiles = "".join(_tile(tile, data.words.shapes) for tile in data.previews)
+    if data.task is YoloTask.CLASSIFY:
+        intro = classify_sections.gallery_intro(data.report, legend)
+    else:
+        intro = _shapes_intro(data, legend)
+    unread = sum(tile.label_problem for tile in data.previews)
+    if unread:
+        intro += (
+            f'<p class="note"><span class="flag">{unread} drawn images have a missing or '
+            "unreadable label file</span>: they are drawn without labels.</p>"
+        )
+    return section("previews", "Previews", f'{intro}<div class="gallery">{tiles}</div>')
+
+
+def _shapes_intro(data: PageData, legend: str) -> str:
+    if data.task is YoloTask.SEGMENT:
+        read = "Polygons read back from the written YOLO label files, filled translucent"
+        changed = "dropped regions"
+    else:
+        read = "Boxes read back from the written YOLO label files"
+        changed = "clamped or dropped boxes"
     intro = (
-        f"<p>Boxes read back from the written YOLO label files. Legend: {legend}. Orange "
-        "frames: images with clamped or dropped boxes. Click a picture for full size.</p>"
+        f"<p>{read}. Legend: {legend}. Orange frames: images with {changed}. Click a picture "
+        "for full size.</p>"
     )
     if data.flagged_not_drawn:
         intro += (
-            f'<p class="note">{data.flagged_not_drawn} more images with clamped or dropped '
-            "boxes are not drawn (limit); images.csv lists them.</p>"
+            f'<p class="note">{data.flagged_not_drawn} more images with {changed} are not '
+            "drawn (limit); images.csv lists them.</p>"
         )
-    return _section("previews", "Previews", f'{intro}<div class="gallery">{tiles}</div>')
+    return intro
 
 
-def _tile(tile: PreviewTile) -> str:
+def _tile(tile: PreviewTile, shapes: str) -> str:
     flags = []
     if tile.clamped:
         flags.append(f"{tile.clamped} clamped")
     if tile.dropped:
         flags.append(f"{tile.dropped} dropped")
-    caption = escape(tile.image.split("/", 2)[-1]) + f" &middot; {escape(tile.image.split('/')[1])}"
-    caption += f" &middot; {tile.boxes} boxes"
+    split, _, path = tile.image.removeprefix("images/").partition("/")
+    caption = escape(path) + f" &middot; {escape(split)}"
+    if tile.classes is not None:
+        caption += " &middot; " + (" ".join(swatch(c) for c in tile.classes) or "no class")
+    else:
+        caption += f" &middot; {tile.boxes} {shapes}"
     if flags:
         caption += f' <span class="flag">{escape(", ".join(flags))}</span>'
     if tile.note:

@@ -1,7 +1,10 @@
 """The dataset's numbers for the page: boxes per image, box sizes, split balance.
 
 Computed from images.csv and annot.csv (one streamed pass each), not from the label files: one
-read instead of one per image, and annot.csv states for each box whether it was kept.
+read instead of one per image, and annot.csv states for each box whether it was kept. The same
+numbers serve segmentation (polygons per image; sizes from each region's own area, which is
+what COCO's size classes measure) and classification (classes per image, per split, and the
+classes given together).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import combinations
 
 from gt2yolo.insights.dataset import AnnotRow, ImageRow
 
@@ -32,6 +36,10 @@ class DatasetStats:
     coco_sizes: Counter[str] = field(default_factory=Counter)
     images_per_split: Counter[str] = field(default_factory=Counter)
     boxes_per_split: Counter[str] = field(default_factory=Counter)
+    images_with_holes: int = 0
+    # Classification: images per (split, class id), and per pair of classes given together.
+    class_images: Counter[tuple[str, int]] = field(default_factory=Counter)
+    class_pairs: Counter[tuple[int, int]] = field(default_factory=Counter)
 
     def add_image(self, row: ImageRow) -> None:
         self.images += 1
@@ -39,11 +47,16 @@ class DatasetStats:
         self.boxes_per_image[min(row.boxes, MAX_PER_IMAGE)] += 1
         self.images_per_split[row.split] += 1
         self.boxes_per_split[row.split] += row.boxes
+        self.images_with_holes += row.holes > 0
+        if row.classes is not None:
+            for class_id in row.classes:
+                self.class_images[row.split, class_id] += 1
+            self.class_pairs.update(combinations(sorted(set(row.classes)), 2))
 
     def add_box(self, row: AnnotRow) -> None:
         if not row.kept:
             return
-        area = clamped_area(row)
+        area = clamped_area(row) if row.area is None else row.area
         image_area = row.image_width * row.image_height
         if area <= 0 or image_area <= 0:
             return
