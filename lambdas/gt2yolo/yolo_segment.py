@@ -130,21 +130,23 @@ class SegmentPass(_Pass):
     def _write_batch(self, batch: list[_Placed]) -> None:
         if not batch:
             return
-        failures = self._copy_images(batch)
-        todo = [p for p in batch if self._image_key(p) not in failures]
-        with ThreadPoolExecutor(min(TRACE_THREADS, len(todo) or 1)) as pool:
-            traced = dict(zip(map(id, todo), pool.map(self._trace, todo), strict=True))
+        with ThreadPoolExecutor(min(TRACE_THREADS, len(batch))) as pool:
+            traced = dict(zip(map(id, batch), pool.map(self._trace, batch), strict=True))
+        # Images of traced masks only: a rejected line's image left in images/<split>/ would
+        # train as an image without objects.
+        failures = self._copy_images(
+            [p for p in batch if not isinstance(traced[id(p)], RejectedLine)]
+        )
         for placed in batch:
             image = placed.image
+            result = traced[id(placed)]
             key = self._image_key(placed)
-            if key in failures:
+            if isinstance(result, RejectedLine):
+                self._reject(result)
+            elif key in failures:
                 self._reject(RejectedLine(
                     LineRejection.IMAGE_NOT_FOUND, failures[key], image.origin, image.source_ref
                 ))  # fmt: skip
-                continue
-            result = traced[id(placed)]
-            if isinstance(result, RejectedLine):
-                self._reject(result)
             else:
                 self._accept_traced(placed, result)
 
