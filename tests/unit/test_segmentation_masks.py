@@ -363,19 +363,17 @@ def _bad_mask(mirror: MirrorWorkspace, case: str, name: str = "bad.jpg") -> str:
     if case == "color":
         mask[3, 40] = (1, 2, 3)
     line = mirror.segmented(source_ref, mask, COLORS, image=False)
-    if case == "color":
-        return line
     mask_ref = json.loads(line)["street-ref"]
+    broken = {
+        "bytes": b"\x89PNG\r\n\x1a\n but then nothing of a PNG",
+        "empty": b"",
+        "truncated": mask_png(mask)[:60],
+        "16-bit": _sixteen_bit_png(),
+    }
     if case == "missing":
         mirror.path(mask_ref).unlink()
-    else:
-        data = {
-            "bytes": b"\x89PNG\r\n\x1a\n but then nothing of a PNG",
-            "empty": b"",
-            "truncated": mask_png(mask)[:60],
-            "16-bit": _sixteen_bit_png(),
-        }[case]
-        mirror.put(mask_ref, data)
+    elif case in broken:
+        mirror.put(mask_ref, broken[case])
     return line
 
 
@@ -401,7 +399,7 @@ def test_a_mask_that_cannot_become_polygons_rejects_its_line_and_the_others_conv
     dataset = mirror.convert(lines, classes=CLASSES)
 
     # Then the bad line is a counted rejection saying why, and has no file in the dataset
-    ((rejection),) = dataset.rejected
+    (rejection,) = dataset.rejected
     assert (rejection["reason"], rejection["line"], rejection["source_ref"]) == (
         reason, 2, ref("bad.jpg")
     )  # fmt: skip
