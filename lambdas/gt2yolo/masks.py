@@ -10,9 +10,11 @@ bounding-box path never pays for (or needs) the libraries. The rules:
   its boundary pixels (OpenCV's findContours), so its `area` is the enclosed polygon area in
   square pixels: a w x h rectangle of pixels encloses (w-1)(h-1).
 - Regions enclosing less than `min_area` are dropped (counted as small_region); so is a region
-  that simplification reduces to fewer than 3 points.
+  whose outline has fewer than 3 points (a pixel, a line one pixel wide).
 - Outlines are simplified with Douglas-Peucker at `tolerance` pixels (cv2.approxPolyDP): no point
-  of the written polygon is farther than that from the traced outline.
+  of the written polygon is farther than that from the traced outline. An outline that
+  simplification would reduce to fewer than 3 points (a region a pixel or two wide) is kept as
+  traced: the tolerance shapes polygons, `min_area` alone decides which regions are dropped.
 - Holes: YOLO polygons have none. A hole enclosing at least `min_area` is joined to the outline by
   a zero-width cut at the closest pair of points (outline -> hole -> back), so filling the one
   polygon (even-odd, as cv2.fillPoly and Ultralytics' polygon2mask do) leaves the hole empty;
@@ -57,7 +59,7 @@ class Region:
     area: float  # enclosed area less the holes', square pixels
     box: tuple[int, int, int, int]  # left, top, width, height of its pixels
     holes: int  # holes cut out of the polygon
-    small: bool  # dropped: less than min_area, or < 3 points once simplified
+    small: bool  # dropped: less than min_area, or an outline of < 3 points
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,8 @@ def _region(
 
 def _simplified(contour: Points, tolerance: float) -> Points:
     approx = cv2.approxPolyDP(contour, tolerance, True) if tolerance > 0 else contour
+    if len(approx) < 3:  # a thin region's outline collapsed to a segment: keep it as traced
+        approx = contour
     return np.ascontiguousarray(approx.reshape(-1, 2).astype(np.int32))
 
 
