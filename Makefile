@@ -113,8 +113,10 @@ $(VERIFY_VENV)/.installed: requirements-verify.txt
 	$(VERIFY_PY) -m pip install --quiet --disable-pip-version-check -r requirements-verify.txt
 	touch $@
 
-# Every dataset of the demo, with the task its report.json names (none: detect).
+# The check fails on broken datasets (selftest), then passes on every dataset of the demo, with
+# the task its report.json names (none: detect).
 verify: verify-env demo
+	$(VERIFY_PY) verify/selftest.py demo-output/demo-shapes
 	@for dataset in demo-output/*/; do \
 		[ -f "$$dataset/report.json" ] || continue; \
 		$(VERIFY_PY) verify/ultralytics_check.py --task report "$$dataset" || exit 1; \
