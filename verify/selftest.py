@@ -4,10 +4,11 @@
 
 Run by `make verify` before the real datasets. From one detect dataset it derives a segment
 dataset (every box as its 4-corner polygon) and a classify dataset (each image in the folder of
-its first box's class), checks that each passes, then breaks each one way Ultralytics drops or
-misreads data (a corrupt image, a duplicate row, a label file of no image, a row mixing a box
-into polygons, an odd number of coordinates, a class only in val, an empty class folder) and
-checks that each break fails. The good segment and classify datasets also train one epoch.
+its first box's class), checks that each passes, then breaks copies the ways Ultralytics drops
+or misreads data, or our tables disagree with our files (a corrupt image, a duplicate row, a
+label file of no image, a miscounted image, a box row among polygons, an odd number of
+coordinates, a class only in val, an empty class folder) and checks that each break fails.
+The good segment and classify datasets also train one epoch.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def run_cases(source: Path, work: Path) -> int:
         ("detect, a corrupt image", "detect", source, corrupt_first_image, False),
         ("detect, a duplicate row", "detect", source, duplicate_first_row, False),
         ("detect, a label file of no image", "detect", source, orphan_label, False),
+        ("detect, images.csv counts another number", "detect", source, miscount_boxes, False),
         ("detect read as segment", "segment", source, None, False),
         ("segment as derived", "segment", segment, None, True),
         ("segment, a box row among polygons", "segment", segment, box_among_polygons, False),
@@ -132,13 +134,31 @@ def corrupt_first_image(root: Path) -> None:
 
 
 def duplicate_first_row(root: Path) -> None:
+    """images.csv counts the duplicate too: only Ultralytics' reading can tell."""
     label = first_label_with_rows(root)
     rows = label.read_text(encoding="utf-8")
     label.write_text(rows + rows.split("\n")[0] + "\n", encoding="utf-8")
+    count_more_boxes(root, label.relative_to(root).as_posix())
 
 
 def orphan_label(root: Path) -> None:
     (root / "labels" / "train" / "no-such-image.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+
+
+def miscount_boxes(root: Path) -> None:
+    count_more_boxes(root, first_label_with_rows(root).relative_to(root).as_posix())
+
+
+def count_more_boxes(root: Path, label: str) -> None:
+    table = root / "images.csv"
+    with table.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    row = next(r for r in rows if r["label"] == label)
+    row["boxes"] = str(int(row["boxes"]) + 1)
+    with table.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def box_among_polygons(root: Path) -> None:

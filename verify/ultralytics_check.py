@@ -41,6 +41,8 @@ IMGSZ = {"detect": 64, "segment": 64, "classify": 32}
 SPLITS = ("train", "val", "test")
 # images.csv columns a classification dataset may name its class in (the folder is Ultralytics').
 CLASS_COLUMNS = ("class", "category", "class_name")
+# images.csv columns that count an image's label rows (the first present is compared).
+COUNT_COLUMNS = {"detect": ("boxes",), "segment": ("polygons", "instances")}
 
 
 class Mismatch(Exception):
@@ -108,7 +110,8 @@ def verify(dataset: Path, task: str, work: Path, epochs: int) -> int:
     try:
         counts = check_classify(copy) if task == "classify" else check_yolo(copy, task)
     except Mismatch as mismatch:
-        print(f"FAIL {dataset}: Ultralytics reads another dataset than our files say:\n{mismatch}")
+        said = str(mismatch).replace(str(copy), str(dataset))  # Ultralytics names the copy
+        print(f"FAIL {dataset}: Ultralytics reads another dataset than our files say:\n{said}")
         return 1
     checked = time.monotonic()
     print(f"ok   {dataset.name}: Ultralytics read {counts} ({checked - started:.1f} s)", flush=True)
@@ -165,7 +168,7 @@ def check_yolo(root: Path, task: str) -> Counts:
 
     data: dict[str, Any] = check_det_dataset(str(root / "data.yaml"))
     problems = compare_names(read_classes(root), list(data["names"].values()), "data.yaml names")
-    expected = expected_yolo(root, problems)
+    expected = expected_yolo(root, task, problems)
     cfg = get_cfg(overrides={"task": task, "imgsz": IMGSZ[task]})
     counts = Counts()
     for split in SPLITS:
@@ -184,14 +187,22 @@ def check_yolo(root: Path, task: str) -> Counts:
     return counts
 
 
-def expected_yolo(root: Path, problems: list[str]) -> dict[str, Expected]:
-    """images.csv's images, each with every row of its label file; every label file must be one's."""
+def expected_yolo(root: Path, task: str, problems: list[str]) -> dict[str, Expected]:
+    """images.csv's images, each with every row of its label file; every label file must be one's.
+
+    images.csv's count of an image's instances, where it has one, must be its label file's rows.
+    """
     expected: dict[str, Expected] = {}
     for row in read_images_csv(root, ("image", "label", "split")):
         label = root / row["label"]
         rows = label.read_text(encoding="utf-8").split("\n") if label.is_file() else []
         classes = [int(float(line.split()[0])) for line in rows if line.strip()]
         expected[row["image"]] = Expected(row["split"], row["label"], classes)
+        column = next((c for c in COUNT_COLUMNS[task] if row.get(c)), "")
+        if column and int(row[column]) != len(classes):
+            problems.append(
+                f"{row['image']}: {column} {row[column]} in images.csv, {len(classes)} rows"
+            )
     referenced = {e.label for e in expected.values()}
     for label in sorted((root / "labels").rglob("*.txt")):
         name = label.relative_to(root).as_posix()
@@ -324,8 +335,8 @@ def read_classify_split(
     from ultralytics.data.dataset import ClassificationDataset
 
     folders = sorted(p.name for p in folder.iterdir() if p.is_dir())
-    empty = [name for name in folders if not any(p.is_file() for p in (folder / name).rglob("*"))]
-    problems += [f"{split}/{name}/: an empty class folder" for name in empty]
+    empty = [name for name in folders if not any(map(is_image, (folder / name).rglob("*")))]
+    problems += [f"{split}/{name}/: a class folder with no image" for name in empty]
     problems += [
         f"{split}/{name}/: a class that train/ has not"
         for name in folders
@@ -346,6 +357,12 @@ def read_classify_split(
 
 
 # --- both -----------------------------------------------------------------------------------
+
+
+def is_image(path: Path) -> bool:
+    from ultralytics.data.utils import IMG_FORMATS
+
+    return path.is_file() and path.suffix[1:].lower() in IMG_FORMATS
 
 
 def read_images_csv(root: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
