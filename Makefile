@@ -19,7 +19,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # checkov scans the synthesized templates in tests/infra. Its own venv: its pins clash with ours.
 CHECKOV_VENV := build/tools/checkov
 
-.PHONY: install layers runtime tools browser demo test unit lint typecheck bench synth clean
+.PHONY: install layers runtime tools browser demo test unit lint typecheck bench synth verify \
+	verify-env clean
 
 install: $(VENV)/.installed node_modules/.installed layers runtime tools browser
 
@@ -94,13 +95,42 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy lambdas stacks localrun benchmarks app.py tests/infra tests/deploy
+	$(VENV)/bin/mypy lambdas stacks localrun benchmarks verify app.py tests/infra tests/deploy
 
 bench: install
 	$(PY) -m benchmarks.run
 
 synth: install
 	npx cdk synth --quiet
+
+# `make verify`: Ultralytics itself reads every demo dataset and trains one epoch on it (slow, not
+# part of `make test`). PyTorch is Debian's CPU build (why: requirements-verify.txt), so the venv
+# is made by Debian's python3 and sees its packages.
+VERIFY_APT := python3-venv python3-yaml python3-torch python3-torchvision
+VERIFY_VENV := build/tools/ultralytics
+VERIFY_PY := $(VERIFY_VENV)/bin/python
+
+verify-env: $(VERIFY_VENV)/.installed
+
+$(VERIFY_VENV)/.installed: requirements-verify.txt
+	@if ! dpkg -s $(VERIFY_APT) >/dev/null 2>&1; then \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$(VERIFY_APT); \
+	fi
+	rm -rf $(VERIFY_VENV)
+	/usr/bin/python3 -m venv --system-site-packages $(VERIFY_VENV)
+	$(VERIFY_PY) -m pip install --quiet --disable-pip-version-check -r requirements-verify.txt
+	touch $@
+
+# The check fails on broken datasets (selftest), then passes on every dataset of the demo, with
+# the task its report.json names (none: detect).
+verify: verify-env demo
+	$(VERIFY_PY) verify/selftest.py demo-output/demo-shapes
+	@for dataset in demo-output/*/; do \
+		[ -f "$$dataset/report.json" ] || continue; \
+		$(VERIFY_PY) verify/ultralytics_check.py --task report "$$dataset" || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out build demo-output bench-output .mypy_cache .ruff_cache .pytest_cache
