@@ -78,6 +78,8 @@ def test_each_layer_we_build_holds_its_pins_built_for_lambda_python314_arm64(lay
     for wheel in folder.glob("*.dist-info/WHEEL"):
         tags = Parser().parsestr(wheel.read_text(encoding="utf-8"), headersonly=True)
         assert {t for line in tags.get_all("Tag") or [] for t in parse_tag(line)} & LAMBDA_TAGS
+    # no bytecode compiled for this machine's Python (Lambda's 3.14 would never read it)
+    assert not list(folder.rglob("*.pyc"))
 
 
 @pytest.mark.parametrize("layer", BUILT_LAYERS)
