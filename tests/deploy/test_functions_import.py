@@ -19,9 +19,8 @@ from typing import Any
 import pytest
 
 from localrun.cloud import LocalCloud
-from localrun.deployed import RUNTIME_SDK, STAND_INS, DeployedFunction, deployed_functions
+from localrun.deployed import RUNTIME_SDK, STAND_INS, DeployedFunction
 from localrun.synth import Assembly, synthesize
-from localrun.template import LenientResolver, Resolver
 from stacks.constructs.layers import OPENCV_REQUIREMENTS, pinned
 
 WORKTEAM_ARN = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/labelers"
@@ -110,11 +109,6 @@ def test_the_import_path_is_the_asset_then_the_layers_then_the_runtime(shape: Lo
         assert all(folder.is_dir() for folder in path)
 
 
-@pytest.fixture(scope="module")
-def default_assembly() -> Assembly:
-    return synthesize()
-
-
 def test_a_report_function_without_its_pillow_layer_cannot_import(
     default_assembly: Assembly,
 ) -> None:
@@ -159,13 +153,6 @@ def _run_on_path(path: tuple[Path, ...], code: str) -> subprocess.CompletedProce
         [sys.executable, "-I", "-S", "-c", code, json.dumps([str(p) for p in path])],
         capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, timeout=120, check=False,
     )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def deployed_by_handler(default_assembly: Assembly) -> dict[str, DeployedFunction]:
-    resolver = LenientResolver(Resolver("us-east-1", "123456789012"))
-    found = deployed_functions(default_assembly.directory, default_assembly.template, resolver)
-    return {function.handler: function for function in found.values()}
 
 
 def test_the_converters_import_opencv_and_numpy_at_the_pinned_versions_from_their_layer(

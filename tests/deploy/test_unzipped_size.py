@@ -10,11 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from localrun.deployed import STAND_INS, DeployedFunction, deployed_functions
-from localrun.synth import synthesize
-from localrun.template import LenientResolver, Resolver
+from localrun.deployed import STAND_INS, DeployedFunction
 from stacks.constructs.layers import BUILT_LAYERS_DIR
 
 LAMBDA_UNZIPPED_LIMIT = 262_144_000  # bytes: 250 MiB
@@ -36,29 +32,21 @@ def _shipped(function: DeployedFunction) -> dict[str, Path]:
     return shipped
 
 
-@pytest.fixture(scope="module")
-def functions() -> dict[str, DeployedFunction]:
-    assembly = synthesize()
-    resolver = LenientResolver(Resolver("us-east-1", "123456789012"))
-    found = deployed_functions(assembly.directory, assembly.template, resolver)
-    return {function.handler: function for function in found.values()}
-
-
 def test_the_converters_ship_their_code_the_powertools_layer_and_the_arm64_opencv_layer(
-    functions: dict[str, DeployedFunction],
+    deployed_by_handler: dict[str, DeployedFunction],
 ) -> None:
     for handler in CONVERTER_HANDLERS:
-        shipped = _shipped(functions[handler])
+        shipped = _shipped(deployed_by_handler[handler])
         assert set(shipped) == {"code", "powertools", "opencv"}
         assert shipped["opencv"] == BUILT_LAYERS_DIR / "opencv"
 
 
 def test_every_function_fits_in_lambdas_unzipped_size_limit(
-    functions: dict[str, DeployedFunction],
+    deployed_by_handler: dict[str, DeployedFunction],
 ) -> None:
     sizes = {
         handler: {part: _size(folder) for part, folder in _shipped(function).items()}
-        for handler, function in functions.items()
+        for handler, function in deployed_by_handler.items()
     }
     too_big = {
         h: parts for h, parts in sizes.items() if sum(parts.values()) >= LAMBDA_UNZIPPED_LIMIT
