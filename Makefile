@@ -14,6 +14,8 @@ PILLOW_LAYER := build/layers/pillow
 OPENCV_LAYER := build/layers/opencv
 LAMBDA_PLATFORM := --platform manylinux_2_28_aarch64 --platform manylinux2014_aarch64 \
 	--implementation cp --python-version 3.14 --only-binary=:all:
+# pip would compile .pyc files for this machine's Python, which Lambda's 3.14 never reads.
+LAYER_PIP := $(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-compile
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # checkov scans the synthesized templates in tests/infra. Its own venv: its pins clash with ours.
@@ -37,14 +39,12 @@ layers: $(PILLOW_LAYER).installed $(OPENCV_LAYER).installed
 
 $(PILLOW_LAYER).installed: requirements-layer-pillow.txt | $(VENV)/.installed
 	rm -rf $(PILLOW_LAYER)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps $(LAMBDA_PLATFORM) \
-		--target $(PILLOW_LAYER)/python -r requirements-layer-pillow.txt
+	$(LAYER_PIP) $(LAMBDA_PLATFORM) --target $(PILLOW_LAYER)/python -r requirements-layer-pillow.txt
 	touch $@
 
 $(OPENCV_LAYER).installed: requirements-layer-opencv.txt | $(VENV)/.installed
 	rm -rf $(OPENCV_LAYER)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps $(LAMBDA_PLATFORM) \
-		--target $(OPENCV_LAYER)/python -r requirements-layer-opencv.txt
+	$(LAYER_PIP) $(LAMBDA_PLATFORM) --target $(OPENCV_LAYER)/python -r requirements-layer-opencv.txt
 	touch $@
 
 # The local cloud runs each function as Lambda loads it: its asset, its layers, then the runtime.

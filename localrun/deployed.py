@@ -10,9 +10,10 @@ Two kinds of layer cannot be used as they are on this machine, and get stand-ins
 
 - the AWS-managed Powertools layer (an ARN; its content is not in the assembly): the stand-in
   holds the same Powertools version, with the extras the layer bundles;
-- a layer we build for Lambda's arm64 (native wheels that cannot load on x86_64): the stand-in
-  holds exactly the same packages at the same versions, built for this machine. Which packages a
-  function can see is what is checked, so the package sets must be equal.
+- a layer we build for Lambda's arm64 (native wheels that cannot load on x86_64: the Report
+  function's Pillow, the converters' OpenCV with numpy): the stand-in holds exactly the same
+  packages at the same versions, built for this machine. Which packages a function can see is
+  what is checked, so the package sets must be equal.
 """
 
 from __future__ import annotations

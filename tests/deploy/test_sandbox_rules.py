@@ -60,6 +60,21 @@ def test_an_arm64_layer_without_a_same_version_stand_in_is_refused(
         usable_layer(layer)
 
 
+def test_a_stand_in_holding_more_than_the_layer_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a layer of numpy alone, and a stand-in of numpy with OpenCV (another layer's)
+    layer = tmp_path / "asset.3" / "python"
+    _package(layer, "numpy", "2.4.6", ARM_TAG)
+    stand_ins = tmp_path / "stand-ins"
+    _package(stand_ins / "opencv" / "python", "numpy", "2.4.6", "py3-none-any")
+    _package(stand_ins / "opencv" / "python", "opencv-python-headless", "5.0.0.93", "py3-none-any")
+    monkeypatch.setattr(deployed, "STAND_INS", stand_ins)
+    # Then the function would see a package its layer does not bring: refused
+    with pytest.raises(NotDeployable, match=r"numpy 2\.4\.6"):
+        usable_layer(layer)
+
+
 def test_only_powertools_layers_of_the_runtime_with_recorded_contents_have_a_stand_in() -> None:
     base = "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3"
     with pytest.raises(NotDeployable, match="not recorded"):
