@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     dataset: Path = args.dataset.resolve()
     task = task_of(dataset) if args.task == "report" else str(args.task)
+    if task == "classify" and is_multilabel(dataset):
+        return check_multilabel(dataset)
     work = Path(tempfile.mkdtemp(prefix="gt2yolo-verify-"))
     try:
         return verify(dataset, task, work, epochs=0 if args.no_train else args.epochs)
@@ -99,6 +101,39 @@ def task_of(dataset: Path) -> str:
     if task not in TASKS:
         raise SystemExit(f"{dataset}/report.json: task {task!r} is none of {', '.join(TASKS)}")
     return task
+
+
+def is_multilabel(dataset: Path) -> bool:
+    report = json.loads((dataset / "report.json").read_text(encoding="utf-8"))
+    return bool((report.get("classification") or {}).get("multilabel"))
+
+
+def check_multilabel(dataset: Path) -> int:
+    """Ultralytics has no multi-label classifier: each image must pass its image check, and
+    labels.csv must hold exactly images.csv's images with one 0/1 column per class."""
+    from ultralytics.data.utils import verify_image
+
+    print(f"== {dataset.name} (classify, multi-label: no Ultralytics trainer)", flush=True)
+    images = [row["image"] for row in read_images_csv(dataset, ("image",))]
+    with (dataset / "labels.csv").open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    classes = read_classes(dataset)
+    problems = []
+    if [row["image"] for row in rows] != images:
+        problems.append("labels.csv does not list images.csv's images in order")
+    for row in rows:
+        if any(row.get(name) not in ("0", "1") for name in classes):
+            problems.append(f"{row['image']}: labels.csv row is not one 0/1 per class")
+    for image in images:
+        (_, _), found, corrupt, message = verify_image(((str(dataset / image), 0), ""))
+        if not found or corrupt:
+            problems.append(f"{image}: {message or 'not found'}")
+    if problems:
+        print(f"FAIL {dataset}:\n" + "\n".join(f"  {p}" for p in problems))
+        return 1
+    print(f"ok   {dataset.name}: {len(images)} images pass Ultralytics' image check, labels.csv "
+          f"has {len(classes)} 0/1 columns")  # fmt: skip
+    return 0
 
 
 def verify(dataset: Path, task: str, work: Path, epochs: int) -> int:
@@ -336,7 +371,20 @@ def read_classify_split(
 
     folders = sorted(p.name for p in folder.iterdir() if p.is_dir())
     empty = [name for name in folders if not any(map(is_image, (folder / name).rglob("*")))]
-    problems += [f"{split}/{name}/: a class folder with no image" for name in empty]
+    # gt2yolo gives every class of the job a folder in every split (a `.keep` in it), so that
+    # Ultralytics numbers the classes alike whatever a split holds; a folder holding anything
+    # else but no image is a defect.
+    kept = [name for name in empty if {p.name for p in (folder / name).iterdir()} == {".keep"}]
+    problems += [
+        f"{split}/{name}/: a class folder with no image" for name in empty if name not in kept
+    ]
+    if kept:
+        print(f"note {split}/: classes without an image here (by design): {', '.join(kept)}")
+        if not _torchvision_reads_empty_folders():
+            # torchvision < 0.18 refuses an empty class folder (newer ones read it, as
+            # Ultralytics asks with allow_empty=True): this copy drops them to read the rest.
+            for name in kept:
+                shutil.rmtree(folder / name)
     problems += [
         f"{split}/{name}/: a class that train/ has not"
         for name in folders
@@ -354,6 +402,13 @@ def read_classify_split(
         image = Path(file).relative_to(root).as_posix()
         found[image] = Found([], class_name=names[int(index)])
     return found
+
+
+def _torchvision_reads_empty_folders() -> bool:
+    import torchvision
+
+    major, minor = (int(part) for part in torchvision.__version__.split(".")[:2])
+    return (major, minor) >= (0, 18)
 
 
 # --- both -----------------------------------------------------------------------------------
