@@ -36,12 +36,15 @@ IMAGES_COLUMNS = ("source_ref", "image", "split", "classes", "manifest", "line")
 LABELS_CSV = "labels.csv"
 KEEP_NAME = ".keep"
 _UNSAFE_IN_FOLDER = re.compile(r'[%/\\\x00-\x1f\x7f<>:"|?*]')
+# Names Windows reserves for devices, with or without an extension (`con`, `NUL.txt`).
+_WINDOWS_DEVICES = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?", re.IGNORECASE)
 
 
 def class_folders(names: Sequence[str]) -> tuple[str, ...]:
     """A folder name per class: the name itself where it is a safe, distinct folder name.
 
-    `/`, `\\`, control and Windows-reserved characters and `%` are %-escaped; a leading `.`
+    `/`, `\\`, control and Windows-reserved characters and `%` are %-escaped, and so is the
+    first letter of a Windows device name (`CON` -> `%43ON`); a leading `.`
     (hidden, or `..`) becomes `%2E`; names equal ignoring case (one folder on macOS and
     Windows) get `~2`, `~3`, ... in class order.
     """
@@ -53,6 +56,8 @@ def class_folders(names: Sequence[str]) -> tuple[str, ...]:
             folder = "%2E" + folder[1:]
         if folder.endswith((" ", ".")):
             folder = folder[:-1] + f"%{ord(folder[-1]):02X}"
+        if _WINDOWS_DEVICES.fullmatch(folder):
+            folder = f"%{ord(folder[0]):02X}{folder[1:]}"
         candidate, number = folder, 1
         while name_key(candidate) in taken:
             number += 1

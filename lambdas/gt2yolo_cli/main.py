@@ -129,7 +129,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNUSABLE_INPUT
     except Exception as exc:  # botocore errors: credentials, endpoint, access
         if type(exc).__module__.startswith(("botocore", "boto3", "s3transfer")):
-            print(f"gt2yolo: error: S3: {exc}", file=sys.stderr)
+            hint = ""
+            if type(exc).__name__ == "NoCredentialsError" and args.command == "convert":
+                hint = (
+                    " (s3:// inputs are read with your AWS configuration; to read a local sync "
+                    "of the buckets instead, give --s3-mirror DIR)"
+                )
+            print(f"gt2yolo: error: S3: {exc}{hint}", file=sys.stderr)
             return EXIT_UNUSABLE_INPUT
         raise
     print(summary(result.report, args.out))

@@ -176,6 +176,9 @@ def test_an_image_of_an_unknown_class_is_rejected_and_not_copied(
         (["50%", "50%25"], ["50%25", "50%2525"]),
         (["Cat", "cat", "CAT"], ["Cat", "cat~2", "CAT~3"]),
         (["ねこ", "golden retriever"], ["ねこ", "golden retriever"]),
+        # Windows device names, with or without an extension, whatever their case
+        (["CON", "nul.txt", "Com1", "LPT9"], ["%43ON", "%6Eul.txt", "%43om1", "%4CPT9"]),
+        (["console", "com10"], ["console", "com10"]),
     ],
 )
 def test_class_folders_escape_what_no_folder_name_may_hold(
