@@ -60,6 +60,8 @@ class ConversionOptions:
     # Segmentation: outline simplification (pixels) and the smallest region kept (square pixels).
     polygon_tolerance: float = 1.0
     min_region_area: float = 4.0
+    # Video frames: keep every Nth frame of each sequence (by frame number).
+    frame_step: int = 1
 
     def line_rules(
         self,
@@ -161,6 +163,10 @@ def conversion_pass(
         from gt2yolo.yolo_segment import SegmentPass  # imports OpenCV: only for masks
 
         return SegmentPass(survey, options, storage, images, objects)
+    if survey.task.video:
+        from gt2yolo.yolo_video import VideoPass
+
+        return VideoPass(survey, options, storage, images, objects)
     from gt2yolo.yolo_classify import ClassifyPass
 
     return ClassifyPass(survey, options, storage, images)

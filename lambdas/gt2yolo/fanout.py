@@ -129,11 +129,15 @@ class FanOutPlan:
 
 
 class _CuttingSource:
-    """Streams a manifest for the survey and notes a cut at the first line end past each step."""
+    """Streams a manifest for the survey and notes a cut at the first line end past each step
+    (of bytes, or of lines: a video frame job's line is a whole sequence of frames)."""
 
-    def __init__(self, source: ManifestSource, step: int, chunks: list[Chunk]) -> None:
+    def __init__(
+        self, source: ManifestSource, step: int, chunks: list[Chunk], line_step: int | None = None
+    ) -> None:
         self.source = source
         self.step = step
+        self.line_step = line_step
         self.chunks = chunks
 
     @property
@@ -148,7 +152,9 @@ class _CuttingSource:
             yield raw
             offset += len(raw)
             number += 1
-            if offset - start >= self.step:
+            if offset - start >= self.step or (
+                self.line_step is not None and number - first_line >= self.line_step
+            ):
                 self._cut(start, offset, first_line)
                 start, first_line, cut_any = offset, number, True
         if offset > start or not cut_any:  # an empty manifest still gets its (empty) chunk
@@ -181,15 +187,18 @@ def plan_fan_out(
     sources: Sequence[ManifestSource],
     options: ConversionOptions,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    chunk_lines: int | None = None,
 ) -> FanOutPlan:
-    """Pass 1 over every manifest; raises ConversionError as `convert_manifests` would."""
-    if chunk_bytes < 1:
-        raise ValueError("chunk_bytes must be positive")
+    """Pass 1 over every manifest; raises ConversionError as `convert_manifests` would.
+
+    `chunk_lines`: also cut every that many lines (video frame jobs: sequences per chunk)."""
+    if chunk_bytes < 1 or (chunk_lines is not None and chunk_lines < 1):
+        raise ValueError("chunk_bytes and chunk_lines must be positive")
     if not sources:
         raise ConversionError("no manifest given")
     _require_unique_names(sources)
     chunks: list[Chunk] = []
-    cutting = [_CuttingSource(source, chunk_bytes, chunks) for source in sources]
+    cutting = [_CuttingSource(source, chunk_bytes, chunks, chunk_lines) for source in sources]
     survey = survey_and_name(sources, options, surveyed=cutting)
     return FanOutPlan(survey, tuple(chunks))
 

@@ -29,6 +29,7 @@ from gt2yolo.records import (
     Rejected,
     RejectedLine,
     SegmentedImage,
+    VideoSequence,
 )
 from gt2yolo.tasks import LabelTask, task_of_metadata_type
 
@@ -156,7 +157,7 @@ def _not_json(raw: bytes | str, exc: Exception) -> str:
 
 
 # What a line of each task becomes once the common rules accepted it.
-AcceptedLine = LabeledImage | SegmentedImage | ClassifiedImage
+AcceptedLine = LabeledImage | SegmentedImage | ClassifiedImage | VideoSequence
 
 
 def parse_line(
@@ -450,9 +451,11 @@ class TaskReader(Protocol):
 @functools.cache
 def task_reader(task: LabelTask) -> TaskReader:
     # Imported here: the readers import this module's helpers.
-    from gt2yolo import classification, segmentation
+    from gt2yolo import classification, segmentation, video
 
     readers: dict[LabelTask, TaskReader] = {
+        LabelTask.VIDEO_OBJECT_DETECTION: video.DETECTION_READER,
+        LabelTask.VIDEO_OBJECT_TRACKING: video.TRACKING_READER,
         LabelTask.SEMANTIC_SEGMENTATION: segmentation.READER,
         LabelTask.IMAGE_CLASSIFICATION: classification.SINGLE_LABEL_READER,
         LabelTask.IMAGE_CLASSIFICATION_MULTILABEL: classification.MULTILABEL_READER,

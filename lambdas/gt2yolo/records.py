@@ -34,6 +34,13 @@ class LineRejection(StrEnum):
     MASK_UNKNOWN_COLORS = "mask_unknown_colors"
     # Image classification: the image's one class is not in the dataset's class list.
     UNKNOWN_CLASS = "unknown_class"
+    # Video frames: a line's sequence file or SeqLabel.json, or one frame of it.
+    SEQUENCE_NOT_FOUND = "sequence_not_found"
+    SEQUENCE_INVALID = "sequence_invalid"
+    SEQ_LABELS_NOT_FOUND = "seq_labels_not_found"
+    SEQ_LABELS_INVALID = "seq_labels_invalid"
+    FRAME_NOT_FOUND = "frame_not_found"
+    FRAME_UNREADABLE = "frame_unreadable"
 
 
 class BoxDrop(StrEnum):
@@ -148,6 +155,18 @@ class ClassifiedImage:
     source_ref: str
     classes: tuple[ImageClass, ...]
     multilabel: bool
+    origin: LineOrigin
+    segments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VideoSequence:
+    """One accepted video frame line: the input sequence file and the job's SeqLabel.json."""
+
+    source_ref: str  # the sequence file (frames' prefix and names)
+    labels_ref: str  # SeqLabel.json
+    class_names: tuple[tuple[int, str], ...]  # the line's class-map
+    tracking: bool
     origin: LineOrigin
     segments: tuple[str, ...] = ()
 

@@ -26,6 +26,12 @@ class LabelTask(StrEnum):
     SEMANTIC_SEGMENTATION = "groundtruth/semantic-segmentation"
     IMAGE_CLASSIFICATION = "groundtruth/image-classification"
     IMAGE_CLASSIFICATION_MULTILABEL = "groundtruth/image-classification-multilabel"
+    VIDEO_OBJECT_DETECTION = "groundtruth/video-object-detection"
+    VIDEO_OBJECT_TRACKING = "groundtruth/video-object-tracking"
+
+    @property
+    def video(self) -> bool:
+        return self in (LabelTask.VIDEO_OBJECT_DETECTION, LabelTask.VIDEO_OBJECT_TRACKING)
 
     @property
     def yolo_task(self) -> YoloTask:
@@ -41,12 +47,17 @@ _YOLO_TASKS = {
     LabelTask.SEMANTIC_SEGMENTATION: YoloTask.SEGMENT,
     LabelTask.IMAGE_CLASSIFICATION: YoloTask.CLASSIFY,
     LabelTask.IMAGE_CLASSIFICATION_MULTILABEL: YoloTask.CLASSIFY,
+    # Video frame jobs become detection datasets of their frames (and MOT tracks).
+    LabelTask.VIDEO_OBJECT_DETECTION: YoloTask.DETECT,
+    LabelTask.VIDEO_OBJECT_TRACKING: YoloTask.DETECT,
 }
 _TITLES = {
     LabelTask.BOUNDING_BOX: "bounding box",
     LabelTask.SEMANTIC_SEGMENTATION: "semantic segmentation",
     LabelTask.IMAGE_CLASSIFICATION: "image classification (single label)",
     LabelTask.IMAGE_CLASSIFICATION_MULTILABEL: "image classification (multi-label)",
+    LabelTask.VIDEO_OBJECT_DETECTION: "video frame object detection",
+    LabelTask.VIDEO_OBJECT_TRACKING: "video frame object tracking",
 }
 LABEL_VERIFICATION_TYPE = "groundtruth/label-verification"
 KNOWN_TYPES = frozenset(str(task) for task in LabelTask)
@@ -61,6 +72,10 @@ _PRE_ANNOTATION: dict[str, LabelTask | None] = {
     "PRE-AdjustmentSemanticSegmentation": LabelTask.SEMANTIC_SEGMENTATION,
     "PRE-ImageMultiClass": LabelTask.IMAGE_CLASSIFICATION,
     "PRE-ImageMultiClassMultiLabel": LabelTask.IMAGE_CLASSIFICATION_MULTILABEL,
+    "PRE-VideoObjectDetection": LabelTask.VIDEO_OBJECT_DETECTION,
+    "PRE-AdjustmentVideoObjectDetection": LabelTask.VIDEO_OBJECT_DETECTION,
+    "PRE-VideoObjectTracking": LabelTask.VIDEO_OBJECT_TRACKING,
+    "PRE-AdjustmentVideoObjectTracking": LabelTask.VIDEO_OBJECT_TRACKING,
     "PRE-VerificationBoundingBox": None,
     "PRE-VerificationSemanticSegmentation": None,
 }
@@ -80,7 +95,7 @@ def task_of_pre_annotation_lambda(arn: str | None) -> LabelTask | None:
 
     None for a verification job (its lines carry the verified labels' own type) or a custom
     workflow's own Lambda (the lines' metadata decide). Built-in tasks this product does not
-    convert (video, text, 3D point clouds) raise UnsupportedTask naming them.
+    convert (video classification, text, 3D point clouds) raise UnsupportedTask naming them.
     """
     if not arn:
         return None

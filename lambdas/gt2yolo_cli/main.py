@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--polygon-tolerance", type=float, default=1.0, metavar="PX",
                          help="segmentation: simplify region outlines so no point moves more "
                          "than PX pixels (default 1; 0 keeps every outline point)")  # fmt: skip
+    convert.add_argument("--frame-step", type=int, default=1, metavar="N",
+                         help="video frame jobs: keep every Nth frame of each sequence "
+                         "(default 1: every frame)")  # fmt: skip
     convert.add_argument("--min-region-area", type=float, default=4.0, metavar="PX2",
                          help="segmentation: drop regions enclosing less than PX2 square pixels "
                          "(default 4), counted as small_region")  # fmt: skip
@@ -147,6 +150,8 @@ def run_convert(args: argparse.Namespace) -> ConversionResult:
         raise ConversionError("--images-from needs --images copy")
     if args.images_from and args.s3_mirror:
         raise ConversionError("--images-from and --s3-mirror both say where images are: give one")
+    if args.frame_step < 1:
+        raise ConversionError("--frame-step must be 1 or more")
     if args.polygon_tolerance < 0 or args.min_region_area < 0:
         raise ConversionError("--polygon-tolerance and --min-region-area must not be negative")
     mirror = S3Mirror(args.s3_mirror) if args.s3_mirror else None
@@ -160,6 +165,7 @@ def run_convert(args: argparse.Namespace) -> ConversionResult:
         on_duplicate=OnDuplicate(args.on_duplicate),
         polygon_tolerance=args.polygon_tolerance,
         min_region_area=args.min_region_area,
+        frame_step=args.frame_step,
     )
     sources = [open_manifest(m, mirror) for m in args.manifests]
     if is_s3(args.out):
@@ -320,6 +326,7 @@ class _Progress:
 
 TASK_LINES = {
     "detect": "bounding boxes -> YOLO detect",
+    "video": "video frames -> YOLO detect (frames split by sequence)",
     "segment": "semantic segmentation -> YOLO segment (polygons)",
     "classify": "image classification -> YOLO classify",
 }
@@ -329,11 +336,17 @@ def summary(report: dict[str, Any], out: str) -> str:
     task = report.get("task", "detect")
     classification = report.get("classification") or {}
     multilabel = " (multi-label: labels.csv)" if classification.get("multilabel") else ""
+    video = report.get("video")
+    if video:
+        task = "video"
     head = f"task: {TASK_LINES.get(task, task)}{multilabel}\n"
     if task == "segment":
         return head + _segment_summary(report, out)
     if task == "classify":
         return head + _classify_summary(report, out)
+    if video:
+        tracks = f", {video['tracks']} tracks (mot/)" if video["tracking"] else ""
+        head += f"{video['sequences']} sequences, {video['frames']} frames{tracks}\n"
     return head + _detect_summary(report, out)
 
 

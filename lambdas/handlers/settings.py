@@ -7,7 +7,7 @@ from functools import cache
 
 from gt2yolo.fanout import DEFAULT_CHUNK_BYTES
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from workflow.convert import DEFAULT_FAN_OUT_BYTES, ConvertSettings
+from workflow.convert import DEFAULT_FAN_OUT_BYTES, DEFAULT_SEQUENCES_PER_CHUNK, ConvertSettings
 from workflow.report_settings import ReportSettings
 from workflow.resolve import ResolveSettings
 
@@ -40,6 +40,7 @@ class ConvertEnv(_Env):
     CHUNK_BYTES: int = Field(default=DEFAULT_CHUNK_BYTES, ge=1)
     IMAGES_PREFIX: str = "images/"
     IMAGE_BUCKETS: str = ""  # the imageBuckets context value, comma separated
+    SEQUENCES_PER_CHUNK: int = Field(default=DEFAULT_SEQUENCES_PER_CHUNK, ge=1)
 
 
 class PublishEnv(_Env):
@@ -93,6 +94,7 @@ def convert_settings() -> ConvertSettings:
     return ConvertSettings(
         env.BUCKET_NAME, env.DATASETS_PREFIX, env.VAL_FRACTION, env.TEST_FRACTION, env.COPY_IMAGES,
         env.FAN_OUT_BYTES, env.CHUNK_BYTES, env.IMAGES_PREFIX, env.IMAGE_BUCKETS,
+        env.SEQUENCES_PER_CHUNK,
     )  # fmt: skip
 
 

@@ -49,6 +49,11 @@ CHUNKS_NAME = "_parts/chunks.json"
 # Above this manifest size Convert plans a fan-out instead of converting in one Lambda: 64 MiB
 # (~90k lines) converts in one vCPU-minute; a 1M-line job (~700 MiB) would not fit 15 minutes.
 DEFAULT_FAN_OUT_BYTES = 64 * 1024 * 1024
+# A video frame job's line is a sequence (Ground Truth: up to 2,000 frames). Each frame costs a
+# ranged GET (its size), a copy and a label PUT: sequences beyond this many fan out, by sequence.
+DEFAULT_SEQUENCES_PER_CHUNK = 10
+# The head of a manifest read to tell a video frame job from its lines (when no job says so).
+VIDEO_SNIFF_BYTES = 64 * 1024
 # A fan-out holds the dataset lock across the Map and Finalize: up to the state machine timeout.
 FAN_OUT_LOCK_HOLD = timedelta(hours=2, minutes=5)
 
@@ -64,6 +69,7 @@ class ConvertSettings:
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
     images_prefix: str = "images/"
     image_buckets: str = ""  # the `imageBuckets` entries, comma separated
+    sequences_per_chunk: int = DEFAULT_SEQUENCES_PER_CHUNK
 
     def dataset_prefix(self, name: str) -> str:
         return f"{self.datasets_prefix}{name}/"
@@ -89,13 +95,20 @@ def convert_request(
         require_image_access(
             S3Manifest(request.manifest_uri, client), settings.image_access, client
         )
-    fan_out = int(manifest.get("ContentLength", 0)) > settings.fan_out_bytes
+    size = int(manifest.get("ContentLength", 0))
+    video = _is_video(request, client)
+    fan_out = size > settings.fan_out_bytes or (
+        video and _lines(request, client) > settings.sequences_per_chunk
+    )
+    chunk_lines = settings.sequences_per_chunk if video else None
     hold = FAN_OUT_LOCK_HOLD if fan_out else dataset_lock.STALE_AFTER
     token = dataset_lock.acquire(client, settings.bucket, prefix, hold=hold)
     try:
         clear_dataset(client, settings.bucket, prefix)
         if fan_out:
-            return plan_request(request, settings, client, dataset_uri, fingerprint, token)
+            return plan_request(
+                request, settings, client, dataset_uri, fingerprint, token, chunk_lines
+            )
         summary = _convert(request, settings, client, dataset_uri)
     except BaseException:
         dataset_lock.release(client, settings.bucket, prefix, token)
@@ -124,10 +137,16 @@ def plan_request(
     dataset_uri: str,
     fingerprint: str,
     lock_token: str,
+    chunk_lines: int | None = None,
 ) -> FanOutStarted:
-    """Pass 1 over the manifest: the plan every chunk follows, and the chunk list for the Map."""
+    """Pass 1 over the manifest: the plan every chunk follows, and the chunk list for the Map.
+
+    `chunk_lines`: cut every that many lines too (a video job's sequences per chunk)."""
     options = conversion_options(request, settings, client)
-    plan = plan_fan_out([S3Manifest(request.manifest_uri, client)], options, settings.chunk_bytes)
+    plan = plan_fan_out(
+        [S3Manifest(request.manifest_uri, client)], options, settings.chunk_bytes,
+        chunk_lines=chunk_lines,
+    )  # fmt: skip
     document = {"request": request.model_dump(), "plan": json.loads(plan.to_json())}
     storage = S3Storage(dataset_uri, client)
     try:
@@ -148,6 +167,23 @@ def plan_request(
         chunks=len(plan.chunks),
         lines=plan.survey.lines,
     )
+
+
+def _is_video(request: ConversionRequest, client: Any) -> bool:
+    """Whether this is a video frame job: the job says so, else a dropped manifest's first
+    lines do (their metadata type)."""
+    if request.task:
+        return LabelTask(request.task).video
+    location = S3Uri.parse(request.manifest_uri)
+    head = client.get_object(
+        Bucket=location.bucket, Key=location.key, Range=f"bytes=0-{VIDEO_SNIFF_BYTES - 1}"
+    )["Body"].read()
+    return any(task.value.encode() in head for task in LabelTask if task.video)
+
+
+def _lines(request: ConversionRequest, client: Any) -> int:
+    """Non-blank lines: a video manifest is one short line per sequence (streamed, not held)."""
+    return sum(1 for line in S3Manifest(request.manifest_uri, client).lines() if line.strip())
 
 
 def _convert(

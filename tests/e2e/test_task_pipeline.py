@@ -206,12 +206,12 @@ def test_a_dropped_segmentation_manifest_converts_by_its_lines_metadata(cloud: L
     assert report["images"] == len(job.truth)
 
 
-def test_a_video_job_completion_is_skipped_naming_its_task(cloud: LocalCloud) -> None:
-    # Given a finished job of a task gt2yolo does not convert (video object tracking)
+def test_a_video_classification_job_is_skipped_naming_its_task(cloud: LocalCloud) -> None:
+    # Given a finished job of a task gt2yolo does not convert (video classification)
     job = make_segmentation_job(cloud.bucket, "traffic-video", image_bucket=CUSTOMER_IMAGES)
     described = job.describe_response()
     described["HumanTaskConfig"]["PreHumanTaskLambdaArn"] = (
-        "arn:aws:lambda:us-east-1:432418664414:function:PRE-VideoObjectTracking"
+        "arn:aws:lambda:us-east-1:432418664414:function:PRE-VideoClassification"
     )
     cloud.put_objects(job.objects)
     cloud.expect_describe_labeling_job(described)
@@ -222,4 +222,4 @@ def test_a_video_job_completion_is_skipped_naming_its_task(cloud: LocalCloud) ->
     # Then nothing is converted and the execution ends saying which task it was
     assert execution is not None and execution.status == "SUCCEEDED", execution
     assert _dataset(cloud, job.job_name) == {}
-    assert "PRE-VideoObjectTracking" in json.dumps(execution.output)
+    assert "PRE-VideoClassification" in json.dumps(execution.output)

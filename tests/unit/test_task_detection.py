@@ -159,6 +159,10 @@ def test_untyped_lines_of_a_classification_job_are_read_as_classification(
         (LAMBDA + "PRE-AdjustmentSemanticSegmentation", LabelTask.SEMANTIC_SEGMENTATION),
         (LAMBDA + "PRE-ImageMultiClass", LabelTask.IMAGE_CLASSIFICATION),
         (LAMBDA + "PRE-ImageMultiClassMultiLabel", LabelTask.IMAGE_CLASSIFICATION_MULTILABEL),
+        (LAMBDA + "PRE-VideoObjectDetection", LabelTask.VIDEO_OBJECT_DETECTION),
+        (LAMBDA + "PRE-AdjustmentVideoObjectDetection", LabelTask.VIDEO_OBJECT_DETECTION),
+        (LAMBDA + "PRE-VideoObjectTracking", LabelTask.VIDEO_OBJECT_TRACKING),
+        (LAMBDA + "PRE-AdjustmentVideoObjectTracking", LabelTask.VIDEO_OBJECT_TRACKING),
         ("arn:aws:lambda:eu-west-1:568282634449:function:PRE-ImageMultiClass",
          LabelTask.IMAGE_CLASSIFICATION),
     ],
@@ -183,7 +187,7 @@ def test_verification_and_custom_jobs_leave_the_task_to_the_lines(arn: str | Non
 
 
 @pytest.mark.parametrize(
-    "name", ["PRE-VideoObjectTracking", "PRE-3DPointCloudObjectDetection", "PRE-TextMultiClass"]
+    "name", ["PRE-VideoClassification", "PRE-3DPointCloudObjectDetection", "PRE-TextMultiClass"]
 )
 def test_a_built_in_task_gt2yolo_does_not_convert_is_refused_by_name(name: str) -> None:
     # Given a built-in job of a task that is not an image task we convert
