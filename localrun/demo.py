@@ -14,8 +14,9 @@
    answered by a Stubber that checks the request); simulate the labelers (the job's output
    under groundtruth/, with the label attribute and label config the request named); send the
    job's completion event: the conversion pipeline publishes the third dataset;
-6. the other image tasks: a semantic segmentation job (masks -> polygons) and image
-   classification jobs (single- and multi-label), each converted on its completion event;
+6. the other tasks: a semantic segmentation job (masks -> polygons), image classification jobs
+   (single- and multi-label) and a video frame tracking job (two crossing tracks: frames split
+   by sequence, MOT tracks), each converted on its completion event;
 7. copy the published datasets to ./demo-output/ and print what was made and where the report is.
 """
 
@@ -38,6 +39,7 @@ from localrun.lambda_events import object_created_event
 from localrun.samples import CLASSES, CUSTOMER_IMAGES, SampleJob, make_sample_job
 from localrun.synth import synthesize
 from localrun.task_samples import make_classification_job, make_segmentation_job
+from localrun.video_samples import make_video_job
 
 # The intake is on by default; the demo names a work team so StartLabelingJob can create a job,
 # and the customer's bucket its first job labeled images in.
@@ -117,6 +119,7 @@ def task_jobs(bucket: str) -> list[SampleJob]:
         make_classification_job(bucket, image_bucket=CUSTOMER_IMAGES),
         make_classification_job(bucket, "demo-multilabel", dataset="tags", multilabel=True,
                                 image_bucket=CUSTOMER_IMAGES),
+        make_video_job(bucket, image_bucket=CUSTOMER_IMAGES),
     ]  # fmt: skip
 
 
@@ -252,15 +255,22 @@ def _print_task_datasets(out: Path) -> None:
         dataset = out / job.job_name
         report = json.loads((dataset / "report.json").read_text())
         task = report["task"]
-        counts = (
-            f"{report['boxes']} polygons ({report['segmentation']['regions_with_holes']} with "
-            f"holes), rejected {report['rejected']}"
-            if task == "segment"
-            else f"per class {report['classification']['images_per_class']}"
-        )
+        video = report.get("video")
+        if task == "segment":
+            counts = (f"{report['boxes']} polygons ({report['segmentation']['regions_with_holes']}"
+                      f" with holes), rejected {report['rejected']}")  # fmt: skip
+        elif video:
+            task = "video frames, detect"
+            counts = (f"{video['sequences']} sequences, {report['boxes']} boxes, "
+                      f"{video['tracks']} tracks in mot/")  # fmt: skip
+        else:
+            counts = f"per class {report['classification']['images_per_class']}"
         print(f"\ndataset {dataset} ({task}): images {report['images']} "
               f"{report['images_per_split']}, {counts}")  # fmt: skip
-        if task == "segment":
+        if video:
+            print(f"  Train: yolo detect train data={dataset / 'data.yaml'}; tracks: "
+                  f"{dataset / 'mot'}/<sequence>/gt/gt.txt")  # fmt: skip
+        elif task == "segment":
             print(f"  Train: yolo segment train data={dataset / 'data.yaml'}")
         elif report["classification"]["multilabel"]:
             print(f"  multi-label: {dataset / 'labels.csv'} (Ultralytics has no multi-label "

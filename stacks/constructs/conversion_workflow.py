@@ -47,6 +47,7 @@ DEFAULT_EVENT_BUS = "default"
 # State names (the e2e harness and the runbook refer to them).
 STATE_RESOLVE = "Resolve"
 STATE_SHOULD_CONVERT = "ShouldConvert?"
+SEQUENCES_PER_CHUNK = 10
 STATE_CONVERT = "Convert"
 STATE_FAN_OUT = "FanOut?"
 STATE_CONVERT_CHUNKS = "ConvertChunks"
@@ -147,6 +148,9 @@ class ConversionWorkflow(Construct):
                 "TEST_FRACTION": self._settings.test_fraction,
                 "COPY_IMAGES": "true",
                 "FAN_OUT_BYTES": str(self._settings.fan_out_threshold_mib * MIB),
+                # Video frame jobs fan out by sequence: each frame is a ranged GET, a copy and
+                # a label PUT, so ten sequences (of up to 2,000 frames) per Lambda.
+                "SEQUENCES_PER_CHUNK": str(SEQUENCES_PER_CHUNK),
                 "CHUNK_BYTES": str(self._settings.chunk_mib * MIB),
                 **self._images.environment(),
             },

@@ -10,6 +10,8 @@ writes. A big segmentation manifest fans out to chunks with the same result; a d
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +29,7 @@ from localrun.lambda_events import object_created_event
 from localrun.samples import CUSTOMER_IMAGES, SampleJob
 from localrun.synth import Assembly
 from localrun.task_samples import make_classification_job, make_segmentation_job
+from localrun.video_samples import make_video_job
 
 SMALL_FAN_OUT = {"FAN_OUT_BYTES": "1000", "CHUNK_BYTES": "2500"}
 
@@ -223,3 +226,35 @@ def test_a_video_classification_job_is_skipped_naming_its_task(cloud: LocalCloud
     assert execution is not None and execution.status == "SUCCEEDED", execution
     assert _dataset(cloud, job.job_name) == {}
     assert "PRE-VideoClassification" in json.dumps(execution.output)
+
+
+@pytest.mark.parametrize("per_chunk", [None, "1"], ids=["one Convert", "fan-out by sequence"])
+def test_a_video_tracking_job_publishes_frames_split_by_sequence_and_mot_tracks(
+    assembly: Assembly, tmp_path: Path, per_chunk: str | None
+) -> None:
+    # Given a finished video frame tracking job (sequence files and SeqLabel.json in the job's
+    # output, frames in the customer's bucket); fanned out one sequence per chunk, or not
+    overrides = {"SEQUENCES_PER_CHUNK": per_chunk} if per_chunk else {}
+    with LocalCloud(assembly, env_overrides=overrides) as cloud:
+        cloud.create_bucket(CUSTOMER_IMAGES)
+        job = make_video_job(cloud.bucket, image_bucket=CUSTOMER_IMAGES)
+
+        # When its completion event arrives
+        execution = _complete(cloud, job)
+
+        # Then the dataset is the one the core writes locally, MOT files included
+        assert execution["status"] == "SUCCEEDED", execution["cause"]
+        assert ("ConvertChunks" in execution["states"]) is (per_chunk is not None)
+        published = _dataset(cloud, job.job_name)
+        assert _comparable(published) == _comparable(_local_reference(job, cloud.bucket, tmp_path))
+        report = json.loads(published["report.json"])
+        assert report["video"]["sequences"] == len(job.tracks)
+        assert report["video"]["tracks"] == sum(len(t) for t in job.tracks.values())
+        # And every frame of a sequence is in one split
+        rows = list(csv.DictReader(io.StringIO(published["images.csv"].decode())))
+        splits = {(row["sequence"], row["split"]) for row in rows}
+        assert len(splits) == len({row["sequence"] for row in rows})
+        # And each sequence has its MOT ground truth
+        for sequence in job.tracks:
+            assert f"mot/{sequence}/gt/gt.txt" in published
+        assert cloud.denials == []
