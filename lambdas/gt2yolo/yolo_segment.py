@@ -13,13 +13,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from gt2yolo.convert import ConversionOptions, _Pass, _Placed
 from gt2yolo.errors import ConversionError
 from gt2yolo.excerpts import shortened
 from gt2yolo.image_header import HEAD_BYTES, UnknownImageSize, image_size
-from gt2yolo.masks import MaskError, Region, TracedMask, TraceRules, decode_mask, trace_mask
+from gt2yolo.masks import (
+    MaskError,
+    Points,
+    Region,
+    TracedMask,
+    TraceRules,
+    decode_mask,
+    trace_mask,
+)
 from gt2yolo.records import BoxDrop, LineRejection, RejectedLine, SegmentedImage
 from gt2yolo.split import Split
 from gt2yolo.storage import ImageSink, SourceObjects, Storage
@@ -94,9 +103,27 @@ class SegmentWriter(DatasetWriter):
 def polygon_row(class_id: int, region: Region, width: int, height: int) -> str:
     """`class x1 y1 ...`: pixel coordinates over the mask's size, 6 significant digits."""
     points = region.points
-    xs = (points[:, 0] / width).tolist()
-    ys = (points[:, 1] / height).tolist()
-    return f"{class_id} " + " ".join(f"{x:.6g} {y:.6g}" for x, y in zip(xs, ys, strict=True))
+    if _on_mask(points, width, height):  # every traced point is: each value formatted once
+        xs, ys = _coordinates(width), _coordinates(height)
+        texts = [f"{xs[x]} {ys[y]}" for x, y in points.tolist()]
+    else:
+        scaled = zip((points[:, 0] / width).tolist(), (points[:, 1] / height).tolist(), strict=True)
+        texts = [f"{x:.6g} {y:.6g}" for x, y in scaled]
+    return f"{class_id} " + " ".join(texts)
+
+
+def _on_mask(points: Points, width: int, height: int) -> bool:
+    if not len(points) or points.min() < 0:
+        return False
+    right, bottom = points.max(axis=0).tolist()
+    return bool(right <= width and bottom <= height)
+
+
+@lru_cache(maxsize=16)
+def _coordinates(size: int) -> tuple[str, ...]:
+    """`%.6g` of value / size for every value 0..size: what the rows hold for a pixel
+    coordinate (the same division and format as numpy's float64 per point)."""
+    return tuple(f"{value / size:.6g}" for value in range(size + 1))
 
 
 class SegmentPass(_Pass):
