@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.mask_job import MaskJob
 from benchmarks.synthetic import SyntheticJob
-from benchmarks.synthetic_masks import MaskJob
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTENDER_NAMES = ("baseline", "floor", "ours")
@@ -97,8 +97,9 @@ def count_label_files(out: Path) -> int:
 
 def masks_traced(log: Path) -> int:
     """How many masks the mask floor says it traced (its last line: `masks N contours M`)."""
-    words = log.read_text(errors="replace").split()
-    return int(words[1]) if len(words) == 4 and words[0] == "masks" else -1
+    lines = log.read_text(errors="replace").split("\n")
+    words = next((line.split() for line in reversed(lines) if line.startswith("masks ")), [])
+    return int(words[1]) if len(words) == 4 else -1
 
 
 def run_once(contender: str, job: SyntheticJob | MaskJob, scratch: Path) -> RunResult:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.mask_job import mask_jobs
 from benchmarks.measure import (
     BOXES,
     CONTENDER_NAMES,
@@ -39,7 +40,6 @@ from benchmarks.report import (
     write_outputs,
 )
 from benchmarks.synthetic import synthetic_job
-from benchmarks.synthetic_masks import mask_jobs
 
 DEFAULT_SEED = 20240604
 DEFAULT_OUT = "bench-output"

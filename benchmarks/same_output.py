@@ -32,9 +32,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from benchmarks.mask_job import mask_jobs
 from benchmarks.measure import REPO_ROOT, child_env
 from benchmarks.run import default_scratch
-from benchmarks.synthetic_masks import mask_jobs
 
 DEFAULT_OLD_REV = "b52510c"
 RULES: tuple[list[str], ...] = ([], ["--polygon-tolerance", "0"], ["--polygon-tolerance", "2.5"],

@@ -1,5 +1,8 @@
 """A synthetic semantic segmentation job in a mirror folder, byte-identical for a given seed.
 
+Run in its own process by `mask_job.mask_jobs`, so the runner never loads OpenCV, numpy or
+Pillow: a child's peak RSS on Linux includes its parent's at the fork.
+
 `DIR/<bucket>/<key>` as `gt2yolo convert --s3-mirror DIR` reads it: 640x480 masks where Ground
 Truth writes consolidated masks, a tiny JPEG of the same size per image (its header is what the
 converter checks the mask's size against; `--images skip`, so it is never copied), and one
@@ -7,9 +10,9 @@ manifest per size: the first N lines of the same job, so every size reads the sa
 
 A street scene per mask, painted in layers so later shapes cover earlier ones: road and
 sidewalks, buildings, jagged vegetation, cars (some with a window cut out: a hole), people,
-bicycles (two rings: holes), traffic signs, and now and then a speck below the minimum area.
-About 5 to 25 regions a mask. Masks are palette PNGs (Pillow), RGB PNGs (OpenCV) and a few RGBA
-PNGs with unlabeled pixels transparent, all three as real jobs hold them.
+bicycles (two rings: holes), traffic signs, and now and then a speck below the minimum area:
+4 to 22 polygons a mask (mean 12). Masks are palette PNGs (Pillow), RGB PNGs (OpenCV) and a few
+RGBA PNGs with unlabeled pixels transparent, all three as real jobs hold them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import io
 import json
 import random
-from dataclasses import dataclass
+import sys
 from pathlib import Path
 
 import cv2
@@ -25,7 +28,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-LABEL_ATTRIBUTE = "street"
+from benchmarks.mask_job import LABEL_ATTRIBUTE, MIRROR, label_config_path, manifest_path
+
 JOB_NAME = "street-scenes-2024-06"
 OUTPUT_BUCKET = "acme-labeling-output"
 IMAGE_BUCKET = "acme-perception-raw"
@@ -41,17 +45,6 @@ ROAD, SIDEWALK, BUILDING, VEGETATION, CAR, PERSON, BICYCLE, SIGN = range(1, 9)
 CAMERAS = ("cam-north", "cam-south", "cam-east", "cam-west")
 
 Canvas = npt.NDArray[np.uint8]  # (HEIGHT, WIDTH) of palette indexes, 0 = background
-
-
-@dataclass(frozen=True)
-class MaskJob:
-    """What a contender needs to know about one size of the generated job."""
-
-    manifest: Path
-    mirror: Path
-    label_config: Path
-    label_attribute: str
-    lines: int
 
 
 def _rgb(hex_color: str) -> tuple[int, int, int]:
@@ -186,16 +179,16 @@ def write_job(mirror: Path, images: int, seed: int) -> list[str]:
     return lines
 
 
-def mask_jobs(folder: Path, sizes: list[int], seed: int) -> list[MaskJob]:
+def write_jobs(folder: Path, sizes: list[int], seed: int) -> None:
     """The job at its largest size under `folder`, and a manifest of the first N lines per size."""
-    mirror = folder / "mirror"
-    lines = write_job(mirror, max(sizes), seed)
-    config = folder / "label-config.json"
+    lines = write_job(folder / MIRROR, max(sizes), seed)
     labels = [{"label": name} for name, _ in CLASSES]
-    config.write_text(json.dumps({"document-version": "2018-11-28", "labels": labels}) + "\n")
-    jobs = []
-    for size in sorted(sizes):
-        manifest = folder / f"segmentation-{size}.manifest"
-        manifest.write_text("".join(line + "\n" for line in lines[:size]), encoding="utf-8")
-        jobs.append(MaskJob(manifest, mirror, config, LABEL_ATTRIBUTE, size))
-    return jobs
+    document = {"document-version": "2018-11-28", "labels": labels}
+    label_config_path(folder).write_text(json.dumps(document) + "\n", encoding="utf-8")
+    for size in sizes:
+        text = "".join(line + "\n" for line in lines[:size])
+        manifest_path(folder, size).write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":  # python -m benchmarks.synthetic_masks FOLDER SEED SIZE...
+    write_jobs(Path(sys.argv[1]), [int(size) for size in sys.argv[3:]], int(sys.argv[2]))
