@@ -1,10 +1,14 @@
-"""The two reference converters, run as `python -m benchmarks.contenders NAME MANIFEST OUT ATTR`.
+"""The reference converters, run as `python -m benchmarks.contenders NAME MANIFEST DIR ATTR`.
 
 Each runs in its own process so that its peak RSS and wall time are its own.
 - baseline: the seed blog's algorithm (a pandas table of all boxes, then for each image a
   selection from the whole table and one file write): quadratic in the number of images.
 - floor: the least any converter must do in plain CPython: parse each line, write one label
   file per image with normalized boxes. No validation, clamping, split, tables or report.
+- mask-floor: the least any segmentation converter must do (DIR is the `--s3-mirror` folder,
+  ATTR the line's mask attribute): per line, read its mask, decode it (cv2.imdecode) and find
+  the contours of each class's pixels (cv2.inRange, cv2.findContours). One thread, writes
+  nothing; prints the masks and contours found, which the runner checks.
 """
 
 from __future__ import annotations
@@ -52,6 +56,33 @@ def _yolo_row(box: dict[str, Any], width: int, height: int) -> str:
     return f"{box['class_id']} {cx:.6g} {cy:.6g} {w:.6g} {h:.6g}\n"
 
 
+def mask_floor(manifest: Path, mirror: Path, attribute: str) -> None:
+    import cv2  # imported here: the box contenders must not pay for it
+    import numpy as np
+
+    masks = contours = 0
+    with manifest.open("rb") as stream:
+        for raw in stream:
+            record = json.loads(raw)
+            entries = record[f"{attribute}-metadata"]["internal-color-map"].values()
+            # BGR, as OpenCV decodes; unlabeled (BACKGROUND) pixels need no outline.
+            colors = [
+                np.array([int(e["hex-color"][i : i + 2], 16) for i in (5, 3, 1)], np.uint8)
+                for e in entries
+                if e["class-name"] != "BACKGROUND"
+            ]
+            data = (mirror / record[attribute][len("s3://") :]).read_bytes()
+            image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+            if image is None:
+                raise ValueError(f"cannot decode {record[attribute]}")
+            for color in colors:
+                binary = cv2.inRange(image, color, color)
+                found, _ = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+                contours += len(found)
+            masks += 1
+    print(f"masks {masks} contours {contours}")
+
+
 def baseline(manifest: Path, out: Path, attribute: str) -> None:
     import pandas as pd  # imported here: the floor must not pay for it
 
@@ -94,15 +125,17 @@ def _blog_yolo_columns(table: Any, categories: list[str]) -> None:
     table["box_height"] = table["box_height"] / table["img_height"]
 
 
-CONTENDERS: dict[str, Callable[[Path, Path, str], None]] = {"floor": floor, "baseline": baseline}
+CONTENDERS: dict[str, Callable[[Path, Path, str], None]] = {
+    "floor": floor, "baseline": baseline, "mask-floor": mask_floor,
+}  # fmt: skip
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 4 or argv[0] not in CONTENDERS:
-        print(f"usage: {{{','.join(CONTENDERS)}}} MANIFEST OUT ATTRIBUTE", file=sys.stderr)
+        print(f"usage: {{{','.join(CONTENDERS)}}} MANIFEST DIR ATTRIBUTE", file=sys.stderr)
         return 2
-    name, manifest, out, attribute = argv
-    CONTENDERS[name](Path(manifest), Path(out), attribute)
+    name, manifest, folder, attribute = argv
+    CONTENDERS[name](Path(manifest), Path(folder), attribute)
     return 0
 
 

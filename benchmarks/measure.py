@@ -16,10 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.mask_job import MaskJob
 from benchmarks.synthetic import SyntheticJob
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTENDER_NAMES = ("baseline", "floor", "ours")
+# Scenarios: bounding-box manifests (size in lines) and segmentation jobs (size in masks).
+BOXES, MASKS = "boxes", "masks"
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class RunResult:
     wall_s: float
     peak_rss_mb: float
     label_files: int
+    cpu_s: float = 0.0  # user + system CPU of the process (threads add up)
+    scenario: str = BOXES
 
 
 class ContenderFailed(RuntimeError):
@@ -41,14 +46,23 @@ def gt2yolo_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "gt2yolo_cli.main"]
 
 
-def command_for(contender: str, job: SyntheticJob, out: Path) -> list[str]:
+def command_for(contender: str, job: SyntheticJob | MaskJob, out: Path) -> list[str]:
+    module = [sys.executable, "-m", "benchmarks.contenders"]
+    if isinstance(job, MaskJob):
+        if contender == "floor":
+            mask_attribute = f"{job.label_attribute}-ref"
+            return [*module, "mask-floor", str(job.manifest), str(job.mirror), mask_attribute]
+        return [
+            *gt2yolo_command(), "convert", str(job.manifest), "--out", str(out),
+            "--s3-mirror", str(job.mirror), "--images", "skip", "--no-progress",
+            "--label-attribute", job.label_attribute, "--label-config", str(job.label_config),
+        ]  # fmt: skip
     if contender == "ours":
         return [
             *gt2yolo_command(), "convert", str(job.manifest), "--out", str(out),
             "--images", "skip", "--no-progress", "--label-attribute", job.label_attribute,
             "--label-config", str(job.label_config),
         ]  # fmt: skip
-    module = [sys.executable, "-m", "benchmarks.contenders"]
     return [*module, contender, str(job.manifest), str(out), job.label_attribute]
 
 
@@ -59,8 +73,9 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def timed_process(command: Sequence[str], log: Path) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS in MB, exit code) of one process, interpreter start included."""
+def timed_process(command: Sequence[str], log: Path) -> tuple[float, float, float, int]:
+    """(wall seconds, peak RSS in MB, CPU seconds, exit code) of one process, interpreter
+    start included."""
     with log.open("wb") as output:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -69,7 +84,8 @@ def timed_process(command: Sequence[str], log: Path) -> tuple[float, float, int]
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)  # already reaped: tell Popen
-    return wall, usage.ru_maxrss / 1024, process.returncode  # ru_maxrss is KiB on Linux
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, usage.ru_maxrss / 1024, cpu, process.returncode  # ru_maxrss is KiB on Linux
 
 
 def count_label_files(out: Path) -> int:
@@ -79,21 +95,32 @@ def count_label_files(out: Path) -> int:
     return count
 
 
-def run_once(contender: str, job: SyntheticJob, scratch: Path) -> RunResult:
+def masks_traced(log: Path) -> int:
+    """How many masks the mask floor says it traced (its last line: `masks N contours M`)."""
+    lines = log.read_text(errors="replace").split("\n")
+    words = next((line.split() for line in reversed(lines) if line.startswith("masks ")), [])
+    return int(words[1]) if len(words) == 4 else -1
+
+
+def run_once(contender: str, job: SyntheticJob | MaskJob, scratch: Path) -> RunResult:
     """Convert into a fresh folder, check the label count, then delete the folder."""
-    out = Path(tempfile.mkdtemp(prefix=f"{contender}-{job.lines}-", dir=scratch))
-    log = scratch / f"{contender}-{job.lines}.log"
+    scenario = MASKS if isinstance(job, MaskJob) else BOXES
+    out = Path(tempfile.mkdtemp(prefix=f"{scenario}-{contender}-{job.lines}-", dir=scratch))
+    log = scratch / f"{scenario}-{contender}-{job.lines}.log"
     # Write back the previous run's files first, so its I/O is not billed to this run.
     os.sync()
     try:
-        wall, rss, code = timed_process(command_for(contender, job, out), log)
+        wall, rss, cpu, code = timed_process(command_for(contender, job, out), log)
         if code != 0:
             tail = log.read_text(errors="replace")[-2000:]
             raise ContenderFailed(f"{contender} at {job.lines} lines exited {code}:\n{tail}")
-        labels = count_label_files(out)
+        # The mask floor writes nothing: it reports the masks it traced instead.
+        floor_of_masks = scenario == MASKS and contender == "floor"
+        labels = masks_traced(log) if floor_of_masks else count_label_files(out)
         if labels != job.lines:
-            raise ContenderFailed(f"{contender} wrote {labels} label files for {job.lines} lines")
-        return RunResult(job.lines, contender, wall, rss, labels)
+            made = "traced masks" if floor_of_masks else "label files"
+            raise ContenderFailed(f"{contender}: {labels} {made} for {job.lines} lines")
+        return RunResult(job.lines, contender, wall, rss, labels, cpu, scenario)
     finally:
         shutil.rmtree(out, ignore_errors=True)
 

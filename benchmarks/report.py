@@ -1,4 +1,4 @@
-"""Medians, ratios, the targets of issue 5, and the table as text, Markdown and JSON."""
+"""Medians, ratios, the targets (issue 5: boxes; issue 12: masks), tables as text, Markdown, JSON."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.measure import CONTENDER_NAMES, RunResult
+from benchmarks.measure import BOXES, CONTENDER_NAMES, MASKS, RunResult
 
 FLOOR_RATIO_TARGET = 1.3
 FLOOR_RATIO_SIZE = 100_000
@@ -17,6 +17,10 @@ BASELINE_SPEEDUP_TARGET = 10.0
 BASELINE_SPEEDUP_SIZE = 10_000
 RSS_TARGET_MB = 150.0
 RSS_TARGET_SIZE = 1_000_000
+# Segmentation (issue 12): against the mask floor at the largest size, and peak RSS flat in
+# the number of images (the largest size's at most this much above the smallest size's).
+MASK_FLOOR_RATIO_TARGET = 1.5
+MASK_RSS_GROWTH_TARGET = 0.10
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ def _order(row: Row) -> tuple[int, int]:
 
 def _measured_row(results: Sequence[RunResult], size: int, contender: str) -> Row | None:
     runs = [r for r in results if r.size == size and r.contender == contender]
+    runs = [r for r in runs if r.scenario == BOXES]
     if not runs:
         return None
     wall = statistics.median(r.wall_s for r in runs)
@@ -169,6 +174,97 @@ def targets_text(targets: Sequence[Target]) -> str:
     return "\n".join(f"{t.status:7}  {t.name}: {t.detail}" for t in targets)
 
 
+@dataclass(frozen=True)
+class MaskRow:
+    """One (images, contender) of the segmentation scenario: medians of wall and CPU time,
+    largest peak RSS; ratios against the mask floor of the same size."""
+
+    images: int
+    contender: str
+    runs: int
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    x_floor: float | None
+    cpu_x_floor: float | None
+    masks_per_s: float
+
+
+def summarize_masks(results: Sequence[RunResult]) -> list[MaskRow]:
+    runs = [r for r in results if r.scenario == MASKS]
+    keys = sorted({(r.size, r.contender) for r in runs}, key=lambda k: (k[0], k[1] != "floor"))
+    medians: dict[tuple[int, str], tuple[int, float, float, float]] = {}
+    for size, contender in keys:
+        mine = [r for r in runs if (r.size, r.contender) == (size, contender)]
+        wall = statistics.median(r.wall_s for r in mine)
+        cpu = statistics.median(r.cpu_s for r in mine)
+        medians[size, contender] = len(mine), wall, cpu, max(r.peak_rss_mb for r in mine)
+    rows = []
+    for size, contender in keys:
+        count, wall, cpu, rss = medians[size, contender]
+        floor = medians.get((size, "floor"))
+        x_floor, cpu_x_floor = (wall / floor[1], cpu / floor[2]) if floor else (None, None)
+        rows.append(
+            MaskRow(size, contender, count, wall, cpu, rss, x_floor, cpu_x_floor, size / wall)
+        )
+    return rows
+
+
+def check_mask_targets(rows: Sequence[MaskRow]) -> list[Target]:
+    ours = sorted((r for r in rows if r.contender == "ours"), key=lambda r: r.images)
+    ratio_name = f"segmentation: ours <= {MASK_FLOOR_RATIO_TARGET}x mask floor wall time"
+    rss_name = f"segmentation: ours peak RSS flat in images (<= +{MASK_RSS_GROWTH_TARGET:.0%})"
+    largest = ours[-1] if ours else None
+    if largest is None or largest.x_floor is None or largest.cpu_x_floor is None:
+        ratio = Target(ratio_name, "NOT RUN", "ours and the mask floor were not both run")
+    else:
+        status = "PASS" if largest.x_floor <= MASK_FLOOR_RATIO_TARGET else "FAIL"
+        detail = (f"measured {largest.x_floor:.2f}x at {largest.images:,} images "
+                  f"(CPU time {largest.cpu_x_floor:.2f}x)")  # fmt: skip
+        ratio = Target(ratio_name, status, detail)
+    if len(ours) < 2:
+        rss = Target(rss_name, "NOT RUN", "ours was not run at two sizes")
+    else:
+        small, large = ours[0], ours[-1]
+        growth = large.peak_rss_mb / small.peak_rss_mb - 1
+        status = "PASS" if growth <= MASK_RSS_GROWTH_TARGET else "FAIL"
+        detail = (f"{small.peak_rss_mb:.1f} MB at {small.images:,} images, "
+                  f"{large.peak_rss_mb:.1f} MB at {large.images:,} ({growth:+.1%})")  # fmt: skip
+        rss = Target(rss_name, status, detail)
+    return [ratio, rss]
+
+
+MASK_HEADER = (
+    "images", "contender", "runs", "median wall s", "median CPU s", "peak RSS MB", "x floor",
+    "CPU x floor", "masks/s",
+)  # fmt: skip
+
+
+def mask_table_cells(row: MaskRow) -> tuple[str, ...]:
+    def ratio(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}x"
+
+    return (
+        f"{row.images:,}", row.contender, str(row.runs), f"{row.wall_s:.2f}", f"{row.cpu_s:.2f}",
+        f"{row.peak_rss_mb:.1f}", ratio(row.x_floor), ratio(row.cpu_x_floor),
+        f"{row.masks_per_s:,.0f}",
+    )  # fmt: skip
+
+
+def mask_text_table(rows: Sequence[MaskRow]) -> str:
+    cells = [MASK_HEADER, *(mask_table_cells(row) for row in rows)]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(MASK_HEADER))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in cells
+    )
+
+
+def mask_markdown_table(rows: Sequence[MaskRow]) -> str:
+    lines = ["| " + " | ".join(MASK_HEADER) + " |", "|" + "---|" * len(MASK_HEADER)]
+    lines += ["| " + " | ".join(mask_table_cells(row)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 def write_outputs(
     folder: Path,
     machine: dict[str, Any],
@@ -176,11 +272,13 @@ def write_outputs(
     rows: Sequence[Row],
     targets: Sequence[Target],
     extra: dict[str, Any] | None = None,
+    mask_rows: Sequence[MaskRow] = (),
 ) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     document = {
         "machine": machine,
         "rows": [asdict(row) for row in rows],
+        "mask_rows": [asdict(row) for row in mask_rows],
         "targets": [asdict(t) for t in targets],
         "runs": [asdict(r) for r in results],
         **(extra or {}),
@@ -191,8 +289,8 @@ def write_outputs(
     lines = [
         f"Machine: {machine['cpus']} CPUs, Python {machine['python']}, {machine['platform']}; "
         f"{machine['date']}; seed {machine['seed']}; datasets written to {machine['scratch']}.",
-        "",
-        markdown_table(rows),
+        *(["", markdown_table(rows)] if rows else []),
+        *(["", mask_markdown_table(mask_rows)] if mask_rows else []),
         "",
         *(f"- **{t.status}** {t.name}: {t.detail}" for t in targets),
         *_s3_lines((extra or {}).get("s3")),

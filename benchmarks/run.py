@@ -1,8 +1,9 @@
-"""`make bench`: generate manifests, run each contender in fresh processes, print the table.
+"""`make bench`: generate manifests, run each contender in fresh processes, print the tables.
 
-python -m benchmarks.run                      # 10k and 100k lines, 3 runs each
+python -m benchmarks.run                      # boxes: 10k, 100k lines; masks: 500, 2k images
 python -m benchmarks.run --with-1m            # plus 1M lines (ours and floor)
 python -m benchmarks.run --sizes 10k --repeat 5 --contenders ours,floor
+python -m benchmarks.run --scenarios masks --mask-sizes 500,2k --repeat 5
 python -m benchmarks.run --s3                 # plus the S3 write-throughput micro-benchmark
 """
 
@@ -19,8 +20,25 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.measure import CONTENDER_NAMES, RunResult, run_once, warm_page_cache
-from benchmarks.report import check_targets, summarize, targets_text, text_table, write_outputs
+from benchmarks.mask_job import mask_jobs
+from benchmarks.measure import (
+    BOXES,
+    CONTENDER_NAMES,
+    MASKS,
+    RunResult,
+    run_once,
+    warm_page_cache,
+)
+from benchmarks.report import (
+    check_mask_targets,
+    check_targets,
+    mask_text_table,
+    summarize,
+    summarize_masks,
+    targets_text,
+    text_table,
+    write_outputs,
+)
 from benchmarks.synthetic import synthetic_job
 
 DEFAULT_SEED = 20240604
@@ -54,11 +72,24 @@ def parse_contenders(text: str) -> list[str]:
     return names
 
 
+def parse_scenarios(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = sorted(set(names) - {BOXES, MASKS})
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown scenario(s) {unknown}; use {BOXES},{MASKS}")
+    return names
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--scenarios", type=parse_scenarios, default=[BOXES, MASKS],
+                        help="boxes (bounding-box manifests), masks (semantic segmentation "
+                        "masks against the mask floor); default both")  # fmt: skip
     parser.add_argument("--sizes", type=parse_sizes, default=[10_000, 100_000],
-                        help="manifest sizes in lines, comma separated (default 10k,100k)")  # fmt: skip
+                        help="boxes: manifest sizes in lines, comma separated (default 10k,100k)")  # fmt: skip
+    parser.add_argument("--mask-sizes", type=parse_sizes, default=[500, 2_000],
+                        help="masks: job sizes in images (640x480 masks; default 500,2k)")  # fmt: skip
     parser.add_argument("--with-1m", action="store_true",
                         help="add 1M lines (about 0.6 GB manifest, 1M label files per run)")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=3,
@@ -109,6 +140,7 @@ def filesystem_of(path: Path) -> str:
 
 def machine_info(seed: int, scratch: Path) -> dict[str, Any]:
     return {
+        "load_average_at_start": round(os.getloadavg()[0], 2),
         "scratch": f"{scratch} ({filesystem_of(scratch)})",
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
@@ -142,27 +174,59 @@ def bench_size(args: argparse.Namespace, size: int, scratch: Path) -> list[RunRe
     return results
 
 
+def bench_masks(args: argparse.Namespace, scratch: Path) -> list[RunResult]:
+    """The segmentation job generated once on the scratch file system (tmpfs), then each size
+    run round-robin over the mask floor and ours."""
+    started = time.perf_counter()
+    sizes = sorted(set(args.mask_sizes))
+    jobs = mask_jobs(scratch / "masks-job", sizes, args.seed)
+    print(f"masks: {max(sizes):,} masks of 640x480 generated in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+    contenders = [c for c in args.contenders if c in ("floor", "ours")]
+    results: list[RunResult] = []
+    for job in jobs:
+        for attempt in range(1, args.repeat + 1):
+            for contender in contenders:
+                result = run_once(contender, job, scratch)
+                results.append(result)
+                print(f"  {job.lines:,} masks, run {attempt}/{args.repeat} {contender:8} "
+                      f"{result.wall_s:8.2f} s {result.cpu_s:8.2f} s CPU "
+                      f"{result.peak_rss_mb:7.1f} MB", flush=True)  # fmt: skip
+    return results
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     sizes = sorted(set(args.sizes + ([1_000_000] if args.with_1m else [])))
+    if BOXES not in args.scenarios:
+        sizes = []
     results: list[RunResult] = []
     with tempfile.TemporaryDirectory(prefix="gt2yolo-bench-", dir=args.scratch) as scratch:
         machine = machine_info(args.seed, Path(scratch))
         print(f"scratch: {machine['scratch']}", flush=True)
         for size in sizes:
             results += bench_size(args, size, Path(scratch))
+        if MASKS in args.scenarios:
+            results += bench_masks(args, Path(scratch))
+    machine["load_average_at_end"] = round(os.getloadavg()[0], 2)
     rows = summarize(results, sizes)
-    targets = check_targets(rows)
+    mask_rows = summarize_masks(results)
+    targets = (check_targets(rows) if sizes else []) + (
+        check_mask_targets(mask_rows) if MASKS in args.scenarios else []
+    )
     extra: dict[str, Any] = {}
     if args.s3:
         from benchmarks.s3_throughput import run_s3_benchmark
 
         extra["s3"] = run_s3_benchmark(args.s3_objects)
-    print()
-    print(text_table(rows))
+    for table in ([text_table(rows)] if rows else []) + (
+        [mask_text_table(mask_rows)] if mask_rows else []
+    ):
+        print()
+        print(table)
     print()
     print(targets_text(targets))
-    json_path, md_path = write_outputs(args.out, machine, results, rows, targets, extra)
+    json_path, md_path = write_outputs(args.out, machine, results, rows, targets, extra, mask_rows)
     print(f"\nwritten: {json_path}, {md_path}")
     return 0
 

@@ -88,7 +88,10 @@ def decode_mask(data: bytes) -> npt.NDArray[np.uint8]:
     channels = image.shape[2]
     if channels == 4:
         rgb = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGRA2RGB), dtype=np.uint8)
-        rgb[image[:, :, 3] == 0] = 255  # transparent: Ground Truth's white background
+        # Transparent: Ground Truth's white background. A per-pixel maximum with 255 where
+        # alpha is 0 (else 0): a boolean-indexed store costs several times more.
+        _, transparent = cv2.threshold(cv2.extractChannel(image, 3), 0, 255, cv2.THRESH_BINARY_INV)
+        np.maximum(rgb, transparent[:, :, None], out=rgb)
         return rgb
     if channels == 3:
         return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), dtype=np.uint8)
@@ -105,8 +108,7 @@ def trace_mask(
     regions: list[Region] = []
     filled = 0
     for index, color in enumerate(colors):
-        r, g, b = color.rgb
-        binary = packed == ((r << 16) | (g << 8) | b)
+        binary = packed == (_OPAQUE | _rgb_number(color.rgb))
         count = int(np.count_nonzero(binary))
         covered += count
         if count == 0 or color.background:
@@ -119,15 +121,25 @@ def trace_mask(
     return TracedMask(width, height, tuple(regions), filled)
 
 
+_OPAQUE = 0xFF000000
+
+
+def _rgb_number(rgb: tuple[int, int, int]) -> int:
+    r, g, b = rgb
+    return (r << 16) | (g << 8) | b
+
+
 def _packed(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]:
-    as_int = rgb.astype(np.uint32)
-    packed = (as_int[:, :, 0] << 16) | (as_int[:, :, 1] << 8) | as_int[:, :, 2]
-    return np.asarray(packed, dtype=np.uint32)
+    """Each pixel as one number, 0xFFRRGGBB, so a color is one comparison per pixel."""
+    # RGB -> BGRA stores B, G, R, 255 per pixel: read as a little-endian uint32, 0xFFRRGGBB.
+    # One OpenCV pass instead of numpy's widening, shifts and ors (~15x less time).
+    bgra = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGRA)
+    return np.asarray(bgra.view(np.dtype("<u4")).reshape(rgb.shape[:2]), dtype=np.uint32)
 
 
 def _unknown_colors(packed: npt.NDArray[np.uint32], colors: Sequence[MaskColor]) -> str:
-    known = {(r << 16) | (g << 8) | b for r, g, b in (c.rgb for c in colors)}
-    values, counts = np.unique(packed, return_counts=True)
+    known = {_rgb_number(c.rgb) for c in colors}
+    values, counts = np.unique(packed & ~np.uint32(_OPAQUE), return_counts=True)
     unknown = [(int(v), int(n)) for v, n in zip(values, counts, strict=True) if int(v) not in known]
     unknown.sort(key=lambda item: -item[1])
     shown = ", ".join(f"#{v:06x} ({n} px)" for v, n in unknown[:5])

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from gt2yolo.convert import ConversionOptions, _Pass, _Placed
@@ -27,7 +28,7 @@ from gt2yolo.survey import Survey
 from gt2yolo.writers import DatasetWriter, image_key, label_key
 
 if TYPE_CHECKING:
-    from gt2yolo.masks import Region, TracedMask
+    from gt2yolo.masks import Points, Region, TracedMask
 
 ANNOT_COLUMNS = (
     "img_file", "category", "class_id", "area", "box_left", "box_top", "box_width",
@@ -98,9 +99,27 @@ class SegmentWriter(DatasetWriter):
 def polygon_row(class_id: int, region: Region, width: int, height: int) -> str:
     """`class x1 y1 ...`: pixel coordinates over the mask's size, 6 significant digits."""
     points = region.points
-    xs = (points[:, 0] / width).tolist()
-    ys = (points[:, 1] / height).tolist()
-    return f"{class_id} " + " ".join(f"{x:.6g} {y:.6g}" for x, y in zip(xs, ys, strict=True))
+    if _on_mask(points, width, height):  # every traced point is: each value formatted once
+        xs, ys = _coordinates(width), _coordinates(height)
+        texts = [f"{xs[x]} {ys[y]}" for x, y in points.tolist()]
+    else:
+        scaled = zip((points[:, 0] / width).tolist(), (points[:, 1] / height).tolist(), strict=True)
+        texts = [f"{x:.6g} {y:.6g}" for x, y in scaled]
+    return f"{class_id} " + " ".join(texts)
+
+
+def _on_mask(points: Points, width: int, height: int) -> bool:
+    if not len(points) or points.min() < 0:
+        return False
+    right, bottom = points.max(axis=0).tolist()
+    return bool(right <= width and bottom <= height)
+
+
+@lru_cache(maxsize=16)
+def _coordinates(size: int) -> tuple[str, ...]:
+    """`%.6g` of value / size for every value 0..size: what the rows hold for a pixel
+    coordinate (the same division and format as numpy's float64 per point)."""
+    return tuple(f"{value / size:.6g}" for value in range(size + 1))
 
 
 class SegmentPass(_Pass):

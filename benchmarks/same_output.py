@@ -1,0 +1,236 @@
+"""Byte-for-byte: does this tree's segmentation converter write what an earlier revision wrote?
+
+python -m benchmarks.same_output                  # against b52510c (before the speed-ups)
+python -m benchmarks.same_output --old-rev REV --images 2000
+
+For a speed-up that must not change a byte. On tmpfs, with the old revision's `lambdas/` taken
+from git (`git archive`):
+- datasets: `gt2yolo convert` of the benchmark's segmentation job and of localrun's sample job
+  (palette, RGB and RGBA masks, a ring, a speck, a missing mask, a wrong size, a stray color),
+  each with the default rules and three other tolerance / minimum-area settings, run by the old
+  and the new code; every file of the two datasets compared.
+- functions: old and new `decode_mask`, `trace_mask` and `polygon_row` on random masks
+  (random colors, stray colors, transparency, odd sizes) and on points off the mask.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import importlib.util
+import io
+import random
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import cv2
+import numpy as np
+
+from benchmarks.mask_job import mask_jobs
+from benchmarks.measure import REPO_ROOT, child_env
+from benchmarks.run import default_scratch
+
+DEFAULT_OLD_REV = "b52510c"
+RULES: tuple[list[str], ...] = ([], ["--polygon-tolerance", "0"], ["--polygon-tolerance", "2.5"],
+         ["--min-region-area", "0", "--polygon-tolerance", "0.5"])  # fmt: skip
+
+
+def export_lambdas(rev: str, folder: Path) -> Path:
+    archive = subprocess.run(
+        ["git", "archive", rev, "lambdas"], cwd=REPO_ROOT, check=True, capture_output=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder / "lambdas"
+
+
+def convert(lambdas: Path, manifest: Path, mirror: Path, out: Path, extra: list[str]) -> None:
+    env = child_env()
+    env["PYTHONPATH"] = str(lambdas)  # only this revision's core and CLI
+    command = [
+        sys.executable, "-m", "gt2yolo_cli.main", "convert", str(manifest), "--out", str(out),
+        "--s3-mirror", str(mirror), "--images", "skip", "--no-progress", *extra,
+    ]  # fmt: skip
+    subprocess.run(command, cwd=REPO_ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def differing_files(left: Path, right: Path) -> Iterator[str]:
+    """Relative paths that are in one tree only or whose bytes differ."""
+    compared = filecmp.dircmp(left, right)
+    yield from (f"only in one: {name}" for name in compared.left_only + compared.right_only)
+    for name in compared.common_files:
+        if not filecmp.cmp(left / name, right / name, shallow=False):
+            yield name
+    for name in compared.common_dirs:
+        yield from (f"{name}/{path}" for path in differing_files(left / name, right / name))
+
+
+def count_files(folder: Path) -> int:
+    return sum(1 for path in folder.rglob("*") if path.is_file())
+
+
+def sample_job(folder: Path) -> tuple[Path, Path, list[str]]:
+    """localrun's sample segmentation job written as a mirror: (manifest, mirror, options)."""
+    sys.path.insert(0, str(REPO_ROOT / "lambdas"))
+    from localrun.task_samples import make_segmentation_job
+
+    job = make_segmentation_job("stack-bucket", image_bucket="customer-images", images=40)
+    mirror = folder / "mirror"
+    for bucket, objects in (("stack-bucket", job.objects), ("customer-images", job.image_objects)):
+        for key, data in objects.items():
+            path = mirror / bucket / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    config = f"s3://stack-bucket/{job.config_key}"
+    return mirror / "stack-bucket" / job.manifest_key, mirror, ["--label-config", config]
+
+
+def compare_datasets(old: Path, new: Path, scratch: Path, images: int, seed: int) -> int:
+    [job] = mask_jobs(scratch / "bench-job", [images], seed)
+    bench_options = ["--label-attribute", job.label_attribute, "--label-config", str(job.label_config)]  # fmt: skip
+    inputs = [("benchmark job", job.manifest, job.mirror, bench_options),
+              ("localrun sample job", *sample_job(scratch / "sample-job"))]  # fmt: skip
+    failures = 0
+    for name, manifest, mirror, options in inputs:
+        for rules in RULES:
+            outs = [scratch / f"out-{tag}" for tag in ("old", "new")]
+            for lambdas, out in zip((old, new), outs, strict=True):
+                convert(lambdas, manifest, mirror, out, [*options, *rules])
+            different = list(differing_files(*outs))
+            failures += bool(different)
+            verdict = "SAME" if not different else f"DIFFERENT: {different[:5]}"
+            print(f"{name} {' '.join(rules) or '(default rules)'}: "
+                  f"{count_files(outs[0])} files, {verdict}", flush=True)  # fmt: skip
+            for out in outs:
+                subprocess.run(["rm", "-rf", str(out)], check=True)
+    return failures
+
+
+def load_module(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def random_mask(rng: random.Random) -> tuple[bytes, list[Any]]:
+    """A PNG of blocks of a few colors (some transparent, some stray) and its color map."""
+    from gt2yolo.records import MaskColor
+
+    width, height = rng.randint(1, 97), rng.randint(1, 83)
+    palette = [(255, 255, 255), *((rng.randrange(256), rng.randrange(256), rng.randrange(256))
+                                  for _ in range(rng.randint(1, 6)))]  # fmt: skip
+    indexes = np.array(
+        [[rng.randrange(len(palette)) for _ in range(width // 4 + 1)] for _ in range(height // 4 + 1)]
+    ).repeat(4, axis=0).repeat(4, axis=1)[:height, :width]  # fmt: skip
+    rgb = np.array(palette, dtype=np.uint8)[indexes]
+    stray = rng.random() < 0.2
+    known = palette[:-1] if stray and len(palette) > 2 else palette
+    colors = [
+        MaskColor(c, "BACKGROUND" if i == 0 else f"c{i}", i == 0) for i, c in enumerate(known)
+    ]
+    image = np.ascontiguousarray(rgb[:, :, ::-1])
+    if rng.random() < 0.4:  # BGRA with random transparency
+        alpha = np.array(
+            [
+                [rng.choice((0, 0, 0, 1, 127, 254, 255, 255)) for _ in range(width)]
+                for _ in range(height)
+            ]
+        )
+        image = np.dstack([image, alpha.astype(np.uint8)])
+    ok, encoded = cv2.imencode(".png", image)
+    assert ok
+    return encoded.tobytes(), colors
+
+
+def compare_functions(old_lambdas: Path, cases: int, seed: int) -> int:
+    sys.path.insert(0, str(REPO_ROOT / "lambdas"))
+    from gt2yolo import masks as new_masks
+    from gt2yolo import yolo_segment as new_segment
+    from gt2yolo.masks import Region, TraceRules
+
+    old_masks = load_module(old_lambdas / "gt2yolo" / "masks.py", "old_masks")
+    old_segment = load_module(old_lambdas / "gt2yolo" / "yolo_segment.py", "old_segment")
+    rng = random.Random(seed)
+    failures = 0
+
+    def outcome(function: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return function(*args)
+        except ValueError as error:  # either revision's MaskError
+            return f"{type(error).__name__}: {error}"
+
+    for case in range(cases):
+        data, colors = random_mask(rng)
+        modules = (old_masks, new_masks)
+        old_rgb, new_rgb = (m.decode_mask(data) for m in modules)
+        rules = TraceRules(rng.choice((0.0, 0.5, 1.0, 3.0)), rng.choice((0.0, 1.0, 4.0, 30.0)))
+        old_trace = outcome(old_masks.trace_mask, old_rgb, colors, rules)
+        new_trace = outcome(new_masks.trace_mask, new_rgb, colors, rules)
+        same = np.array_equal(old_rgb, new_rgb) and old_rgb.dtype == new_rgb.dtype
+        if isinstance(old_trace, str) or isinstance(new_trace, str):
+            same = same and old_trace == new_trace
+        else:
+            formats = old_segment.polygon_row, new_segment.polygon_row
+            same = same and _same_trace(old_trace, new_trace, *formats)
+        if not same:
+            failures += 1
+            print(f"function case {case}: DIFFERENT", flush=True)
+    for _ in range(cases):  # rows of points beyond the mask (not traced): the general path
+        width, height = rng.randint(1, 50), rng.randint(1, 50)
+        points = np.array(
+            [[rng.randint(-60, 60), rng.randint(-60, 60)] for _ in range(5)], np.int32
+        )
+        region = Region(1, points, 1.0, (0, 0, 1, 1), 0, False)
+        rows = [m.polygon_row(3, region, width, height) for m in (old_segment, new_segment)]
+        failures += rows[0] != rows[1]
+    print(f"functions: {2 * cases} random cases, {failures} different", flush=True)
+    return failures
+
+
+def _same_trace(
+    old: Any, new: Any, old_row: Callable[..., str], new_row: Callable[..., str]
+) -> bool:
+    if (old.width, old.height, old.filled_holes, len(old.regions)) != (
+        new.width, new.height, new.filled_holes, len(new.regions)
+    ):  # fmt: skip
+        return False
+    for a, b in zip(old.regions, new.regions, strict=True):
+        fields = ("color", "area", "box", "holes", "small")
+        if any(getattr(a, f) != getattr(b, f) for f in fields) or not np.array_equal(
+            a.points, b.points
+        ):
+            return False
+        if old_row(1, a, old.width, old.height) != new_row(1, b, new.width, new.height):
+            return False
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.same_output", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--old-rev", default=DEFAULT_OLD_REV)
+    parser.add_argument("--images", type=int, default=2_000, help="benchmark job size")
+    parser.add_argument("--cases", type=int, default=2_000, help="random function cases")
+    parser.add_argument("--seed", type=int, default=20240604)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="gt2yolo-same-", dir=default_scratch()) as scratch:
+        old = export_lambdas(args.old_rev, Path(scratch) / "old")
+        failures = compare_functions(old, args.cases, args.seed)
+        failures += compare_datasets(
+            old, REPO_ROOT / "lambdas", Path(scratch), args.images, args.seed
+        )
+    print("ALL SAME" if not failures else f"{failures} DIFFERENT")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
