@@ -7,8 +7,12 @@ preview sample, object index) -> annot.csv (box sizes, consolidated boxes of sha
 
 report.json's `task` picks the readers and the drawing: boxes (detect), polygons (segment),
 class names (classify; its one table, annot.csv, gives both the images and their classes).
-Worker agreement is measured for boxes only; the other tasks' labelers get their answer counts
-and times. A label file that is missing or unreadable is drawn as an empty label, noted on its
+A dataset of video frames (report.json's `video`) also gets its numbers per sequence and per
+track, and its previews are a few evenly spaced frames of each sequence (a second images.csv
+pass, once each sequence's span is known) with each box's track id from annot.csv, plus the
+frames whose boxes the rules changed. Worker agreement is measured for the boxes of image jobs
+only; the other tasks' labelers (and video jobs', whose responses name a sequence, not a frame)
+get their answer counts and times. A label file that is missing or unreadable is drawn as an empty label, noted on its
 preview and counted, never fatal.
 """
 
@@ -44,6 +48,14 @@ from gt2yolo.insights.page import (
 )
 from gt2yolo.insights.sampling import DEFAULT_FLAGGED_LIMIT, DEFAULT_SAMPLE, choose_previews
 from gt2yolo.insights.stats import DatasetStats
+from gt2yolo.insights.video import (
+    FRAMES_PER_SEQUENCE,
+    SEQUENCES_DRAWN,
+    VideoStats,
+    pick_frames,
+    track_labels,
+    video_facts,
+)
 from gt2yolo.insights.workers import (
     WORKERS_CSV,
     WORKERS_DAILY_CSV,
@@ -73,6 +85,8 @@ class ReportOptions:
     sample_size: int = DEFAULT_SAMPLE
     flagged_limit: int = DEFAULT_FLAGGED_LIMIT
     title: str | None = None
+    frames_per_sequence: int = FRAMES_PER_SEQUENCE  # video frames: previews of each sequence
+    sequences_drawn: int = SEQUENCES_DRAWN
 
 
 @dataclass(frozen=True)
@@ -119,12 +133,23 @@ def build_report(
     task = dataset_task(report)
     classes = list(report.get("classes") or read_classes(files))
     answers = read_responses(responses) if responses is not None else None
-    scan = _ImageScan(answers, task)
+    frames = task is YoloTask.DETECT and video_facts(report) is not None
+    scan = _ImageScan(answers, task, frames)
     choice = choose_previews(
-        scan.observe(image_rows(files, task)), options.sample_size, options.flagged_limit
+        scan.observe(image_rows(files, task)),
+        0 if frames else options.sample_size,  # frames: sampled by sequence instead
+        options.flagged_limit,
     )
+    picks = pick_frames(
+        image_rows(files, task) if frames else (), scan.video, options.frames_per_sequence,
+        options.sequences_drawn,
+    )  # fmt: skip
+    picked = {row.image for row in picks.frames}
+    others = [row for row in choice.images if row.image not in picked]
+    scan.box_tracks = {row.label: [] for row in (*picks.frames, *others)} if frames else {}
     consolidated = scan.consolidated_boxes(files)
-    tiles = _draw_all(files, out, choice.images, classes, task)
+    drawn_tiles = _draw_all(files, out, [*picks.frames, *others], classes, task, scan.box_tracks)
+    sequence_tiles, tiles = drawn_tiles[: len(picks.frames)], drawn_tiles[len(picks.frames) :]
     workers = _workers(answers, scan, consolidated, responses)
     if workers is not None:
         out.write_bytes(WORKERS_CSV, workers_csv(workers.summaries).encode())
@@ -140,16 +165,19 @@ def build_report(
         previews=tiles,
         flagged_not_drawn=choice.flagged_not_drawn,
         workers=workers,
+        video=scan.video if frames else None,
+        sequence_previews=sequence_tiles,
+        sequences_not_drawn=picks.sequences_not_drawn,
     )
     out.write_bytes(REPORT_HTML, render_page(page).encode())
     out.flush()
     notes = list(workers.notes) if workers else []
-    unread = sum(tile.label_problem for tile in tiles)
+    unread = sum(tile.label_problem for tile in drawn_tiles)
     if unread:
         notes.append(f"{unread} drawn images have a missing or unreadable label file.")
     return ReportResult(
         report=out.location(REPORT_HTML),
-        previews=len(tiles),
+        previews=len(drawn_tiles),
         workers=len(workers.summaries) if workers else 0,
         worker_answers=len(answers.answers) if answers else 0,
         compared_objects=workers.compared_objects if workers else 0,
@@ -167,13 +195,20 @@ class _ImageScan:
     Worker responses name a dataset object by index, not by image. Without a mapping file in
     the job output, the index is taken as the line's position in the output manifest (which
     keeps the input manifest's order): line n is object n-1. That is checked: an object whose
-    workers saw another image size than the line's image is not compared. Only boxes are
-    compared: for the other tasks no object is mapped.
+    workers saw another image size than the line's image is not compared. Only boxes of image
+    jobs are compared: for the other tasks, and for video frames (a line is a whole sequence),
+    no object is mapped.
     """
 
-    def __init__(self, answers: ResponseSet | None, task: YoloTask = YoloTask.DETECT) -> None:
+    def __init__(
+        self, answers: ResponseSet | None, task: YoloTask = YoloTask.DETECT, frames: bool = False
+    ) -> None:
         self.task = task
+        self.frames = frames
         self.stats = DatasetStats()
+        self.video = VideoStats()
+        # Video frames: the drawn frames' kept boxes (class, track id), by label file.
+        self.box_tracks: dict[str, list[tuple[str, int | None]]] = {}
         self.by_object = answers.by_object() if answers else {}
         self.shared = shared_objects(self.by_object)
         self.rows: dict[str, ImageRow] = {}
@@ -183,9 +218,10 @@ class _ImageScan:
     def observe(self, rows: Iterable[ImageRow]) -> Iterator[ImageRow]:
         for row in rows:
             self.stats.add_image(row)
+            self.video.add_image(row)
             self.manifests.add(row.manifest)
             object_id = str(row.line - 1)
-            if object_id in self.shared and self.task is YoloTask.DETECT:
+            if object_id in self.shared and self.task is YoloTask.DETECT and not self.frames:
                 if self._sizes_agree(self.by_object[object_id], row):
                     self.rows[object_id] = row
                 else:
@@ -207,6 +243,9 @@ class _ImageScan:
         boxes: dict[str, list[AnswerBox]] = {object_id: [] for object_id in mapped}
         for row in annot_rows(files):
             self.stats.add_box(row)
+            self.video.add_box(row)
+            if row.kept and row.label in self.box_tracks:
+                self.box_tracks[row.label].append((row.category, row.track_id))
             if row.source_ref in wanted:
                 boxes[wanted[row.source_ref]].append(
                     AnswerBox(row.category, row.left, row.top, row.width, row.height)
@@ -215,7 +254,12 @@ class _ImageScan:
 
     def notes(self) -> list[str]:
         notes = []
-        if self.task is not YoloTask.DETECT:
+        if self.frames:
+            notes.append(
+                "Agreement with the consolidated boxes is not measured for video frames: a "
+                "worker response names a sequence, not a frame."
+            )
+        elif self.task is not YoloTask.DETECT:
             notes.append(
                 "Agreement with the consolidated labels is measured for bounding boxes only: "
                 f"this is a {self.task} dataset."
@@ -259,8 +303,9 @@ def _draw_all(
     rows: Sequence[ImageRow],
     classes: Sequence[str],
     task: YoloTask,
+    box_tracks: dict[str, list[tuple[str, int | None]]] | None = None,
 ) -> list[PreviewTile]:
-    draw = _drawer(files, classes, task)
+    draw = _drawer(files, classes, task, box_tracks or {})
     tiles = []
     with ThreadPoolExecutor(max_workers=DRAW_THREADS, thread_name_prefix="preview") as pool:
         for row, drawn, tile in pool.map(draw, rows):
@@ -272,8 +317,14 @@ def _draw_all(
 Drawer = Callable[[ImageRow], tuple[ImageRow, Drawn, PreviewTile]]
 
 
-def _drawer(files: DatasetFiles, classes: Sequence[str], task: YoloTask) -> Drawer:
-    """row -> (row, drawn preview, its tile on the page), for the dataset's task."""
+def _drawer(
+    files: DatasetFiles,
+    classes: Sequence[str],
+    task: YoloTask,
+    box_tracks: dict[str, list[tuple[str, int | None]]],
+) -> Drawer:
+    """row -> (row, drawn preview, its tile on the page), for the dataset's task; video
+    frames' boxes named with their track ids (`box_tracks`, annot.csv's kept boxes)."""
 
     def classified(row: ImageRow) -> tuple[ImageRow, Drawn, PreviewTile]:
         names = tuple(classes[i] if 0 <= i < len(classes) else f"id {i}"
@@ -287,15 +338,22 @@ def _drawer(files: DatasetFiles, classes: Sequence[str], task: YoloTask) -> Draw
 
     def labeled(row: ImageRow) -> tuple[ImageRow, Drawn, PreviewTile]:
         image, size = files.read_bytes(row.image), (row.width, row.height)
+        tracks: tuple[int | None, ...] | None = None
         if task is YoloTask.SEGMENT:
             polygons, problem = _read_labels(files, row, parse_polygon_file)
             drawn, count = draw_polygons(image, size, polygons, classes), len(polygons)
         else:
             boxes, problem = _read_labels(files, row, parse_label_file)
-            drawn, count = draw_preview(image, size, boxes, classes), len(boxes)
+            names = [classes[b.class_id] if 0 <= b.class_id < len(classes) else "" for b in boxes]
+            tracked = (
+                track_labels(names, box_tracks[row.label]) if row.label in box_tracks else None
+            )
+            texts, tracks = tracked if tracked is not None else (None, None)
+            drawn, count = draw_preview(image, size, boxes, classes, texts), len(boxes)
         tile = PreviewTile(
             row.image, preview_key(row), drawn.thumbnail, count, row.clamped_boxes,
             row.dropped_boxes, problem or drawn.note, label_problem=problem is not None,
+            tracks=tracks, sequence=row.sequence, frame_number=row.frame_number,
         )  # fmt: skip
         return row, drawn, tile
 

@@ -39,17 +39,20 @@ def draw_preview(
     size: tuple[int, int],
     boxes: Sequence[YoloBox],
     names: Sequence[str],
+    texts: Sequence[str] | None = None,
 ) -> Drawn:
-    """Draw normalized YOLO boxes (as a trainer reads them) with their class names.
+    """Draw normalized YOLO boxes (as a trainer reads them) with their class names, or with
+    `texts` (one per box, e.g. `car #3` for a track), always in their class's color.
 
     Without a readable image (e.g. a dataset converted with `--images skip`) the boxes go on a
     blank canvas of the size in images.csv: the geometry is still checked.
     """
     picture, note = _open(image, size, "boxes")
     pen, thickness, font = _tools(picture)
-    for box in boxes:
+    for index, box in enumerate(boxes):
         name = _name(names, box.class_id)
-        _draw_box(pen, picture.size, box, name, thickness, font)
+        text = texts[index] if texts is not None and index < len(texts) else name
+        _draw_box(pen, picture.size, box, name, thickness, font, text)
     return _drawn(picture, note)
 
 
@@ -141,25 +144,32 @@ def _draw_box(
     name: str,
     thickness: int,
     font: Font,
+    text: str,
 ) -> None:
     color = rgb(name_color(name))
     x0, y0, x1, y1 = to_pixels(box, *size)
     pen.rectangle((x0, y0, x1, y1), outline=color, width=thickness)
-    _draw_name(pen, name, (x0, y0), font, above=True)
+    _draw_name(pen, name, (x0, y0), font, above=True, text=text)
 
 
 def _draw_name(
-    pen: ImageDraw.ImageDraw, name: str, at: tuple[float, float], font: Font, above: bool
+    pen: ImageDraw.ImageDraw,
+    name: str,
+    at: tuple[float, float],
+    font: Font,
+    above: bool,
+    text: str | None = None,
 ) -> float:
-    """The name on a tag of its class color at `at` (its top-left corner), or just above it
-    when there is room; returns the tag's bottom."""
+    """The name (or `text`) on a tag of the class's color at `at` (its top-left corner), or
+    just above it when there is room; returns the tag's bottom."""
     x0, y0 = at
-    left, top, right, bottom = pen.textbbox((0, 0), name, font=font)
+    text = name if text is None else text
+    left, top, right, bottom = pen.textbbox((0, 0), text, font=font)
     width, height = right - left + 6, bottom - top + 4
     # Above the box, or inside it when the box touches the top edge.
     y = y0 - height if above and y0 - height >= 0 else y0
     pen.rectangle((x0, y, x0 + width, y + height), fill=rgb(name_color(name)))
-    pen.text((x0 + 3 - left, y + 2 - top), name, fill=text_on(name_color(name)), font=font)
+    pen.text((x0 + 3 - left, y + 2 - top), text, fill=text_on(name_color(name)), font=font)
     return y + height
 
 

@@ -2,6 +2,7 @@
 
 Pure like the rest of the core (standard library only). Data flows
 dataset files (`dataset`) and worker responses (`workers`) -> numbers (`stats`, `agreement`)
-and a preview sample (`sampling`) -> one self-contained HTML page (`page`, `charts`).
+and a preview sample (`sampling`; by sequence for video frames: `video`) -> one
+self-contained HTML page (`page`, `charts`, the task's `*_sections`).
 Drawing the previews needs Pillow and lives outside the core, in `gt2yolo_report`.
 """

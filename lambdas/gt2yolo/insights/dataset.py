@@ -6,7 +6,9 @@ memory.
 
 One reader per YOLO task (report.json's `task`), to one row type: a detection image's boxes, a
 segmentation image's polygons (the same columns, named for regions) and a classification
-image's classes all become an `ImageRow`; annot.csv's boxes and regions an `AnnotRow`.
+image's classes all become an `ImageRow`; annot.csv's boxes and regions an `AnnotRow`. A
+dataset of video frames adds columns (the frame's sequence and number, a box's track id): read
+when present, None when not, so a detection dataset without them reads as it always did.
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ class ImageRow:
     line: int
     holes: int = 0  # segmentation: holes cut into the image's polygons
     classes: tuple[int, ...] | None = None
+    sequence: str | None = None  # video frames: the sequence's folder
+    frame_number: int | None = None  # ... and the frame's number in its sequence file
 
     @property
     def flagged(self) -> bool:
@@ -113,6 +117,10 @@ class AnnotRow:
     image_height: int
     status: str  # kept | clamped | dropped:<reason>
     area: float | None = None  # segmentation: the region's own area (holes excluded)
+    label: str = ""  # labels/<split>/<path stem>.txt
+    sequence: str | None = None  # video frames: the frame's sequence
+    frame_number: int | None = None
+    track_id: int | None = None  # tracking jobs: the box's track, 1.. per sequence (kept boxes)
 
     @property
     def kept(self) -> bool:
@@ -170,7 +178,8 @@ def _detected_rows(files: DatasetFiles) -> Iterator[ImageRow]:
             split=row["split"], width=int(row["width"]), height=int(row["height"]),
             boxes=int(row["boxes"]), dropped_boxes=int(row["dropped_boxes"]),
             clamped_boxes=int(row["clamped_boxes"]), manifest=row["manifest"],
-            line=int(row["line"]),
+            line=int(row["line"]), sequence=row.get("sequence") or None,
+            frame_number=_optional_int(row.get("frame_number")),
         )  # fmt: skip
 
 
@@ -207,7 +216,18 @@ def annot_rows(files: DatasetFiles) -> Iterator[AnnotRow]:
             width=float(row["box_width"]), height=float(row["box_height"]),
             image_width=int(row["img_width"]), image_height=int(row["img_height"]),
             status=row["status"], area=None if area is None else float(area),
+            label=row.get("label") or "", sequence=row.get("sequence") or None,
+            frame_number=_optional_int(row.get("frame_number")),
+            track_id=_optional_int(row.get("track_id")),
         )  # fmt: skip
+
+
+def _optional_int(value: str | None) -> int | None:
+    """A column that only some datasets have, or that is empty on some rows."""
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
 
 
 def rejected_lines(files: DatasetFiles) -> Iterator[dict[str, Any]]:

@@ -8,7 +8,9 @@ Every user-provided string (class names, worker ids, file names, details) is esc
 
 The sections follow report.json's `task`: detection and segmentation datasets share theirs
 (labels per class, per image, their sizes, splits), named for boxes or for polygons and regions;
-classification datasets get theirs from `classify_sections`.
+classification datasets get theirs from `classify_sections`. A detection dataset of video frames
+(report.json has a `video` section) adds its sequences and tracks (`video_sections`) and shows
+its previews by sequence.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from gt2yolo.insights import classify_sections
+from gt2yolo.insights import classify_sections, video_sections
 from gt2yolo.insights.charts import Bar, Series, bar_chart, column_chart, stacked_chart
 from gt2yolo.insights.colors import PALETTE, name_color
 from gt2yolo.insights.dataset import dataset_task
 from gt2yolo.insights.markup import code, count_tiles, note_paragraphs, section, swatch, table
 from gt2yolo.insights.stats import COCO_LABELS, SIZE_LABELS, DatasetStats
+from gt2yolo.insights.video import VideoStats, video_facts
 from gt2yolo.insights.workers import DailyCount, WorkerSummary
 from gt2yolo.tasks import YoloTask
 
@@ -62,6 +65,9 @@ class PreviewTile:
     note: str | None = None
     label_problem: bool = False  # the label file is missing or unreadable
     classes: tuple[str, ...] | None = None  # classification: the image's class names
+    tracks: tuple[int | None, ...] | None = None  # video frames: each box's track id, if any
+    sequence: str | None = None  # video frames: the frame's sequence
+    frame_number: int | None = None  # ... and its number there
 
 
 @dataclass(frozen=True)
@@ -87,10 +93,18 @@ class PageData:
     workers: WorkerSection | None = None
     workers_note: str = "No worker responses were given."
     notes: Sequence[str] = field(default_factory=tuple)
+    video: VideoStats | None = None  # video frames: numbers per sequence and track
+    sequence_previews: Sequence[PreviewTile] = ()  # video frames: a few frames per sequence
+    sequences_not_drawn: int = 0
 
     @property
     def task(self) -> YoloTask:
         return dataset_task(self.report)
+
+    @property
+    def frames(self) -> bool:
+        """A detection dataset of video frames."""
+        return self.task is YoloTask.DETECT and video_facts(self.report) is not None
 
     @property
     def words(self) -> ShapeWords:
@@ -122,6 +136,12 @@ def render_page(data: PageData) -> str:
             classify_sections.splits, _dropped_labels, _labelers, _gallery,
         )  # fmt: skip
         kind = classify_sections.kind(data.report)
+    elif data.frames:
+        parts = (
+            _counts, video_sections.sequences, video_sections.tracks, _classes, _boxes, _splits,
+            _rejections, _labelers, _frames_gallery,
+        )  # fmt: skip
+        kind = video_sections.KIND
     else:
         parts = (_counts, _classes, _boxes, _splits, _rejections, _labelers, _gallery)
         kind = data.words.kind
@@ -153,7 +173,18 @@ def _counts(data: PageData) -> str:
         ("background images", r.get("background_images", 0)),
         ("manifest lines", r.get("lines", 0)), ("rejected lines", r.get("rejected_lines", 0)),
         changed, (words.dropped, sum(r.get("dropped_boxes", {}).values())),
+        *_video_counts(data),
     ])  # fmt: skip
+
+
+def _video_counts(data: PageData) -> list[tuple[str, Any]]:
+    facts = video_facts(data.report) if data.frames else None
+    if facts is None:
+        return []
+    counts: list[tuple[str, Any]] = [("sequences", facts.get("sequences", 0))]
+    if facts.get("tracking"):
+        counts.append(("tracks", facts.get("tracks", 0)))
+    return counts
 
 
 def worker_colors(worker_ids: Sequence[str]) -> dict[str, str]:
@@ -384,6 +415,49 @@ def _gallery(data: PageData) -> str:
     return section("previews", "Previews", f'{intro}<div class="gallery">{tiles}</div>')
 
 
+def _frames_gallery(data: PageData) -> str:
+    """A few frames of each sequence, evenly spaced, then the other frames whose boxes the
+    rules changed."""
+    if not data.previews and not data.sequence_previews:
+        return section("previews", "Previews", '<p class="note">No previews.</p>')
+    legend = " ".join(swatch(name) for name in data.report.get("classes", []))
+    intro = (
+        "<p>Boxes read back from the written YOLO label files, each named with its class and "
+        f"its track id (<code>car #3</code>) when it has one. Legend: {legend}. Orange frames: "
+        "frames with clamped or dropped boxes. Click a picture for full size.</p>"
+    )
+    unread = sum(tile.label_problem for tile in (*data.sequence_previews, *data.previews))
+    if unread:
+        intro += (
+            f'<p class="note"><span class="flag">{unread} drawn frames have a missing or '
+            "unreadable label file</span>: they are drawn without labels.</p>"
+        )
+    groups: dict[str, list[PreviewTile]] = {}
+    for tile in data.sequence_previews:
+        groups.setdefault(tile.sequence or "", []).append(tile)
+    body = "".join(
+        f'<h3>{escape(name)}</h3><div class="gallery">'
+        + "".join(_tile(tile, "boxes") for tile in tiles) + "</div>"
+        for name, tiles in groups.items()
+    )  # fmt: skip
+    if data.sequences_not_drawn:
+        body += (
+            f'<p class="note">{data.sequences_not_drawn} more sequences are not drawn (limit); '
+            "images.csv lists their frames.</p>"
+        )
+    if data.previews:
+        body += (
+            "<h3>Other frames with clamped or dropped boxes</h3>"
+            f'<div class="gallery">{"".join(_tile(tile, "boxes") for tile in data.previews)}</div>'
+        )
+    if data.flagged_not_drawn:
+        body += (
+            f'<p class="note">{data.flagged_not_drawn} more frames with clamped or dropped '
+            "boxes are not drawn (limit); images.csv lists them.</p>"
+        )
+    return section("previews", "Previews by sequence", intro + body)
+
+
 def _shapes_intro(data: PageData, legend: str) -> str:
     if data.task is YoloTask.SEGMENT:
         read = "Polygons read back from the written YOLO label files, filled translucent"
@@ -415,6 +489,11 @@ def _tile(tile: PreviewTile, shapes: str) -> str:
         caption += " &middot; " + (" ".join(swatch(c) for c in tile.classes) or "no class")
     else:
         caption += f" &middot; {tile.boxes} {shapes}"
+    if tile.frame_number is not None:
+        caption += f" &middot; frame {tile.frame_number}"
+    if tile.tracks:
+        ids = ", ".join(str(t) for t in tile.tracks if t is not None)
+        caption += f" &middot; tracks {escape(ids)}" if ids else ""
     if flags:
         caption += f' <span class="flag">{escape(", ".join(flags))}</span>'
     if tile.note:
