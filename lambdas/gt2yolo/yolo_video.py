@@ -38,6 +38,7 @@ from gt2yolo.paths import (
     name_key,
     numbered_path,
     source_ref_segments,
+    unflat_path,
 )
 from gt2yolo.records import (
     BoxDrop,
@@ -198,6 +199,9 @@ class VideoPass(_Pass):
         equal ignoring case within the sequence numbered `~2`, ... as for images."""
         paths: dict[str, str | RejectedLine] = {}
         taken: set[str] = set()
+        flat = self.options.layout is Layout.FLAT
+        # A flat folder is already escaped: escape the whole path once (`a%2Fb%2Fframe.jpg`).
+        natural = unflat_path(folder) if flat else folder
         for frame in frames:
             depth = frame.name.count("/") + 1
             try:
@@ -207,15 +211,13 @@ class VideoPass(_Pass):
                     LineRejection.UNSAFE_PATH, str(exc), _NO, frame.uri
                 )
                 continue
-            path = f"{folder}/{dataset_path(segments, segments[:-depth])}"
+            path = f"{natural}/{dataset_path(segments, segments[:-depth])}"
             candidate, number = path, 1
             while name_key(label_path(candidate)) in taken:
                 number += 1
                 candidate = numbered_path(path, number)
             taken.add(name_key(label_path(candidate)))
-            paths[frame.name] = (
-                flat_path(candidate) if self.options.layout is Layout.FLAT else candidate
-            )
+            paths[frame.name] = flat_path(candidate) if flat else candidate
         return paths
 
     def _sizes(self, frames: list[Frame]) -> dict[str, tuple[int, int] | RejectedLine]:
@@ -300,7 +302,9 @@ class VideoPass(_Pass):
                 mot_rows += _mot_rows(mot_frame, image, outcomes, frame_tracks)
         if sequence.tracking and mot_frame:
             assert first_size is not None
-            seqinfo = _seqinfo(folder, placed.split, frames, mot_frame, first_size)
+            seqinfo = _seqinfo(
+                folder, placed.split, frames, mot_frame, first_size, self.options.layout
+            )
             self.writer.add_mot(folder, mot_rows, seqinfo)
             self.report.extra["tracks"] += len(tracks)
 
@@ -377,28 +381,39 @@ def _mot_rows(
         if track is None or outcome.yolo is None:
             continue
         box = outcome.drawn
-        x0 = min(max(box.left, 0.0), image.width)
-        y0 = min(max(box.top, 0.0), image.height)
-        x1 = min(max(box.left + box.width, 0.0), image.width)
-        y1 = min(max(box.top + box.height, 0.0), image.height)
+        left, top, width, height = box.left, box.top, box.width, box.height
+        if outcome.status == "clamped":
+            # Only then computed: left + width - left is not width in floating point (5.55 ->
+            # 5.550000000000001), and a box inside the frame keeps its pixels as drawn.
+            x0, y0 = min(max(left, 0.0), image.width), min(max(top, 0.0), image.height)
+            x1 = min(max(left + width, 0.0), image.width)
+            y1 = min(max(top + height, 0.0), image.height)
+            left, top, width, height = x0, y0, x1 - x0, y1 - y0
         rows.append(
-            f"{mot_frame},{track},{_number(x0)},{_number(y0)},{_number(x1 - x0)},"
-            f"{_number(y1 - y0)},1,{outcome.yolo.class_id + 1},1"
+            f"{mot_frame},{track},{_number(left)},{_number(top)},{_number(width)},"
+            f"{_number(height)},1,{outcome.yolo.class_id + 1},1"
         )
     return rows
 
 
 def _seqinfo(
-    folder: str, split: Split, frames: list[Frame], length: int, size: tuple[int, int]
+    folder: str,
+    split: Split,
+    frames: list[Frame],
+    length: int,
+    size: tuple[int, int],
+    layout: Layout = Layout.FOLDERS,
 ) -> str:
     name = folder.rsplit("/", 1)[-1]
     depth = folder.count("/") + 2  # mot/<folder>/ back to the dataset root
     extension = "." + frames[0].name.rsplit(".", 1)[-1] if "." in frames[0].name else ""
+    # Flat: the frames are directly in images/<split>/, named `<folder>%2F<frame>`.
+    im_dir = f"images/{split}" if layout is Layout.FLAT else f"images/{split}/{folder}"
     lines = [
         "[Sequence]",
         f"name={name}",
         # The frames keep their own names (images.csv maps mot_frame to each file).
-        f"imDir={'../' * depth}images/{split}/{folder}",
+        f"imDir={'../' * depth}{im_dir}",
         *([f"frameRate={rate}"] if (rate := _frame_rate(frames)) else []),
         f"seqLength={length}",
         f"imWidth={size[0]}",
