@@ -5,6 +5,7 @@ python -m benchmarks.run --with-1m            # plus 1M lines (ours and floor)
 python -m benchmarks.run --sizes 10k --repeat 5 --contenders ours,floor
 python -m benchmarks.run --scenarios masks --mask-sizes 500,2k --repeat 5
 python -m benchmarks.run --s3                 # plus the S3 write-throughput micro-benchmark
+python -m benchmarks.run --video-sequences 0  # without the video frame scenario
 """
 
 from __future__ import annotations
@@ -112,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also run the S3 write-throughput micro-benchmark (moto server)")  # fmt: skip
     parser.add_argument("--s3-objects", type=int, default=500,
                         help="objects per S3 run (0, 20 and 50 ms added latency, 3 runs each)")  # fmt: skip
+    # 10 and 30 sequences add ~45 s to `make bench`; 10,100 (30,000 frames) adds ~2.5 min.
+    parser.add_argument("--video-sequences", type=parse_sizes, default=[10, 30],
+                        help="video: job sizes in sequences of 300 frames (default 10,30; 0: "
+                        "no video scenario; see benchmarks/video_bench.py)")  # fmt: skip
+    parser.add_argument("--video-s3-sequences", type=int, default=2,
+                        help="video: sequences whose S3 requests are counted (moto; 0: none)")  # fmt: skip
     return parser
 
 
@@ -195,6 +202,17 @@ def bench_masks(args: argparse.Namespace, scratch: Path) -> list[RunResult]:
     return results
 
 
+def bench_video(args: argparse.Namespace, scratch: Path) -> dict[str, Any] | None:
+    """The video frame scenario (benchmarks/video_bench.py), unless --video-sequences 0."""
+    sequences = [n for n in args.video_sequences if n > 0]
+    if not sequences:
+        return None
+    from benchmarks.video_bench import run_video_benchmark
+
+    return run_video_benchmark(scratch, args.seed, args.repeat, sequences,
+                               s3_sequences=args.video_s3_sequences)  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     sizes = sorted(set(args.sizes + ([1_000_000] if args.with_1m else [])))
@@ -208,6 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results += bench_size(args, size, Path(scratch))
         if MASKS in args.scenarios:
             results += bench_masks(args, Path(scratch))
+        video = bench_video(args, Path(scratch))
     machine["load_average_at_end"] = round(os.getloadavg()[0], 2)
     rows = summarize(results, sizes)
     mask_rows = summarize_masks(results)
@@ -226,7 +245,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(table)
     print()
     print(targets_text(targets))
+    if video:
+        extra["video"] = video
+        print()
+        print(video["text"])
     json_path, md_path = write_outputs(args.out, machine, results, rows, targets, extra, mask_rows)
+    if video:
+        with md_path.open("a", encoding="utf-8") as markdown:
+            markdown.write("\nVideo frame job:\n\n" + "\n".join(video["markdown"]) + "\n")
     print(f"\nwritten: {json_path}, {md_path}")
     return 0
 

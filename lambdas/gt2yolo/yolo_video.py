@@ -54,11 +54,13 @@ from gt2yolo.storage import ImageSink, SourceObjects, Storage
 from gt2yolo.survey import Survey
 from gt2yolo.video import Frame, SequenceLabels, TrackedBox, parse_seq_labels, parse_sequence
 from gt2yolo.writers import (
+    _PIXEL_TEXT,
     ANNOT_COLUMNS,
     IMAGES_COLUMNS,
     BoxOutcome,
     DatasetWriter,
     _number,
+    _plain_annot_rows,
     image_key,
     label_key,
 )
@@ -102,11 +104,27 @@ class VideoWriter(DatasetWriter):
         image_path = image_key(split, path)
         self._lists[split].write(f"./{image_path}\n")
         clamped = sum(1 for o in outcomes if o.status == "clamped")
-        self._images.writerow((
+        images_row = (
             image.source_ref, image_path, label_file, split, image.width, image.height,
             len(lines), len(outcomes) - len(lines), clamped, image.origin.manifest,
             image.origin.line, row.sequence, row.sequence_ref, row.number, row.mot_frame,
-        ))  # fmt: skip
+        )  # fmt: skip
+        plain = self._plain(
+            image.source_ref, path, label_file, image.origin.manifest, row.sequence,
+            row.sequence_ref, *(object_id or "" for _, object_id in tracks),
+        ) and all(self._plain_category(o.category) for o in outcomes)  # fmt: skip
+        if plain:
+            # No field needs quoting: csv.writer would write exactly these bytes, only slower
+            # (three boxes a frame, a row each, are most of a video job's CPU otherwise).
+            self._images_text.write(",".join(map(str, images_row)) + "\n")
+            rows = _plain_annot_rows(image, path, label_file, split, outcomes).split("\n")
+            self._annot_text.write("".join(
+                f"{text},{row.sequence},{row.number},{'' if track is None else track},"
+                f"{object_id or ''}\n"
+                for text, (track, object_id) in zip(rows, tracks, strict=False)
+            ))  # fmt: skip
+            return
+        self._images.writerow(images_row)
         for outcome, (track, object_id) in zip(outcomes, tracks, strict=True):
             self._annot.writerow((
                 *self._annot_row(image, path, label, split, outcome), row.sequence, row.number,
@@ -377,6 +395,7 @@ def _mot_rows(
     tracks: list[tuple[int | None, str | None]],
 ) -> list[str]:
     rows = []
+    pixels = _PIXEL_TEXT.get  # whole pixels looked up, not formatted (as annot.csv does)
     for outcome, (track, _) in zip(outcomes, tracks, strict=True):
         if track is None or outcome.yolo is None:
             continue
@@ -390,8 +409,9 @@ def _mot_rows(
             y1 = min(max(top + height, 0.0), image.height)
             left, top, width, height = x0, y0, x1 - x0, y1 - y0
         rows.append(
-            f"{mot_frame},{track},{_number(left)},{_number(top)},{_number(width)},"
-            f"{_number(height)},1,{outcome.yolo.class_id + 1},1"
+            f"{mot_frame},{track},{pixels(left) or _number(left)},{pixels(top) or _number(top)},"
+            f"{pixels(width) or _number(width)},{pixels(height) or _number(height)},1,"
+            f"{outcome.yolo.class_id + 1},1"
         )
     return rows
 
