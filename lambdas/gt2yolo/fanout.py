@@ -21,6 +21,7 @@ from gt2yolo.classes import ClassList
 from gt2yolo.convert import (
     ConversionOptions,
     ConversionResult,
+    Progress,
     _raise_for_unusable,
     _require_unique_names,
     conversion_pass,
@@ -188,10 +189,12 @@ def plan_fan_out(
     options: ConversionOptions,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     chunk_lines: int | None = None,
+    progress: Progress | None = None,
 ) -> FanOutPlan:
     """Pass 1 over every manifest; raises ConversionError as `convert_manifests` would.
 
-    `chunk_lines`: also cut every that many lines (video frame jobs: sequences per chunk)."""
+    `chunk_lines`: also cut every that many lines (video frame jobs: sequences per chunk).
+    `progress`: told the lines surveyed, as by `convert_manifests`."""
     if chunk_bytes < 1 or (chunk_lines is not None and chunk_lines < 1):
         raise ValueError("chunk_bytes and chunk_lines must be positive")
     if not sources:
@@ -199,7 +202,7 @@ def plan_fan_out(
     _require_unique_names(sources)
     chunks: list[Chunk] = []
     cutting = [_CuttingSource(source, chunk_bytes, chunks, chunk_lines) for source in sources]
-    survey = survey_and_name(sources, options, surveyed=cutting)
+    survey = survey_and_name(sources, options, progress, surveyed=cutting)
     return FanOutPlan(survey, tuple(chunks))
 
 
