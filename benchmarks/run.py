@@ -65,6 +65,13 @@ def parse_sizes(text: str) -> list[int]:
     return [parse_size(part) for part in text.split(",") if part.strip()]
 
 
+def parse_counts(text: str) -> list[int]:
+    """Sizes where 0 means "none" (`--video-sequences 0` leaves the scenario out)."""
+    return [
+        0 if part.strip() == "0" else parse_size(part) for part in text.split(",") if part.strip()
+    ]
+
+
 def parse_contenders(text: str) -> list[str]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     unknown = sorted(set(names) - set(CONTENDER_NAMES))
@@ -114,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--s3-objects", type=int, default=500,
                         help="objects per S3 run (0, 20 and 50 ms added latency, 3 runs each)")  # fmt: skip
     # 10 and 30 sequences add ~45 s to `make bench`; 10,100 (30,000 frames) adds ~2.5 min.
-    parser.add_argument("--video-sequences", type=parse_sizes, default=[10, 30],
+    parser.add_argument("--video-sequences", type=parse_counts, default=[10, 30],
                         help="video: job sizes in sequences of 300 frames (default 10,30; 0: "
                         "no video scenario; see benchmarks/video_bench.py)")  # fmt: skip
     parser.add_argument("--video-s3-sequences", type=int, default=2,
