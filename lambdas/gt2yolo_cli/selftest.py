@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 COMMAND = "selftest"
@@ -98,6 +97,9 @@ def add_parser(commands: Any) -> None:
 
 
 def main(args: argparse.Namespace, out: Callable[[str], None] = print) -> int:
+    # Imported here: every `gt2yolo` command builds this parser, and boto3 costs ~0.2 s to load.
+    import boto3
+
     session = boto3.session.Session(region_name=args.region)
     try:
         run_selftest(session, args.stack, args.timeout, args.keep, out)

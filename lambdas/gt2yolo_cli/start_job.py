@@ -14,8 +14,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 COMMAND = "start-job"
 
 
@@ -60,8 +58,10 @@ def aws_clients(region: str | None) -> tuple[str, Any, Any]:
 
 
 def main(args: argparse.Namespace) -> int:
+    # Imported here, not at module level: every `gt2yolo` command builds this parser.
     from botocore.exceptions import BotoCoreError, ClientError
     from gt2yolo.labeling_job import LabelingJobError
+    from pydantic import ValidationError
 
     try:
         print(run(args))
