@@ -13,10 +13,10 @@ them. An empty multi-label list is an image the labelers gave no class.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from gt2yolo.excerpts import shown
+from gt2yolo.manifest import _confidence
 from gt2yolo.records import ClassifiedImage, ImageClass, LineOrigin, LineRejection, Rejected
 
 MAX_LABELS_PER_IMAGE = 1000
@@ -26,16 +26,6 @@ def _class_index(value: object, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1_000_000:
         raise Rejected(LineRejection.INVALID_ANNOTATION, f"{where} is {shown(value)}, not a class")
     return value
-
-
-def _confidence(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _name(value: object) -> str | None:

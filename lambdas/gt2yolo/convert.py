@@ -325,6 +325,36 @@ class _Pass:
         return document
 
 
+class _ReadingPass(_Pass):
+    """A pass whose lines name files to read besides images: masks, sequence files."""
+
+    # What the lines point at, for the error when there is nothing to read them with.
+    reads = "these lines point at files"
+
+    def __init__(
+        self,
+        survey: Survey,
+        options: ConversionOptions,
+        storage: Storage,
+        images: ImageSink | None,
+        objects: SourceObjects | None,
+    ) -> None:
+        super().__init__(survey, options, storage, images)
+        self._objects = objects
+
+    def check_ready(self) -> None:
+        if self._objects is None:
+            raise ConversionError(
+                f"{self.reads}: give --s3-mirror DIR (a local sync of the buckets, "
+                "DIR/<bucket>/<key>) or run with read access to S3"
+            )
+
+    @property
+    def objects(self) -> SourceObjects:
+        assert self._objects is not None, "check_ready() first"
+        return self._objects
+
+
 def _name_warnings(survey: Survey) -> list[str]:
     renamed = len(survey.names.renamed)
     if not renamed:

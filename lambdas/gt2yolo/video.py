@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gt2yolo.excerpts import shown
+from gt2yolo.manifest import _is_number
 from gt2yolo.records import DrawnBox, LineOrigin, LineRejection, Rejected, VideoSequence
 
 ANNOTATION_KEYS = ("tracking-annotations", "detection-annotations")
@@ -105,7 +106,7 @@ def parse_sequence(data: bytes) -> list[Frame]:
             raise Rejected(LineRejection.SEQUENCE_INVALID, f"frame {shown(name)} listed twice")
         # A frame without a number keeps its place in the list.
         stamp = entry.get("unix-timestamp")
-        stamp = float(stamp) if _finite(stamp) else None
+        stamp = float(stamp) if _is_number(stamp) else None
         frames[name] = Frame(position if number is None else number, name, prefix + name, stamp)
     return sorted(frames.values(), key=lambda frame: (frame.number, frame.name))
 
@@ -161,7 +162,7 @@ def _tracked_box(annotation: object, class_names: dict[int, str]) -> TrackedBox 
         return None
     class_id = _number(annotation.get("class-id"))
     values = [annotation.get(key) for key in ("left", "top", "width", "height")]
-    if class_id is None or not all(_finite(v) for v in values):
+    if class_id is None or not all(_is_number(v) for v in values):
         return None
     left, top, width, height = (float(v) for v in values)  # type: ignore[arg-type]
     box = DrawnBox(class_id, class_names.get(class_id), left, top, width, height, None)
@@ -172,15 +173,6 @@ def _tracked_box(annotation: object, class_names: dict[int, str]) -> TrackedBox 
         object_id if isinstance(object_id, str) and object_id else None,
         object_name if isinstance(object_name, str) else None,
     )
-
-
-def _finite(value: object) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    try:
-        return float(value) - float(value) == 0.0
-    except OverflowError:
-        return False
 
 
 class VideoReader:

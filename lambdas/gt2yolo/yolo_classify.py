@@ -15,6 +15,7 @@ Multi-label: Ultralytics has no multi-label classifier. Images go to `images/<sp
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -130,6 +131,11 @@ class ClassifyWriter(DatasetWriter):
 
 
 class ClassifyPass(_Pass):
+    @functools.cached_property
+    def _folders(self) -> tuple[str, ...]:
+        """The class folders, named once per pass (not once per image)."""
+        return class_folders(self.survey.class_list.names)
+
     @property
     def multilabel(self) -> bool:
         return self.survey.task is LabelTask.IMAGE_CLASSIFICATION_MULTILABEL
@@ -150,7 +156,7 @@ class ClassifyPass(_Pass):
             name = label.class_name if label.class_name is not None else f"id {label.class_id}"
             detail = f"class {name} ({class_id}): not in the dataset's classes"
             return RejectedLine(LineRejection.UNKNOWN_CLASS, detail, image.origin, image.source_ref)
-        folder = class_folders(self.survey.class_list.names)[class_id]
+        folder = self._folders[class_id]
         return _Placed(image, placed.path, placed.label, placed.split, folder)
 
     def _image_key(self, placed: _Placed) -> str:

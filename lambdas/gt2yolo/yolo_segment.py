@@ -17,14 +17,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from gt2yolo.convert import ConversionOptions, _Pass, _Placed
-from gt2yolo.errors import ConversionError
+from gt2yolo.convert import _Placed, _ReadingPass
 from gt2yolo.excerpts import shortened
 from gt2yolo.image_header import HEAD_BYTES, UnknownImageSize, image_size
 from gt2yolo.records import BoxDrop, LineRejection, RejectedLine, SegmentedImage
 from gt2yolo.split import Split
-from gt2yolo.storage import ImageSink, SourceObjects, Storage
-from gt2yolo.survey import Survey
+from gt2yolo.storage import Storage
 from gt2yolo.writers import DatasetWriter, image_key, label_key
 
 if TYPE_CHECKING:
@@ -122,32 +120,11 @@ def _coordinates(size: int) -> tuple[str, ...]:
     return tuple(f"{value / size:.6g}" for value in range(size + 1))
 
 
-class SegmentPass(_Pass):
-    def __init__(
-        self,
-        survey: Survey,
-        options: ConversionOptions,
-        storage: Storage,
-        images: ImageSink | None,
-        objects: SourceObjects | None,
-    ) -> None:
-        super().__init__(survey, options, storage, images)
-        self._objects = objects
+class SegmentPass(_ReadingPass):
+    reads = "semantic segmentation lines point at mask PNGs"
 
     def open_writer(self, storage: Storage, splits: Sequence[Split], **part: Any) -> DatasetWriter:
         return SegmentWriter(storage, splits, **part)
-
-    def check_ready(self) -> None:
-        if self._objects is None:
-            raise ConversionError(
-                "semantic segmentation lines point at mask PNGs: give --s3-mirror DIR (a local "
-                "sync of the buckets, DIR/<bucket>/<key>) or run with read access to S3"
-            )
-
-    @property
-    def objects(self) -> SourceObjects:
-        assert self._objects is not None, "check_ready() first"
-        return self._objects
 
     def _write_batch(self, batch: list[_Placed]) -> None:
         if not batch:

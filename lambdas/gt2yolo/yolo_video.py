@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from gt2yolo.convert import ConversionOptions, _Pass, _Placed, evaluate_boxes
+from gt2yolo.convert import _Placed, _ReadingPass, evaluate_boxes
 from gt2yolo.errors import ConversionError
 from gt2yolo.excerpts import shortened
 from gt2yolo.geometry import yolo_line
@@ -50,8 +50,7 @@ from gt2yolo.records import (
     VideoSequence,
 )
 from gt2yolo.split import Split
-from gt2yolo.storage import ImageSink, SourceObjects, Storage
-from gt2yolo.survey import Survey
+from gt2yolo.storage import Storage
 from gt2yolo.video import Frame, SequenceLabels, TrackedBox, parse_seq_labels, parse_sequence
 from gt2yolo.writers import (
     _PIXEL_TEXT,
@@ -142,35 +141,16 @@ def sequence_folder(path: str) -> str:
     return label_path(path).removesuffix(".txt")
 
 
-class VideoPass(_Pass):
-    def __init__(
-        self,
-        survey: Survey,
-        options: ConversionOptions,
-        storage: Storage,
-        images: ImageSink | None,
-        objects: SourceObjects | None,
-    ) -> None:
-        super().__init__(survey, options, storage, images)
-        self._objects = objects
+class VideoPass(_ReadingPass):
+    reads = "video frame lines point at sequence files and SeqLabel.json"
 
     def open_writer(self, storage: Storage, splits: Sequence[Split], **part: Any) -> DatasetWriter:
         return VideoWriter(storage, splits, **part)
 
     def check_ready(self) -> None:
-        if self._objects is None:
-            raise ConversionError(
-                "video frame lines point at sequence files and SeqLabel.json: give --s3-mirror "
-                "DIR (a local sync of the buckets, DIR/<bucket>/<key>) or run with read access "
-                "to S3"
-            )
+        super().check_ready()
         if self.options.frame_step < 1:
             raise ConversionError("--frame-step must be 1 or more")
-
-    @property
-    def objects(self) -> SourceObjects:
-        assert self._objects is not None, "check_ready() first"
-        return self._objects
 
     def _write_batch(self, batch: list[_Placed]) -> None:
         for placed in batch:
