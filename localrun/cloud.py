@@ -51,6 +51,7 @@ from botocore.validate import validate_parameters
 from localrun.deployed import DeployedFunction, deployed_functions
 from localrun.iam import Denial, Identity, S3Gate, parse_policy
 from localrun.lambda_events import object_created_event, sqs_record
+from localrun.published import version_files
 from localrun.sandbox import FunctionPool, Invocation, Sandbox
 from localrun.synth import Assembly
 from localrun.template import LenientResolver, Resolver, resources_of
@@ -588,6 +589,10 @@ class LocalCloud:
             cause=described.get("cause"),
             states=states,
         )
+
+    def dataset(self, prefix: str, version: str | None = None) -> dict[str, bytes]:
+        """A published dataset's files by dataset key: its current version (or `version`)."""
+        return version_files(self.client("s3"), self.bucket, prefix, version)
 
     def notifications(self) -> list[dict[str, Any]]:
         """SNS messages delivered so far (drained from the local subscriber queue)."""

@@ -36,6 +36,7 @@ from typing import Any
 
 from localrun.cloud import Execution, LocalCloud
 from localrun.lambda_events import object_created_event
+from localrun.published import download_datasets
 from localrun.samples import CLASSES, CUSTOMER_IMAGES, SampleJob, make_sample_job
 from localrun.synth import synthesize
 from localrun.task_samples import make_classification_job, make_segmentation_job
@@ -131,18 +132,6 @@ def run_task_job(cloud: LocalCloud, job: SampleJob) -> Execution | None:
     return cloud.put_event(completion_event(job.job_name))
 
 
-def download_prefix(cloud: LocalCloud, prefix: str, target: Path) -> int:
-    s3 = cloud.client("s3")
-    count = 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=cloud.bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            path = target / item["Key"][len(prefix) :]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(cloud.bucket, item["Key"], str(path))
-            count += 1
-    return count
-
-
 @contextmanager
 def _lambda_logs_hidden(hide: bool) -> Iterator[None]:
     """The handlers' JSON logs and EMF metrics go to CloudWatch in AWS; here they'd bury the
@@ -210,7 +199,7 @@ def run_demo(out: Path, verbose: bool = False) -> int:
 
         if out.exists():
             shutil.rmtree(out)
-        files = download_prefix(cloud, "datasets/", out)
+        files = download_datasets(cloud.client("s3"), cloud.bucket, "datasets/", out)
         notes = cloud.notifications()
         checked, refused = cloud.s3_gate.checked, cloud.denials
     _print_result(out, files, job.job_name, notes)

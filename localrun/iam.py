@@ -25,6 +25,7 @@ import json
 import re
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -259,6 +260,15 @@ def _as_list(value: Any) -> list[Any]:
 # --- the gate ------------------------------------------------------------------------------
 
 
+def request_kind(method: str, query: dict[str, list[str]], headers: dict[str, str]) -> str:
+    """GET, HEAD, PUT, COPY (a PUT with a copy source), DELETE, LIST, or POST (DeleteObjects)."""
+    if method == "PUT" and "x-amz-copy-source" in headers:
+        return "COPY"
+    if method == "GET" and ("list-type" in query or "prefix" in query or "delimiter" in query):
+        return "LIST"
+    return method
+
+
 class S3Gate:
     """WSGI middleware in front of moto: S3 requests of known identities are authorized."""
 
@@ -270,6 +280,8 @@ class S3Gate:
         self._lock = threading.Lock()
         self.denials: list[Denial] = []
         self.checked = 0  # requests of known identities, allowed or refused
+        # Requests of known identities by (function handler, kind): what a run costs in S3.
+        self.requests: Counter[tuple[str, str]] = Counter()
 
     def add_identity(self, access_key: str, identity: Identity) -> None:
         self._identities[access_key] = identity
@@ -292,6 +304,7 @@ class S3Gate:
         body = self._body(environ) if method == "POST" and "delete" in query else b""
         with self._lock:
             self.checked += 1
+            self.requests[identity.function, request_kind(method, query, headers)] += 1
         try:
             checks = s3_checks(method, path, query, headers, body)
         except UnknownS3Request as unknown:

@@ -37,6 +37,8 @@ Context values (`cdk synth -c key=value`, or the "context" block of cdk.json):
   Default: none (images only under the stack bucket's `images/`).
 - `imageKmsKeys`: ARNs of the KMS keys the images of `imageBuckets` are encrypted with
   (kms:Decrypt, through S3 only). Default: none.
+- `keepVersions`: dataset versions kept, the current one included (older ones are deleted at
+  the next publish, except files a kept version still names). Default: 3.
 """
 
 from __future__ import annotations
@@ -305,10 +307,11 @@ class Gt2YoloStack(cdk.Stack):
         )
         bucket = self._arn_token(self.storage.bucket)
         self._acknowledge(
-            cast(iam.IRole, workflow.publish_function.role),
+            cast(iam.IRole, workflow.convert_function.role),
             f"IAM5[Resource::{bucket}/{DATASETS_PREFIX}*/_LOCK]",
-            "Publish deletes only the `_LOCK` object of the dataset it publishes; the dataset "
-            "name is known at run time, so the ARN names every dataset's lock and nothing else.",
+            "Convert deletes only the `_LOCK` object it took, when its conversion fails (it "
+            "never deletes dataset files: a conversion is a new version); the dataset name is "
+            "known at run time, so the ARN names every dataset's lock and nothing else.",
         )
         for output in REPORT_OUTPUTS:
             self._acknowledge(

@@ -23,6 +23,8 @@ DEFAULT_TEST_FRACTION = "0"
 DEFAULT_FAN_OUT_MIB = 64
 DEFAULT_CHUNK_MIB = 64
 DEFAULT_MAX_CHUNK_CONCURRENCY = 40
+# Dataset versions kept (the current one included) so a model's training data can be restored.
+DEFAULT_KEEP_VERSIONS = 3
 
 # kmsKey: "create" makes a customer managed key in the stack; an ARN reuses an existing key.
 KMS_KEY_CREATE = "create"
@@ -59,6 +61,7 @@ CONTEXT_KEYS = (
     "workteamArn",
     "imageBuckets",
     "imageKmsKeys",
+    "keepVersions",
 )
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -106,6 +109,7 @@ class Settings:
     # their objects are encrypted with; the stack's own `images/` is always readable.
     image_buckets: tuple[ImageSource, ...] = ()
     image_kms_keys: tuple[str, ...] = ()
+    keep_versions: int = DEFAULT_KEEP_VERSIONS
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
@@ -137,6 +141,9 @@ class Settings:
             workteam_arn=_arn("workteamArn", context.get("workteamArn"), _WORKTEAM_ARN),
             image_buckets=_image_buckets(context.get("imageBuckets")),
             image_kms_keys=_image_kms_keys(context.get("imageKmsKeys")),
+            keep_versions=_positive(
+                "keepVersions", context.get("keepVersions"), DEFAULT_KEEP_VERSIONS
+            ),
         )
         if float(settings.val_fraction) + float(settings.test_fraction) >= 1:
             raise SettingsError("valFraction + testFraction must leave images for training")

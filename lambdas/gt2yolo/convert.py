@@ -62,6 +62,8 @@ class ConversionOptions:
     min_region_area: float = 4.0
     # Video frames: keep every Nth frame of each sequence (by frame number).
     frame_step: int = 1
+    # The dataset version this conversion writes (published datasets): named in report.json.
+    version: str | None = None
 
     def line_rules(
         self,
@@ -322,6 +324,8 @@ class _Pass:
         names = self.survey.names
         document["renamed_images"] = len(names.renamed)
         document["layout"] = str(self.options.layout)
+        if self.options.version is not None:  # absent locally: report.json stays as it was
+            document["version"] = self.options.version
         return document
 
 

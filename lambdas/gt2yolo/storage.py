@@ -236,3 +236,40 @@ class LocalManifest:
                     return
                 position += len(raw)
                 yield raw
+
+
+class FolderObjects:
+    """A dataset root's objects in a local folder, by key (a published dataset's versions)."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.storage = LocalStorage(root)
+
+    def read_bytes(self, key: str) -> bytes | None:
+        path = self.storage._path(key)
+        return path.read_bytes() if path.is_file() else None
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        self.storage.write_bytes(key, data)
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        root = self.storage.root
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                key = path.relative_to(root).as_posix()
+                if key.startswith(prefix):
+                    yield key
+
+    def delete_keys(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            path = self.storage._path(key)
+            path.unlink(missing_ok=True)
+            # Empty folders too, as a prefix with no objects is gone from S3.
+            for folder in path.parents:
+                if folder == self.storage.root or any(folder.iterdir()):
+                    break
+                folder.rmdir()
+        self.storage._folders.clear()  # removed folders must be made again by later writes
+
+    def copy_keys(self, pairs: Sequence[tuple[str, str]]) -> None:
+        for source, target in pairs:
+            shutil.copyfile(self.storage._path(source), self.storage._path(target))

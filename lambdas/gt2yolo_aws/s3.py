@@ -427,3 +427,52 @@ class S3ResponseFiles:
 
     def location(self) -> str:
         return str(self.prefix)
+
+
+class S3VersionObjects:
+    """A dataset root's objects under an S3 prefix (the core's VersionObjects)."""
+
+    COPY_CONCURRENCY = 32
+
+    def __init__(self, root: str, client: Any | None = None) -> None:
+        self.root = S3Uri.parse(root)
+        self.client = client or s3_client()
+
+    def read_bytes(self, key: str) -> bytes | None:
+        return get_if_exists(self.client, self.root.bucket, self.root.join(key).key)
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.root.bucket, Key=self.root.join(key).key, Body=data)
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        start = self.root.join("").key
+        for page in paginator.paginate(Bucket=self.root.bucket, Prefix=start + prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"][len(start) :]
+
+    def delete_keys(self, keys: Sequence[str]) -> None:
+        for first in range(0, len(keys), 1000):  # DeleteObjects takes up to 1,000 keys
+            batch = [{"Key": self.root.join(key).key} for key in keys[first : first + 1000]]
+            response = self.client.delete_objects(
+                Bucket=self.root.bucket, Delete={"Objects": batch, "Quiet": True}
+            )
+            if response.get("Errors"):
+                error = response["Errors"][0]
+                raise OSError(
+                    f"deleting {error.get('Key')} failed: {error.get('Code')} {error.get('Message')}"
+                )
+
+    def copy_keys(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Server-side copies, in parallel (one request each, as many as a rerun changed)."""
+
+        def copy(pair: tuple[str, str]) -> None:
+            source, target = pair
+            self.client.copy_object(
+                Bucket=self.root.bucket,
+                Key=self.root.join(target).key,
+                CopySource={"Bucket": self.root.bucket, "Key": self.root.join(source).key},
+            )
+
+        with ThreadPoolExecutor(max_workers=self.COPY_CONCURRENCY) as pool:
+            list(pool.map(copy, pairs))

@@ -236,8 +236,17 @@ def _wait_for(s3: Any, bucket: str, key: str, timeout: float) -> None:
 
 
 def check_dataset(s3: Any, bucket: str, dataset: str, images_uri: str) -> int:
-    """Every label file holds the generated boxes; report.json counts what was put in."""
-    report = json.loads(_read(s3, bucket, dataset + "report.json"))
+    """Every label file holds the generated boxes; report.json counts what was put in (read
+    from the dataset's current version, as its users read it)."""
+    view = _current_version(s3, bucket, dataset)
+
+    def read(key: str) -> str:
+        data = view.read_bytes(key)
+        if data is None:
+            raise SelftestFailed(f"cannot read {view.location(key)}")
+        return str(data.decode("utf-8"))
+
+    report = json.loads(read("report.json"))
     if report.get("images") != len(SELFTEST_IMAGES):
         raise SelftestFailed(
             f"report.json: {report.get('images')} images, not {len(SELFTEST_IMAGES)}"
@@ -246,14 +255,29 @@ def check_dataset(s3: Any, bucket: str, dataset: str, images_uri: str) -> int:
         raise SelftestFailed(f"report.json: rejected {report.get('rejected')}, expected 1 line")
     if report.get("classes") != list(CLASSES):
         raise SelftestFailed(f"report.json: classes {report.get('classes')}")
-    rows = csv.DictReader(io.StringIO(_read(s3, bucket, dataset + "images.csv")))
+    rows = csv.DictReader(io.StringIO(read("images.csv")))
     labels = {row["source_ref"]: row["label"] for row in rows}
     for image in SELFTEST_IMAGES:
         label = labels.get(images_uri + image.name)
         if label is None:
             raise SelftestFailed(f"images.csv has no row for {image.name}")
-        compare_label_rows(image, _read(s3, bucket, dataset + label))
+        compare_label_rows(image, read(label))
     return len(SELFTEST_IMAGES)
+
+
+def _current_version(s3: Any, bucket: str, dataset: str) -> Any:
+    # Imported here: the CLI's startup (which lists this command) stays free of boto3.
+    from gt2yolo.versions import VersionView, read_index, read_pointer
+    from gt2yolo_aws.s3 import S3DatasetFiles, S3VersionObjects
+
+    root = f"s3://{bucket}/{dataset}"
+    objects = S3VersionObjects(root, s3)
+    pointer = read_pointer(objects)
+    if pointer is None:
+        raise SelftestFailed(f"{root}current.json is missing or unreadable")
+    return VersionView(
+        S3DatasetFiles(root, s3), pointer.version, read_index(objects, pointer.version)
+    )
 
 
 def compare_label_rows(image: SelftestImage, text: str) -> None:
@@ -264,13 +288,6 @@ def compare_label_rows(image: SelftestImage, text: str) -> None:
         for f, e in zip(found, expected, strict=True)
     ):
         raise SelftestFailed(f"{image.name}: label rows {found}, expected {expected}")
-
-
-def _read(s3: Any, bucket: str, key: str) -> str:
-    try:
-        return str(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8"))
-    except ClientError as exc:
-        raise SelftestFailed(f"cannot read s3://{bucket}/{key}: {exc}") from exc
 
 
 def _print_execution(

@@ -34,8 +34,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             clients.s3(),
             SnsNotifier(clients.sns(), env.TOPIC_ARN),
             EventBridgeBus(clients.events(), env.EVENT_BUS_NAME, env.EVENT_SOURCE),
+            env.KEEP_VERSIONS,
         )
-    logger.info("publish", extra={"published": result.published, "reason": result.reason})
+    logger.info(
+        "publish",
+        extra={"published": result.published, "reason": result.reason, "version": result.version},
+    )
     metrics.add_metric(
         name="DatasetsPublished" if result.published else "DuplicatePublishSkipped",
         unit=MetricUnit.Count,

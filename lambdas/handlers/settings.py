@@ -6,6 +6,7 @@ import os
 from functools import cache
 
 from gt2yolo.fanout import DEFAULT_CHUNK_BYTES
+from gt2yolo.versions import DEFAULT_KEEP
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from workflow.convert import DEFAULT_FAN_OUT_BYTES, DEFAULT_SEQUENCES_PER_CHUNK, ConvertSettings
 from workflow.report_settings import ReportSettings
@@ -48,6 +49,7 @@ class PublishEnv(_Env):
     TOPIC_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:sns:")
     EVENT_BUS_NAME: str = "default"
     EVENT_SOURCE: str = "gt2yolo"
+    KEEP_VERSIONS: int = Field(default=DEFAULT_KEEP, ge=1)
 
 
 class ReportEnv(_Env):

@@ -1,8 +1,10 @@
-"""Convert: one ConversionRequest -> a dataset under `datasets/<name>/` (no `_SUCCESS` yet).
+"""Convert: one ConversionRequest -> a new version of the dataset under `datasets/<name>/`.
 
 Idempotent: the fingerprint (manifest and config ETags, attribute, split settings) is compared
-with the published `_SUCCESS`; the same input converts once. Different input clears the old
-dataset first, so no stale label file of an earlier run survives.
+with the published `_SUCCESS`; the same input converts once. Different input becomes a new
+version (gt2yolo/versions.py) written against the current one: only changed label files are
+written and only new or moved images copied; readers keep the current version until Publish
+flips the pointer.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from datetime import timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
-from gt2yolo import ConversionOptions, convert_manifests
+from gt2yolo import ConversionOptions
 from gt2yolo.classes import ClassList, class_list_from_label_config
 from gt2yolo.fanout import DEFAULT_CHUNK_BYTES, plan_fan_out
+from gt2yolo.incremental import Baseline, convert_version
 from gt2yolo.split import SplitFractions
 from gt2yolo.tasks import LabelTask
+from gt2yolo.versions import new_version_id, version_key
 from gt2yolo_aws.s3 import (
     ImageReadDenied,
     S3ImageSink,
@@ -26,6 +30,7 @@ from gt2yolo_aws.s3 import (
     S3Objects,
     S3Storage,
     S3Uri,
+    S3VersionObjects,
     get_if_exists,
     read_object,
 )
@@ -41,7 +46,8 @@ from workflow.models import (
 )
 
 SUCCESS_NAME = "_SUCCESS"
-# A fan-out's plan and its chunk list (the Distributed Map's ItemReader), beside the parts.
+# A fan-out's plan and its chunk list (the Distributed Map's ItemReader), beside the parts, in
+# the version being written (`versions/<v>/_parts/`).
 PLAN_NAME = "_parts/plan.json"
 CHUNKS_NAME = "_parts/chunks.json"
 
@@ -89,7 +95,7 @@ def convert_request(
     fingerprint = fingerprint_of(request, settings, client, manifest)
     marker = read_marker(client, settings.bucket, prefix)
     if marker is not None and marker.fingerprint == fingerprint:
-        return _outcome(request, dataset_uri, fingerprint, marker.summary, already_published=True)
+        return _outcome(request, dataset_uri, fingerprint, marker.summary, marker.version)
     if settings.copy_images:
         # Before the lock and any write: images the stack may not read fail here, once.
         require_image_access(
@@ -104,22 +110,36 @@ def convert_request(
     hold = FAN_OUT_LOCK_HOLD if fan_out else dataset_lock.STALE_AFTER
     token = dataset_lock.acquire(client, settings.bucket, prefix, hold=hold)
     try:
-        clear_dataset(client, settings.bucket, prefix)
+        # The current version, read under the lock: no other conversion flips it meanwhile.
+        baseline = Baseline.of(S3VersionObjects(dataset_uri, client))
+        target = Target(dataset_uri, new_version_id(token=token), baseline)
         if fan_out:
-            return plan_request(
-                request, settings, client, dataset_uri, fingerprint, token, chunk_lines
-            )
-        summary = _convert(request, settings, client, dataset_uri)
+            return plan_request(request, settings, client, target, fingerprint, token, chunk_lines)
+        return _convert(request, settings, client, target).model_copy(
+            update={"fingerprint": fingerprint, "lock_token": token}
+        )
     except BaseException:
         dataset_lock.release(client, settings.bucket, prefix, token)
         raise
-    outcome = _outcome(request, dataset_uri, fingerprint, summary, already_published=False)
-    return outcome.model_copy(update={"lock_token": token})
+
+
+@dataclass(frozen=True)
+class Target:
+    """The version a conversion writes: where, its id, and the version it is written against."""
+
+    dataset_uri: str
+    version: str
+    baseline: Baseline
+
+    @property
+    def version_uri(self) -> str:
+        return self.dataset_uri + version_key(self.version)
 
 
 def conversion_options(
     request: ConversionRequest, settings: ConvertSettings, client: Any
 ) -> ConversionOptions:
+    """Options for a single pass or a fan-out's survey (the version is set by who writes)."""
     return ConversionOptions(
         label_attribute=request.label_attribute,
         class_list=_class_list(request.label_config_uri, client),
@@ -134,7 +154,7 @@ def plan_request(
     request: ConversionRequest,
     settings: ConvertSettings,
     client: Any,
-    dataset_uri: str,
+    target: Target,
     fingerprint: str,
     lock_token: str,
     chunk_lines: int | None = None,
@@ -147,18 +167,26 @@ def plan_request(
         [S3Manifest(request.manifest_uri, client)], options, settings.chunk_bytes,
         chunk_lines=chunk_lines,
     )  # fmt: skip
-    document = {"request": request.model_dump(), "plan": json.loads(plan.to_json())}
-    storage = S3Storage(dataset_uri, client)
+    document = {
+        "request": request.model_dump(),
+        "plan": json.loads(plan.to_json()),
+        "dataset_uri": target.dataset_uri,
+        "version": target.version,
+        "baseline": target.baseline.version,
+    }
+    storage = S3Storage(target.version_uri, client)
     try:
         storage.write_bytes(PLAN_NAME, json.dumps(document).encode())
         items = [chunk.as_item() for chunk in plan.chunks]
         storage.write_bytes(CHUNKS_NAME, json.dumps(items).encode())
     finally:
         storage.close()
-    location = S3Uri.parse(dataset_uri)
+    location = S3Uri.parse(target.version_uri)
     return FanOutStarted(
         **request.model_dump(),
-        dataset_uri=dataset_uri,
+        dataset_uri=target.dataset_uri,
+        version=target.version,
+        previous_version=target.baseline.version,
         fingerprint=fingerprint,
         lock_token=lock_token,
         plan_uri=str(location.join(PLAN_NAME)),
@@ -187,21 +215,31 @@ def _lines(request: ConversionRequest, client: Any) -> int:
 
 
 def _convert(
-    request: ConversionRequest, settings: ConvertSettings, client: Any, dataset_uri: str
-) -> ConversionSummary:
+    request: ConversionRequest, settings: ConvertSettings, client: Any, target: Target
+) -> ConversionOutcome:
     options = conversion_options(request, settings, client)
-    storage = S3Storage(dataset_uri, client)
+    storage = S3Storage(target.dataset_uri, client)
     sink = S3ImageSink(storage) if settings.copy_images else None
     try:
-        result = convert_manifests(
-            [S3Manifest(request.manifest_uri, client)], storage, options, sink,
-            objects=S3Objects(client),
+        written = convert_version(
+            [S3Manifest(request.manifest_uri, client)],
+            S3VersionObjects(target.dataset_uri, client), storage, options, target.version,
+            target.baseline, sink, S3Objects(client),
         )  # fmt: skip
     except ImageReadDenied as denied:  # a bucket first named after the manifest's head
         raise access_denied(denied, settings.image_access) from denied
     finally:
         storage.close()
-    return ConversionSummary.from_report(result.report)
+    return ConversionOutcome(
+        **request.model_dump(),
+        dataset_uri=target.dataset_uri,
+        fingerprint="",
+        summary=ConversionSummary.from_report(written.result.report),
+        version=target.version,
+        previous_version=target.baseline.version,
+        files_written=written.written,
+        files_reused=written.reused,
+    )
 
 
 def _class_list(uri: str | None, client: Any) -> ClassList | None:
@@ -213,14 +251,16 @@ def _outcome(
     dataset_uri: str,
     fingerprint: str,
     summary: ConversionSummary,
-    already_published: bool,
+    version: str | None,
 ) -> ConversionOutcome:
+    """The answer for input that is already published: nothing converted, nothing written."""
     return ConversionOutcome(
         **request.model_dump(),
         dataset_uri=dataset_uri,
         fingerprint=fingerprint,
         summary=summary,
-        already_published=already_published,
+        already_published=True,
+        version=version,
     )
 
 
@@ -270,16 +310,3 @@ def read_marker(client: Any, bucket: str, prefix: str) -> SuccessMarker | None:
         return SuccessMarker.model_validate_json(raw)
     except ValueError:
         return None  # a marker we can't read is treated as absent: convert again
-
-
-def clear_dataset(client: Any, bucket: str, prefix: str) -> int:
-    """Delete an earlier run's files (the lock excepted); return how many went."""
-    paginator = client.get_paginator("list_objects_v2")
-    deleted = 0
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-        lock = prefix + dataset_lock.LOCK_NAME
-        keys = [{"Key": o["Key"]} for o in page.get("Contents", []) if o["Key"] != lock]
-        for start in range(0, len(keys), 1000):
-            client.delete_objects(Bucket=bucket, Delete={"Objects": keys[start : start + 1000]})
-        deleted += len(keys)
-    return deleted

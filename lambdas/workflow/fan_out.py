@@ -1,14 +1,16 @@
 """ConvertChunk and Finalize: the two halves of a fan-out conversion that Convert planned.
 
-ConvertChunk runs once per Distributed Map item (a byte range of the manifest); Finalize merges
-the chunks' parts into the dataset's tables and summary. The lock Convert took stays held until
-Publish writes `_SUCCESS` (or Finalize fails and releases it).
+ConvertChunk runs once per Distributed Map item (a byte range of the manifest) and writes its
+dataset files into the new version, against the version Convert read (the baseline); Finalize
+merges the chunks' parts into the version's tables, summary and index. The lock Convert took
+stays held until Publish writes `_SUCCESS` (or Finalize fails and releases it).
 """
 
 from __future__ import annotations
 
 import json
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 from gt2yolo import ConversionOptions
@@ -20,7 +22,17 @@ from gt2yolo.fanout import (
     convert_chunk,
     finalize,
 )
+from gt2yolo.incremental import Baseline, versioned
 from gt2yolo.split import SplitFractions
+from gt2yolo.versions import (
+    INDEX_NAME,
+    FileIndex,
+    close_version,
+    dump_index,
+    load_index,
+    read_index,
+    version_key,
+)
 from gt2yolo_aws.s3 import (
     ImageReadDenied,
     S3ImageSink,
@@ -28,6 +40,7 @@ from gt2yolo_aws.s3 import (
     S3Objects,
     S3Storage,
     S3Uri,
+    S3VersionObjects,
     read_object,
 )
 
@@ -44,38 +57,70 @@ from workflow.models import (
 )
 
 
-def _load_plan(plan_uri: str, client: Any) -> tuple[ConversionRequest, FanOutPlan]:
+@dataclass(frozen=True)
+class _Planned:
+    """What Convert's plan document holds: the request, the survey's plan, the version."""
+
+    request: ConversionRequest
+    plan: FanOutPlan
+    dataset_uri: str
+    version: str
+    baseline: str | None
+
+    @property
+    def version_uri(self) -> str:
+        return self.dataset_uri + version_key(self.version)
+
+
+def _load_plan(plan_uri: str, client: Any) -> _Planned:
     document = json.loads(read_object(plan_uri, client))
-    request = ConversionRequest.model_validate(document["request"])
-    return request, FanOutPlan.from_json(json.dumps(document["plan"]))
+    return _Planned(
+        ConversionRequest.model_validate(document["request"]),
+        FanOutPlan.from_json(json.dumps(document["plan"])),
+        str(document["dataset_uri"]),
+        str(document["version"]),
+        document.get("baseline"),
+    )
 
 
-def _options(request: ConversionRequest, settings: ConvertSettings) -> ConversionOptions:
+def _options(
+    request: ConversionRequest, settings: ConvertSettings, version: str
+) -> ConversionOptions:
     # Label attribute and classes come from the plan's survey, never read again per chunk.
     return ConversionOptions(
         verification_attribute=request.verification_attribute,
         accepted_verdicts=frozenset(request.accepted_verdicts),
         fractions=SplitFractions(settings.val_fraction, settings.test_fraction),
+        version=version,
     )
 
 
-def _dataset_uri(plan_uri: str) -> str:
-    location = S3Uri.parse(plan_uri)
-    prefix = location.key.rsplit("_parts/", 1)[0]
-    return f"s3://{location.bucket}/{prefix}"
+def _baseline(planned: _Planned, client: Any) -> Baseline:
+    if planned.baseline is None:
+        return Baseline(None, None)
+    objects = S3VersionObjects(planned.dataset_uri, client)
+    return Baseline(planned.baseline, read_index(objects, planned.baseline))
 
 
 def convert_chunk_task(task: ChunkTask, settings: ConvertSettings, client: Any) -> dict[str, Any]:
     """Convert one chunk; return its counts (the Map discards them: Finalize reads the parts)."""
-    request, plan = _load_plan(task.plan_uri, client)
+    planned = _load_plan(task.plan_uri, client)
     chunk = Chunk.from_item(task.chunk)
-    storage = S3Storage(_dataset_uri(task.plan_uri), client)
-    sink = S3ImageSink(storage) if settings.copy_images else None
+    storage = S3Storage(planned.dataset_uri, client)
+    store, sink = versioned(
+        storage,
+        planned.version,
+        _baseline(planned, client),
+        S3ImageSink(storage) if settings.copy_images else None,
+    )
     try:
         counters = convert_chunk(
-            plan, chunk, S3Manifest(chunk.manifest, client), storage,
-            _options(request, settings), sink, S3Objects(client),
+            planned.plan, chunk, S3Manifest(chunk.manifest, client), store,
+            _options(planned.request, settings, planned.version), sink, S3Objects(client),
         )  # fmt: skip
+        # Which files this chunk wrote or named: Finalize merges them into the version's index.
+        store.write_bytes(chunk.prefix + INDEX_NAME, dump_index(store.entries))
+        store.flush()
     except ImageReadDenied as denied:  # Convert probed the manifest's head, not every bucket
         raise access_denied(denied, settings.image_access) from denied
     finally:
@@ -86,34 +131,53 @@ def convert_chunk_task(task: ChunkTask, settings: ConvertSettings, client: Any) 
 def finalize_fan_out(
     started: FanOutStarted, settings: ConvertSettings, client: Any
 ) -> ConversionOutcome:
-    """Merge the parts into the dataset; on any error release the lock before raising."""
+    """Merge the parts into the version; on any error release the lock before raising."""
     location = S3Uri.parse(started.dataset_uri)
     try:
         # Present (even null: moto's interpreter catches a failed Map without details) only
         # when the Map's Catch routed here.
         if "error" in started.model_fields_set:
             raise FanOutFailed(_chunk_failure(started.error or {}))
-        request, plan = _load_plan(started.plan_uri, client)
-        _require_every_chunk(client, location, plan)
+        planned = _load_plan(started.plan_uri, client)
+        _require_every_chunk(client, S3Uri.parse(planned.version_uri), planned.plan)
+        parts = S3Storage(planned.version_uri, client)
         storage = S3Storage(started.dataset_uri, client)
         try:
-            result = finalize(plan, storage, storage, _options(request, settings))
+            entries = _merged_index(parts, planned.plan)
+            store, _ = versioned(storage, planned.version, Baseline(None, None), None)
+            options = _options(planned.request, settings, planned.version)
+            result = finalize(planned.plan, parts, store, options)
+            close_version(S3VersionObjects(started.dataset_uri, client), planned.version, entries)
         finally:
             storage.close()
+            parts.close()
     except BaseException:
         dataset_lock.release(client, location.bucket, location.key, started.lock_token)
         raise
+    written = sum(1 for stored in entries.values() if stored.version == planned.version)
     return ConversionOutcome(
-        **request.model_dump(),
+        **planned.request.model_dump(),
         dataset_uri=started.dataset_uri,
         fingerprint=started.fingerprint,
         summary=ConversionSummary.from_report(result.report),
         lock_token=started.lock_token,
+        version=planned.version,
+        previous_version=planned.baseline,
+        files_written=written,
+        files_reused=len(entries) - written,
     )
 
 
+def _merged_index(parts: S3Storage, plan: FanOutPlan) -> FileIndex:
+    entries: FileIndex = {}
+    for chunk in plan.chunks:
+        entries.update(load_index(parts.read_bytes(chunk.prefix + INDEX_NAME)))
+    return entries
+
+
 def _require_every_chunk(client: Any, dataset: S3Uri, plan: FanOutPlan) -> None:
-    """Each chunk writes its counters last: a missing one is a chunk that did not finish.
+    """Each chunk writes its counters and its index last: a missing one is a chunk that did not
+    finish.
 
     Checked even though a failed Map is caught before: a merge of partial parts would publish
     a dataset with images silently missing.
@@ -125,7 +189,11 @@ def _require_every_chunk(client: Any, dataset: S3Uri, plan: FanOutPlan) -> None:
         for page in paginator.paginate(Bucket=dataset.bucket, Prefix=prefix)
         for item in page.get("Contents", [])
     }
-    missing = [c.index for c in plan.chunks if c.prefix + COUNTERS_NAME not in present]
+    missing = [
+        c.index
+        for c in plan.chunks
+        if c.prefix + COUNTERS_NAME not in present or c.prefix + INDEX_NAME not in present
+    ]
     if missing:
         shown = ", ".join(str(index) for index in missing[:20])
         raise FanOutFailed(

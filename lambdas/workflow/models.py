@@ -73,6 +73,11 @@ class ConversionOutcome(ConversionRequest):
     summary: ConversionSummary
     already_published: bool = False
     lock_token: str | None = None
+    # The dataset version written (versions/<version>/), and the one it was written against.
+    version: str | None = None
+    previous_version: str | None = None
+    files_written: int = 0  # dataset files (labels, images) written or copied by this version
+    files_reused: int = 0  # named from earlier versions, not written again
 
 
 class FanOutStarted(ConversionRequest):
@@ -82,6 +87,8 @@ class FanOutStarted(ConversionRequest):
     dataset_uri: str
     fingerprint: str
     lock_token: str
+    version: str
+    previous_version: str | None = None
     plan_uri: str
     chunks_bucket: str
     chunks_key: str
@@ -104,16 +111,19 @@ class PublishOutcome(_Model):
     job_name: str
     reason: str
     summary: ConversionSummary
+    version: str | None = None
 
 
 class SuccessMarker(_Model):
-    """The `_SUCCESS` object: written last, so its presence means the dataset is complete."""
+    """The `_SUCCESS` object: which input the current version was converted from (a rerun of
+    the same input publishes nothing new). Written after the pointer flip."""
 
     fingerprint: str
     job_name: str
     dataset_uri: str
     summary: ConversionSummary
     published_at: str
+    version: str | None = None  # absent in markers written before versions
 
 
 class ReportSummary(_Model):

@@ -1,7 +1,9 @@
-"""Publish: mark the dataset complete, then tell people.
+"""Publish: make the new version current (the pointer flip), then tell people.
 
-`_SUCCESS` is written last and with If-None-Match, so of two executions for the same job exactly
-one publishes: the other sees the marker with the same fingerprint and sends nothing.
+The flip writes `current.json` and the stable `data.yaml`/`obj.data`, then deletes what no kept
+version names (gt2yolo/versions.py). `_SUCCESS` is written after it and with If-None-Match, so
+of two executions for the same job exactly one notifies: the other sees the marker with the
+same fingerprint and sends nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
-from gt2yolo_aws.s3 import S3Uri
+from gt2yolo.versions import DEFAULT_KEEP, VersionFiles, publish_version, version_key
+from gt2yolo_aws.s3 import S3Uri, S3VersionObjects
 
 from workflow import dataset_lock
 from workflow.convert import SUCCESS_NAME, read_marker
@@ -35,19 +38,34 @@ class EventBus(Protocol):
 
 
 def publish_dataset(
-    outcome: PublishRequest, client: Any, notifier: Notifier, bus: EventBus
+    outcome: PublishRequest,
+    client: Any,
+    notifier: Notifier,
+    bus: EventBus,
+    keep_versions: int = DEFAULT_KEEP,
 ) -> PublishOutcome:
     location = S3Uri.parse(outcome.dataset_uri)
     if outcome.already_published:
         return _result(outcome, False, "already published with the same input")
+    if outcome.version is None:
+        raise ValueError("the conversion names no dataset version to publish")
     marker = SuccessMarker(
         fingerprint=outcome.fingerprint,
         job_name=outcome.job_name,
         dataset_uri=outcome.dataset_uri,
         summary=outcome.summary,
         published_at=datetime.now(UTC).isoformat(),
+        version=outcome.version,
     )
     try:
+        publish_version(
+            S3VersionObjects(outcome.dataset_uri, client),
+            outcome.version,
+            keep_versions,
+            partial=bool(getattr(outcome, "partial", False)),
+            task=outcome.summary.task,
+            job_name=outcome.job_name,
+        )
         first = _write_marker(client, location, marker)
     finally:
         if outcome.lock_token:
@@ -89,18 +107,26 @@ def _result(outcome: ConversionOutcome, published: bool, reason: str) -> Publish
         job_name=outcome.job_name,
         reason=reason,
         summary=outcome.summary,
+        version=outcome.version,
     )
 
 
 def ready_detail(outcome: ConversionOutcome) -> dict[str, Any]:
+    classify = outcome.summary.task == "classify"
+    version = outcome.version or ""
     return {
         "job_name": outcome.job_name,
         "source": outcome.source,
         "dataset_uri": outcome.dataset_uri,
-        # Classification datasets have none: Ultralytics reads their folders.
-        "data_yaml": None
-        if outcome.summary.task == "classify"
-        else outcome.dataset_uri + "data.yaml",
+        "version": outcome.version,
+        # Classification datasets have none: Ultralytics reads their version's folder tree.
+        "data_yaml": None if classify else outcome.dataset_uri + "data.yaml",
+        # What a model's training data is named by: this version's own entry file / folder.
+        "version_data": outcome.dataset_uri
+        + (f"files/{version}/" if classify else VersionFiles(version).data_yaml),
+        "tables_uri": outcome.dataset_uri + version_key(version),
+        "files_written": outcome.files_written,
+        "files_reused": outcome.files_reused,
         "summary": outcome.summary.model_dump(),
     }
 
@@ -108,15 +134,27 @@ def ready_detail(outcome: ConversionOutcome) -> dict[str, Any]:
 def ready_message(outcome: PublishRequest) -> tuple[str, str]:
     s = outcome.summary
     subject = f"YOLO dataset ready: {outcome.dataset_name}"[:100]
+    tables = outcome.dataset_uri + version_key(outcome.version or "")
     lines = [
         f"Dataset {outcome.dataset_name} is ready ({outcome.source} {outcome.job_name}).",
         f"Location: {outcome.dataset_uri}",
+        f"Version: {outcome.version} ({_version_note(outcome)})",
         *_counts(s),
-        f"Details: {outcome.dataset_uri}report.json, {outcome.dataset_uri}rejected.jsonl",
+        f"Details: {tables}report.json, {tables}rejected.jsonl",
     ]
     lines += [f"Warning: {w}" for w in s.warnings]
     lines += report_lines(outcome)
     return subject, "\n".join(lines)
+
+
+def _version_note(outcome: ConversionOutcome) -> str:
+    """What the version wrote: a rerun writes only what changed."""
+    if outcome.previous_version is None:
+        return f"first version: {outcome.files_written} files written"
+    return (
+        f"{outcome.files_written} files written, {outcome.files_reused} unchanged "
+        f"from {outcome.previous_version}"
+    )
 
 
 def _counts(s: ConversionSummary) -> list[str]:

@@ -10,7 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from gt2yolo.insights.workers import WORKER_RESPONSE_FOLDER
-from gt2yolo_aws.s3 import S3DatasetFiles, S3ResponseFiles, S3Storage, S3Uri
+from gt2yolo.versions import VersionView, read_index, version_key
+from gt2yolo_aws.s3 import (
+    S3DatasetFiles,
+    S3ResponseFiles,
+    S3Storage,
+    S3Uri,
+    S3VersionObjects,
+)
 from gt2yolo_report import ReportOptions, build_report
 
 from workflow.models import ConversionOutcome, ReportSummary
@@ -40,14 +47,17 @@ def report_dataset(
 ) -> ReportSummary:
     if outcome.already_published:
         return ReportSummary(skipped="already published: the report of that run stands")
+    if outcome.version is None:
+        raise ValueError("the conversion names no dataset version to report on")
     responses_uri = worker_responses_uri(outcome, settings)
     responses = S3ResponseFiles(responses_uri, client) if responses_uri else None
-    storage = S3Storage(outcome.dataset_uri, client)
+    # The report is part of the version it describes: written beside its tables, before the flip.
+    storage = S3Storage(outcome.dataset_uri + version_key(outcome.version), client)
+    index = read_index(S3VersionObjects(outcome.dataset_uri, client), outcome.version)
+    files = VersionView(S3DatasetFiles(outcome.dataset_uri, client), outcome.version, index)
     options = ReportOptions(settings.sample_size, settings.flagged_limit, outcome.dataset_name)
     try:
-        result = build_report(
-            S3DatasetFiles(outcome.dataset_uri, client), storage, responses, options
-        )
+        result = build_report(files, storage, responses, options)
     finally:
         storage.close()
     return ReportSummary(

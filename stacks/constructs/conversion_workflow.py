@@ -62,7 +62,7 @@ STATE_FAILED = "ConversionFailed"
 ACTION_CONVERT = "convert"  # Resolve's `action` that leads to Convert
 MODE_FAN_OUT = "fan_out"  # Convert's `mode` when it planned chunks instead of converting
 MIB = 1024 * 1024
-CHUNK_LIST_NAME = "_parts/chunks.json"  # workflow.convert.CHUNKS_NAME, under each dataset
+CHUNK_LIST_NAME = "_parts/chunks.json"  # workflow.convert.CHUNKS_NAME, in the version written
 
 # A duplicate event finds the dataset locked by the execution that converts it: wait for that
 # one (Convert runs up to 15 min), then find `_SUCCESS` and end without a second notification.
@@ -157,11 +157,13 @@ class ConversionWorkflow(Construct):
             statements=[
                 *self._read_inputs(),
                 *self._images.read_statements(),
+                # Writes a new version beside the current one and never deletes a dataset's
+                # objects: only the lock it took, if the conversion fails.
+                allow(["s3:GetObject", "s3:PutObject"], [storage.objects_arn(DATASETS_PREFIX)]),
                 allow(
-                    ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                    [storage.objects_arn(DATASETS_PREFIX)],
+                    ["s3:DeleteObject"], [f"{storage.bucket.bucket_arn}/{DATASETS_PREFIX}*/_LOCK"]
                 ),
-                # Listing is needed to replace a dataset (delete what a previous run wrote).
+                # Reading the current version's pointer and index: 404, not 403, when absent.
                 list_under(self._storage, DATASETS_PREFIX),
                 *bucket_key_statements(self._storage, write=True),
             ],
@@ -268,16 +270,14 @@ class ConversionWorkflow(Construct):
                 "TOPIC_ARN": topic.topic_arn,
                 "EVENT_BUS_NAME": DEFAULT_EVENT_BUS,
                 "EVENT_SOURCE": EVENT_SOURCE,
+                "KEEP_VERSIONS": str(self._settings.keep_versions),
             },
             statements=[
+                # Publish flips the pointer, deletes the versions no longer kept (what no kept
+                # version names) and releases the dataset lock Convert took.
                 allow(
-                    ["s3:GetObject", "s3:PutObject"],
+                    ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                     [self._storage.objects_arn(DATASETS_PREFIX)],
-                ),
-                # Publish releases the dataset lock Convert took, and nothing else.
-                allow(
-                    ["s3:DeleteObject"],
-                    [f"{self._storage.bucket.bucket_arn}/{DATASETS_PREFIX}*/_LOCK"],
                 ),
                 list_under(self._storage, DATASETS_PREFIX),
                 allow(["events:PutEvents"], [default_bus]),

@@ -22,6 +22,8 @@ from workflow.image_access import (
 )
 from workflow.models import ConversionRequest
 
+from localrun.published import version_files
+
 STACK = "stack-bucket"
 CUSTOMER = "customer-images"
 ARCHIVE = "archive.example-corp"
@@ -244,6 +246,7 @@ def test_convert_counts_a_missing_image_in_a_readable_bucket_as_not_found(s3: An
     s3.put_object(Bucket=CUSTOMER, Key="cats/1.jpg", Body=b"jpeg")
     request = _request(s3, f"s3://{CUSTOMER}/cats/1.jpg", f"s3://{CUSTOMER}/cats/gone.jpg")
     outcome = convert_request(request, ConvertSettings(STACK), s3)
-    report = json.loads(s3.get_object(Bucket=STACK, Key="datasets/cats/report.json")["Body"].read())
+    version = outcome.version
+    report = json.loads(version_files(s3, STACK, "datasets/cats/", version)["report.json"])
     assert report["rejected"] == {"image_not_found": 1}
     assert outcome.summary.images == 1  # type: ignore[union-attr]

@@ -63,7 +63,7 @@ def _objects(cloud: LocalCloud, prefix: str) -> dict[str, bytes]:
     }
 
 
-def _single_pass(job: SampleJob, bucket: str, out: Path) -> dict[str, bytes]:
+def _single_pass(job: SampleJob, bucket: str, out: Path, version: str) -> dict[str, bytes]:
     config_uri = f"s3://{bucket}/{job.config_key}"
     config = job.objects[job.config_key]
     manifest = _Manifest(f"s3://{bucket}/{job.manifest_key}", job.objects[job.manifest_key])
@@ -71,6 +71,7 @@ def _single_pass(job: SampleJob, bucket: str, out: Path) -> dict[str, bytes]:
         label_attribute=job.describe_response()["LabelAttributeName"],
         class_list=class_list_from_label_config(config, config_uri),
         fractions=SplitFractions(0.2, 0.0),
+        version=version,
     )
     convert_manifests([manifest], LocalStorage(out), options)
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -95,14 +96,17 @@ def test_a_big_manifest_fans_out_and_publishes_the_single_pass_dataset(
     chunks = [e for h, e in fan_out_cloud.invocations if h == "handlers.convert_chunk.handler"]
     assert len(chunks) >= 3
     assert sorted(e["chunk"]["index"] for e in chunks) == list(range(len(chunks)))
-    published = _objects(fan_out_cloud, f"datasets/{big_job.job_name}/")
-    assert "_SUCCESS" in published
-    assert not [key for key in published if key.startswith(("_parts/", "_LOCK"))]
+    prefix = f"datasets/{big_job.job_name}/"
+    stored = _objects(fan_out_cloud, prefix)
+    assert "_SUCCESS" in stored and "current.json" in stored
+    assert not [key for key in stored if "_parts/" in key or key.startswith("_LOCK")]
+    published = fan_out_cloud.dataset(prefix)
+    version = json.loads(stored["current.json"])["version"]
 
     # And every file but the copied images (and the Report step's pages) is the single pass's,
     # byte for byte
-    reference = _single_pass(big_job, fan_out_cloud.bucket, tmp_path / "single")
-    not_converted = ("images/", "_SUCCESS", "previews/", "report.html", "workers")
+    reference = _single_pass(big_job, fan_out_cloud.bucket, tmp_path / "single", version)
+    not_converted = ("images/", "previews/", "report.html", "workers")
     converted = {k: v for k, v in published.items() if not k.startswith(not_converted)}
     assert sorted(converted) == sorted(reference)
     assert converted == reference

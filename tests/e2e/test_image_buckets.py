@@ -30,8 +30,7 @@ def _keys(cloud: LocalCloud, prefix: str) -> list[str]:
 
 
 def _report(cloud: LocalCloud) -> dict[str, object]:
-    body = cloud.client("s3").get_object(Bucket=cloud.bucket, Key=DATASET + "report.json")["Body"]
-    report: dict[str, object] = json.loads(body.read())
+    report: dict[str, object] = json.loads(cloud.dataset(DATASET)["report.json"])
     return report
 
 
@@ -47,7 +46,7 @@ def test_images_in_a_configured_bucket_are_copied_into_the_dataset(cloud: LocalC
     execution = _drop(cloud, job)
     assert execution["status"] == "SUCCEEDED", execution["cause"]
     assert _report(cloud)["images"] == len(job.truth)
-    assert len(_keys(cloud, DATASET + "images/")) == len(job.truth)
+    assert len([k for k in cloud.dataset(DATASET) if k.startswith("images/")]) == len(job.truth)
     assert cloud.denials == []
 
 

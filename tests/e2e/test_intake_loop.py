@@ -53,7 +53,7 @@ def test_dropped_images_become_a_labeling_job_whose_completion_becomes_a_dataset
     # The job's completion flowed into the conversion pipeline: the dataset is published
     assert loop.converted is not None
     assert loop.converted.status == "SUCCEEDED", loop.converted.cause
-    report = json.loads(_read(cloud, f"datasets/{INTAKE_JOB}/report.json"))
+    report = json.loads(cloud.dataset(f"datasets/{INTAKE_JOB}/")["report.json"])
     assert report["images"] == len(images)
     assert report["classes"] == list(CLASSES)
 

@@ -25,12 +25,12 @@ def _keys(cloud: LocalCloud, prefix: str) -> set[str]:
     return {item["Key"] for page in pages for item in page.get("Contents", [])}
 
 
-def _labels(cloud: LocalCloud, prefix: str) -> dict[str, list[list[float]]]:
-    rows: dict[str, list[list[float]]] = {}
-    for key in _keys(cloud, prefix + "labels/"):
-        text = _read(cloud, key).decode()
-        rows[key] = [[float(v) for v in line.split()] for line in text.splitlines()]
-    return rows
+def _labels(files: dict[str, bytes]) -> dict[str, list[list[float]]]:
+    return {
+        key: [[float(v) for v in line.split()] for line in data.decode().splitlines()]
+        for key, data in files.items()
+        if key.startswith("labels/")
+    }
 
 
 def test_completed_job_event_publishes_a_dataset_that_holds_the_truth(
@@ -45,22 +45,24 @@ def test_completed_job_event_publishes_a_dataset_that_holds_the_truth(
     assert execution.status == "SUCCEEDED", execution.cause
     assert execution.states[-1] == "DatasetPublished"
     prefix = f"datasets/{job.job_name}/"
-    keys = _keys(cloud, prefix)
+    for name in ("current.json", "data.yaml", "_SUCCESS"):
+        assert prefix + name in _keys(cloud, prefix)
+    files = cloud.dataset(prefix)
     for name in ("data.yaml", "classes.txt", "annot.csv", "images.csv", "train.txt", "val.txt",
-                 "report.json", "rejected.jsonl", "_SUCCESS"):  # fmt: skip
-        assert prefix + name in keys
+                 "report.json", "rejected.jsonl"):  # fmt: skip
+        assert name in files
     data = yaml.safe_load(_read(cloud, prefix + "data.yaml"))
     assert data["names"] == dict(enumerate(CLASSES))  # the job's order, not alphabetical
-    report = json.loads(_read(cloud, prefix + "report.json"))
+    report = json.loads(files["report.json"])
     assert report["images"] == len(job.truth)
     assert report["rejected"] == {"failed_object": 1, "not_labeled": 1}
     assert report["clamped_boxes"] == 1
     assert report["boxes"] == sum(len(shapes) for shapes in job.truth.values())
     # every image was copied next to its label, and every label value is normalized
-    labels = _labels(cloud, prefix)
+    labels = _labels(files)
     assert len(labels) == len(job.truth)
     assert all(0 <= v <= 1 for rows in labels.values() for row in rows for v in row[1:])
-    images = [k for k in keys if k.startswith(prefix + "images/")]
+    images = [k for k in files if k.startswith("images/")]
     assert len(images) == len(job.truth)
     # copied from the customer's bucket, every S3 request of every function allowed by its role
     assert all(ref.startswith("s3://customer-images/") for ref in job.truth)
@@ -71,14 +73,14 @@ def test_each_label_file_matches_the_drawn_shapes(cloud: LocalCloud, job: Sample
     cloud.expect_describe_labeling_job(job.describe_response())
     execution = cloud.put_event(completion_event(job.job_name))
     assert execution is not None and execution.status == "SUCCEEDED"
-    prefix = f"datasets/{job.job_name}/"
-    table = _read(cloud, prefix + "images.csv").decode().splitlines()
+    files = cloud.dataset(f"datasets/{job.job_name}/")
+    table = files["images.csv"].decode().splitlines()
     header = table[0].split(",")
-    labels = _labels(cloud, prefix)
+    labels = _labels(files)
     for line in table[1:]:
         row = dict(zip(header, line.split(","), strict=True))
         shapes = job.truth[row["source_ref"]]
-        rows = labels[prefix + row["label"]]
+        rows = labels[row["label"]]
         width, height = int(row["width"]), int(row["height"])
         expected = sorted(
             (CLASSES.index(s.name), (s.left + s.width / 2) / width, (s.top + s.height / 2) / height)
@@ -103,7 +105,7 @@ def test_a_manifest_dropped_under_manifests_converts_without_sagemaker(
         object_created_event(cloud.bucket, "manifests/team/old-job.manifest", len(body))
     )
     assert execution is not None and execution.status == "SUCCEEDED", execution
-    report = json.loads(_read(cloud, "datasets/team/old-job/report.json"))
+    report = json.loads(cloud.dataset("datasets/team/old-job/")["report.json"])
     assert report["images"] == len(job.truth)
     # No label config: class order comes from the lines' class-maps (ids as the job gave them)
     assert report["classes"] == list(CLASSES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 from localrun.cloud import LocalCloud
 from localrun.demo import completion_event
@@ -32,15 +33,16 @@ def test_a_converted_job_gets_previews_a_report_and_labeler_insights(
     assert execution is not None and execution.status == "SUCCEEDED", execution
     assert execution.states[-3:] == ["Report", "Publish", "DatasetPublished"]
     prefix = f"datasets/{job.job_name}/"
-    keys = _keys(cloud, prefix)
-    assert {prefix + name for name in ("report.html", "workers.csv", "workers_daily.csv")} <= keys
-    previews = [k for k in keys if k.startswith(prefix + "previews/")]
+    files = cloud.dataset(prefix)  # the report is part of the version it describes
+    assert {"report.html", "workers.csv", "workers_daily.csv"} <= set(files)
+    previews = [k for k in files if k.startswith("previews/")]
     assert len(previews) == len(job.truth)  # 12 images: all sampled (default sample 50)
-    workers = list(csv.DictReader(io.StringIO(_read(cloud, prefix + "workers.csv"))))
+    workers = list(csv.DictReader(io.StringIO(files["workers.csv"].decode())))
     assert {row["worker_id"] for row in workers} <= set(WORKERS) and len(workers) > 1
     assert any(row["mean_iou"] for row in workers)  # several workers shared objects
     [ready] = [n for n in cloud.notifications() if "ready" in n["Subject"]]
-    assert f"{prefix}report.html" in ready["Message"]
+    version = json.loads(_read(cloud, prefix + "current.json"))["version"]
+    assert f"{prefix}versions/{version}/report.html" in ready["Message"]
 
 
 def test_a_failing_report_step_still_publishes_the_dataset(
@@ -63,7 +65,7 @@ def test_a_failing_report_step_still_publishes_the_dataset(
     prefix = f"datasets/{job.job_name}/"
     keys = _keys(cloud, prefix)
     assert prefix + "_SUCCESS" in keys and prefix + "data.yaml" in keys
-    assert prefix + "report.html" not in keys
+    assert "report.html" not in cloud.dataset(prefix)
     [ready] = [n for n in cloud.notifications() if "ready" in n["Subject"]]
     assert "Report step failed" in ready["Message"]
     assert "cannot identify image file (simulated)" in ready["Message"]

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from moto import mock_aws
 from moto.sns.models import Subscription as SnsSubscription
 
+from localrun.published import version_files
 from localrun.samples import SampleJob, make_sample_job
 
 REGION = "us-east-1"
@@ -188,6 +189,10 @@ class Bucket:
             Bucket=self.name, Prefix=prefix
         )
         return {item["Key"] for page in pages for item in page.get("Contents", [])}
+
+    def dataset(self, prefix: str, version: str | None = None) -> dict[str, bytes]:
+        """A dataset version's files by dataset key (the current version when none is named)."""
+        return version_files(self.client, self.name, prefix, version)
 
 
 @pytest.fixture

@@ -21,27 +21,35 @@ PREFIX = "datasets/demo-shapes/"
 LOCK = PREFIX + "_LOCK"
 
 
-def _label_files(bucket: Any) -> set[str]:
-    """Label files relative to the split folder: labels/train/site-a/x.txt -> site-a/x.txt."""
-    return {key.split("/", 4)[4] for key in bucket.keys(PREFIX + "labels/")}
+def _label_files(bucket: Any, version: str | None = None) -> set[str]:
+    """A version's label files relative to the split folder: labels/train/site-a/x.txt ->
+    site-a/x.txt."""
+    files = bucket.dataset(PREFIX, version)
+    return {key.split("/", 2)[2] for key in files if key.startswith("labels/")}
 
 
-def test_dataset_is_written_under_datasets_name_without_success_marker(
+def test_dataset_is_written_as_a_new_version_that_is_not_current_yet(
     convert, conversion_request, bucket
 ) -> None:
     # Given the sample job's request
     inputs = bucket.keys()
     # When convert runs
     outcome = convert(conversion_request)
-    # Then the YOLO dataset is under datasets/<name>/, but not marked complete: publish does that
+    # Then a version of the YOLO dataset is under datasets/<name>/, but not current: publish
+    # flips the pointer and marks it
     assert outcome["dataset_uri"] == bucket.uri(PREFIX)
+    version = outcome["version"]
     keys = bucket.keys(PREFIX)
     for name in ("data.yaml", "classes.txt", "train.txt", "val.txt", "report.json"):
-        assert PREFIX + name in keys
-    assert any(key.startswith(PREFIX + "labels/train/") for key in keys)
-    assert any(key.startswith(PREFIX + "images/train/") for key in keys)
-    assert PREFIX + "_SUCCESS" not in keys
+        assert f"{PREFIX}versions/{version}/{name}" in keys
+    assert any(key.startswith(f"{PREFIX}files/{version}/labels/train/") for key in keys)
+    assert any(key.startswith(f"{PREFIX}files/{version}/images/train/") for key in keys)
+    assert f"{PREFIX}{version}.yaml" in keys
+    for name in ("_SUCCESS", "current.json", "data.yaml"):
+        assert PREFIX + name not in keys
     assert bucket.keys() - inputs == keys  # nothing written anywhere else
+    assert (outcome["previous_version"], outcome["files_reused"]) == (None, 0)
+    assert outcome["files_written"] == 2 * outcome["summary"]["images"]  # a label, an image
 
 
 def test_summary_counts_what_the_manifest_holds(convert, conversion_request, sample_job) -> None:
@@ -61,9 +69,10 @@ def test_classes_keep_the_order_of_the_label_config_read_from_s3(
 ) -> None:
     # Given the job's label config lists square, circle, triangle (not alphabetical)
     # When convert runs
-    convert(conversion_request)
+    outcome = convert(conversion_request)
     # Then classes.txt keeps that order
-    assert bucket.read(PREFIX + "classes.txt").decode().split() == [
+    classes = bucket.dataset(PREFIX, outcome["version"])["classes.txt"]
+    assert classes.decode().split() == [
         "square",
         "circle",
         "triangle",
@@ -101,7 +110,7 @@ def test_same_request_after_publish_is_already_published_and_rewrites_nothing(
     assert s3_writes.calls == []
 
 
-def test_new_manifest_clears_the_files_of_the_earlier_run(
+def test_a_new_manifest_is_a_new_version_holding_only_its_files_written_against_the_last(
     convert, publish, conversion_request, sample_job, bucket, notifications
 ) -> None:
     # Given a published dataset of the full manifest
@@ -112,14 +121,19 @@ def test_new_manifest_clears_the_files_of_the_earlier_run(
     lines = bucket.read(sample_job.manifest_key).decode().splitlines()
     bucket.put(sample_job.manifest_key, "\n".join(lines[:2]) + "\n")
     second = convert(conversion_request)
-    # Then it converts anew, and only the new manifest's files remain: no stale labels, no marker
+    # Then it converts anew into a new version that names only the new manifest's files (no
+    # stale label), writes none of them again, and readers still get the first version
     assert second["already_published"] is False
     assert second["fingerprint"] != first["fingerprint"]
     assert second["summary"]["images"] == 2
-    assert _label_files(bucket) == {"site-a/img_000.txt", "site-b/img_000.txt"}
-    assert len(bucket.keys(PREFIX + "images/")) == 2
-    assert PREFIX + "_SUCCESS" not in bucket.keys(PREFIX)
-    assert json.loads(bucket.read(PREFIX + "report.json"))["images"] == 2
+    assert second["previous_version"] == first["version"] != second["version"]
+    assert (second["files_written"], second["files_reused"]) == (0, 4)
+    assert _label_files(bucket, second["version"]) == {"site-a/img_000.txt", "site-b/img_000.txt"}
+    new = bucket.dataset(PREFIX, second["version"])
+    assert len([key for key in new if key.startswith("images/")]) == 2
+    assert json.loads(new["report.json"])["images"] == 2
+    assert json.loads(new["report.json"])["version"] == second["version"]
+    assert len(_label_files(bucket)) == len(sample_job.truth)  # current: still the first
 
 
 def test_manifest_where_no_line_converts_is_a_conversion_error_and_frees_the_lock(

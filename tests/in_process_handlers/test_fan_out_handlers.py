@@ -31,8 +31,10 @@ def _items(bucket: Any, started: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"chunk": chunk, "plan_uri": started["plan_uri"]} for chunk in chunks]
 
 
-def _without_volatile(bucket: Any) -> dict[str, bytes]:
-    return {k: bucket.read(k) for k in bucket.keys(PREFIX) if not k.endswith(("_LOCK",))}
+def _version(bucket: Any, version: str) -> dict[str, bytes]:
+    """A version's files by dataset key, its id written as `<v>` (two runs, two ids)."""
+    files = bucket.dataset(PREFIX, version)
+    return {k: v.replace(version.encode(), b"<v>") for k, v in files.items()}
 
 
 def test_a_manifest_above_the_threshold_is_planned_not_converted(
@@ -46,10 +48,11 @@ def test_a_manifest_above_the_threshold_is_planned_not_converted(
     assert started["mode"] == "fan_out"
     assert "error" not in started  # only the Map's Catch may add it
     assert started["chunks"] >= 2
-    assert started["plan_uri"] == bucket.uri(PREFIX + "_parts/plan.json")
-    assert started["chunks_key"] == PREFIX + "_parts/chunks.json"
+    version = f"{PREFIX}versions/{started['version']}/"
+    assert started["plan_uri"] == bucket.uri(version + "_parts/plan.json")
+    assert started["chunks_key"] == version + "_parts/chunks.json"
     assert len(json.loads(bucket.read(started["chunks_key"]))) == started["chunks"]
-    assert not bucket.keys(PREFIX + "labels/")
+    assert not bucket.keys(PREFIX + "files/")
     lock = json.loads(bucket.read(PREFIX + "_LOCK"))
     assert lock["token"] == started["lock_token"]
     # held across the whole fan-out, not only one Lambda's 15 minutes
@@ -61,7 +64,7 @@ def test_chunks_and_finalize_write_the_dataset_convert_writes_alone(
 ) -> None:
     # Given the dataset converted in one Lambda
     single_outcome = convert(conversion_request)
-    single = _without_volatile(bucket)
+    single = _version(bucket, single_outcome["version"])
     for key in bucket.keys(PREFIX):
         bucket.client.delete_object(Bucket=bucket.name, Key=key)
 
@@ -72,8 +75,10 @@ def test_chunks_and_finalize_write_the_dataset_convert_writes_alone(
         convert_chunk(item)
     outcome = finalize(started)
 
-    # Then the datasets are the same, object for object, and the parts are gone
-    assert _without_volatile(bucket) == single
+    # Then the versions are the same, file for file, and the parts are gone
+    assert _version(bucket, outcome["version"]) == single
+    assert not bucket.keys(f"{PREFIX}versions/{outcome['version']}/_parts/")
+    assert outcome["files_written"] == single_outcome["files_written"]
     assert outcome["summary"] == single_outcome["summary"]
     assert outcome["lock_token"] == started["lock_token"]
     assert outcome["mode"] == "converted"
@@ -94,7 +99,8 @@ def test_a_failed_map_makes_finalize_fail_with_the_chunk_cause_and_free_the_data
         finalize(failed)
     # Then nothing is published and the lock is released for the next attempt
     assert not bucket.exists(PREFIX + "_LOCK")
-    assert not bucket.exists(PREFIX + "data.yaml")
+    assert not bucket.exists(f"{PREFIX}versions/{started['version']}/data.yaml")
+    assert not bucket.exists(PREFIX + "current.json")
 
 
 def test_finalize_refuses_to_merge_when_a_chunk_did_not_finish(
@@ -110,7 +116,7 @@ def test_finalize_refuses_to_merge_when_a_chunk_did_not_finish(
     with pytest.raises(FanOutFailed, match=rf"1 of {len(items)} chunks did not finish \(chunk 0\)"):
         finalize(started)
     # Then no partial dataset is merged, and the lock is released
-    assert not bucket.exists(PREFIX + "annot.csv")
+    assert not bucket.exists(f"{PREFIX}versions/{started['version']}/annot.csv")
     assert not bucket.exists(PREFIX + "_LOCK")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-PREFIX = "datasets/demo-shapes/"
+DATASET = "datasets/demo-shapes/"
 REPORT_FILES = ("report.html", "workers.csv", "workers_daily.csv")
 
 
@@ -51,20 +51,22 @@ def test_report_writes_previews_page_and_worker_insights_into_the_dataset(
     # When the report step runs on Convert's outcome
     summary = report(outcome)
     # Then report.html, a preview per image (6 < sample of 50) and the workers CSVs are written
-    assert summary["report_uri"] == bucket.uri(PREFIX + "report.html")
+    # into the version they describe
+    root = f"{DATASET}versions/{outcome['version']}/"
+    assert summary["report_uri"] == bucket.uri(root + "report.html")
     assert summary["previews"] == len(sample_objects.truth)
     assert summary["workers"] >= 2 and summary["compared_objects"] >= 1
-    keys = bucket.keys(PREFIX)
-    assert {PREFIX + name for name in REPORT_FILES} <= keys
-    assert len([k for k in keys if k.startswith(PREFIX + "previews/")]) == summary["previews"]
+    keys = bucket.keys(root)
+    assert {root + name for name in REPORT_FILES} <= keys
+    assert len([k for k in keys if k.startswith(root + "previews/")]) == summary["previews"]
     # ... and nothing else: the dataset Convert wrote is untouched
     after = _etags(bucket)
     assert {k: after[k] for k in before} == before
-    new = {key.removeprefix(PREFIX) for key in after.keys() - before.keys()}
+    new = {key.removeprefix(root) for key in after.keys() - before.keys()}
     assert all(k in REPORT_FILES or k.startswith("previews/") for k in new), new
-    page = bucket.read(PREFIX + "report.html").decode()
+    page = bucket.read(root + "report.html").decode()
     assert "private.us-east-1." in page and "square" in page
-    rows = list(csv.DictReader(io.StringIO(bucket.read(PREFIX + "workers.csv").decode())))
+    rows = list(csv.DictReader(io.StringIO(bucket.read(root + "workers.csv").decode())))
     assert sum(int(r["answers"]) for r in rows) == summary["worker_answers"]
 
 
@@ -81,10 +83,11 @@ def test_a_dropped_manifest_gets_a_report_without_a_labelers_section(
     _with_worker_responses(bucket, sample_objects)
     outcome = convert({**conversion_request, "source": "manifest-drop"})
     summary = report(outcome)
+    root = f"{DATASET}versions/{outcome['version']}/"
     assert summary["workers"] == 0
-    assert bucket.exists(PREFIX + "report.html")
-    assert not bucket.exists(PREFIX + "workers.csv")
-    assert "No worker responses were given." in bucket.read(PREFIX + "report.html").decode()
+    assert bucket.exists(root + "report.html")
+    assert not bucket.exists(root + "workers.csv")
+    assert "No worker responses were given." in bucket.read(root + "report.html").decode()
 
 
 def test_an_already_published_dataset_is_not_reported_again(
@@ -105,10 +108,11 @@ def test_a_missing_dataset_is_an_error_for_the_state_machine_to_catch(
         **conversion_request,
         "dataset_uri": bucket.uri("datasets/nothing-here/"),
         "fingerprint": "0" * 32,
+        "version": "20261202T080000Z-000000",
         "summary": {"images": 0, "boxes": 0, "rejected_lines": 0, "dropped_boxes": 0,
                     "clamped_boxes": 0, "classes": 0, "images_per_split": {}},
     }  # fmt: skip
-    with pytest.raises(Exception, match=r"report\.json"):
+    with pytest.raises(Exception, match=r"files\.jsonl\.gz"):
         report(outcome)
 
 
@@ -123,7 +127,7 @@ def test_publish_after_a_failed_report_still_publishes_and_says_so(
     result = publish({**outcome, "report_error": {"Error": "OSError", "Cause": cause}})
     # Then the dataset is published, the failure is counted, and the message tells it
     assert result["published"] is True
-    assert bucket.exists(PREFIX + "_SUCCESS")
+    assert bucket.exists(DATASET + "_SUCCESS")
     out = capsys.readouterr().out
     assert "ReportsFailed" in _emf_metric_names(out)
     assert "report step failed" in caplog.text

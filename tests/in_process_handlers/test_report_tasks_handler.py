@@ -16,6 +16,7 @@ import pytest
 from gt2yolo_cli.main import main
 from workflow.models import ConversionSummary
 
+from localrun.published import upload_as_version
 from localrun.samples import SampleJob
 from localrun.task_samples import make_classification_job, make_segmentation_job
 
@@ -56,13 +57,14 @@ def test_report_draws_and_describes_each_task_from_the_dataset_in_s3(
     # Given the task's dataset where Convert puts it
     job = JOBS[task](bucket.name)
     local = _converted_locally(job, bucket.name, tmp_path)
-    prefix = f"datasets/{job.job_name}/"
-    for path in sorted(p for p in local.rglob("*") if p.is_file()):
-        bucket.put(prefix + path.relative_to(local).as_posix(), path.read_bytes())
+    dataset = f"datasets/{job.job_name}/"
+    version = upload_as_version(bucket.client, bucket.name, dataset, local)
+    prefix = f"{dataset}versions/{version}/"  # where the version's report goes
     document = json.loads((local / "report.json").read_text())
     outcome = {
         "source": "labeling-job", "job_name": job.job_name, "dataset_name": job.job_name,
-        "manifest_uri": bucket.uri(job.manifest_key), "dataset_uri": bucket.uri(prefix),
+        "manifest_uri": bucket.uri(job.manifest_key), "dataset_uri": bucket.uri(dataset),
+        "version": version,
         "fingerprint": "0" * 32,
         "summary": ConversionSummary.from_report(document).model_dump(),
     }  # fmt: skip

@@ -68,7 +68,8 @@ def _expected(template: assertions.Template, handler: str) -> dict[str, set[str]
                 datasets,
             },
             "s3:PutObject": {datasets},
-            "s3:DeleteObject": {datasets},
+            # a conversion writes a new version and deletes nothing but the lock it took
+            "s3:DeleteObject": {f"{bucket}/datasets/*/_LOCK"},
             "s3:ListBucket": {bucket},
         },
         "handlers.report.handler": {
@@ -85,7 +86,8 @@ def _expected(template: assertions.Template, handler: str) -> dict[str, set[str]
         "handlers.publish.handler": {
             "s3:GetObject": {datasets},
             "s3:PutObject": {datasets},
-            "s3:DeleteObject": {f"{bucket}/datasets/*/_LOCK"},  # releases the dataset lock only
+            # the flip deletes the versions no longer kept, then releases the lock
+            "s3:DeleteObject": {datasets},
             "s3:ListBucket": {bucket},
             "events:PutEvents": {DEFAULT_BUS},
             **topic,
@@ -125,7 +127,8 @@ def test_convert_may_list_only_where_it_reads(
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
         if s["Action"] == "s3:ListBucket"
     ]
-    # datasets/: it replaces a dataset; the others: a missing image is then 404, not 403
+    # datasets/: a new dataset has no pointer (404, not 403); the others: a missing image is
+    # then 404, not 403
     assert sorted(s["Condition"]["StringLike"]["s3:prefix"] for s in listings) == [
         ["datasets/*"],
         ["groundtruth/*", "manifests/*"],

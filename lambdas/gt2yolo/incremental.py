@@ -1,0 +1,88 @@
+"""Incremental conversion: a new version of a published dataset, written against the current one.
+
+The conversion itself runs in full (every rule, every table), so the new version is byte for
+byte what a conversion into an empty dataset writes; only its writes are incremental: a label
+file whose bytes the current version already holds, or an image it already copied from the same
+source-ref to the same key, is named again instead of written (see versions.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from gt2yolo.convert import ConversionOptions, ConversionResult, Progress, convert_manifests
+from gt2yolo.manifest import ManifestSource
+from gt2yolo.storage import ImageSink, SourceObjects, Storage
+from gt2yolo.versions import (
+    FileIndex,
+    Pointer,
+    VersionedImageSink,
+    VersionedStorage,
+    VersionObjects,
+    close_version,
+    read_index,
+    read_pointer,
+)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What a new version is written against: the current version and its index."""
+
+    version: str | None
+    index: FileIndex | None
+
+    @classmethod
+    def of(cls, objects: VersionObjects) -> Baseline:
+        return cls.from_pointer(objects, read_pointer(objects))
+
+    @classmethod
+    def from_pointer(cls, objects: VersionObjects, pointer: Pointer | None) -> Baseline:
+        # Ultralytics reads a classification dataset as one folder tree, not lists: each of its
+        # versions holds every file, so none is shared.
+        if pointer is None or pointer.task == "classify":
+            return cls(None, None)
+        return cls(pointer.version, read_index(objects, pointer.version))
+
+
+@dataclass(frozen=True)
+class VersionResult:
+    result: ConversionResult
+    version: str
+    previous: str | None
+    written: int  # dataset files written or copied by this version
+    reused: int  # dataset files named from an earlier version
+
+
+def versioned(
+    storage: Storage, version: str, baseline: Baseline, images: ImageSink | None
+) -> tuple[VersionedStorage, VersionedImageSink | None]:
+    """The storage and image sink a (part of a) conversion writes version `version` through."""
+    store = VersionedStorage(storage, version, baseline.index)
+    return store, (VersionedImageSink(images, store) if images is not None else None)
+
+
+def convert_version(
+    sources: Sequence[ManifestSource],
+    objects: VersionObjects,
+    storage: Storage,
+    options: ConversionOptions,
+    version: str,
+    baseline: Baseline,
+    images: ImageSink | None = None,
+    source_objects: SourceObjects | None = None,
+    progress: Progress | None = None,
+) -> VersionResult:
+    """Convert into version `version` of the dataset at `objects` (`storage` writes the same
+    root); close it (index, entry files). The flip is the caller's: `publish_version`."""
+    store, sink = versioned(storage, version, baseline, images)
+    result = convert_manifests(
+        sources, store, replace(options, version=version), sink, progress, source_objects
+    )
+    store.flush()
+    moved = close_version(objects, version, store.entries)
+    # A file copied to keep an image beside its changed label is written, not reused.
+    return VersionResult(
+        result, version, baseline.version, store.written + moved, store.reused - moved
+    )
