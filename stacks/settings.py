@@ -23,6 +23,8 @@ DEFAULT_TEST_FRACTION = "0"
 DEFAULT_FAN_OUT_MIB = 64
 DEFAULT_CHUNK_MIB = 64
 DEFAULT_MAX_CHUNK_CONCURRENCY = 40
+# Live datasets: minutes between sweeps of the jobs in progress; 0 leaves the sweep out.
+DEFAULT_LIVE_INTERVAL_MINUTES = 60
 
 # kmsKey: "create" makes a customer managed key in the stack; an ARN reuses an existing key.
 KMS_KEY_CREATE = "create"
@@ -59,6 +61,7 @@ CONTEXT_KEYS = (
     "workteamArn",
     "imageBuckets",
     "imageKmsKeys",
+    "liveIntervalMinutes",
 )
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -106,6 +109,8 @@ class Settings:
     # their objects are encrypted with; the stack's own `images/` is always readable.
     image_buckets: tuple[ImageSource, ...] = ()
     image_kms_keys: tuple[str, ...] = ()
+    # Convert the newest intermediate manifest of jobs in progress every this many minutes.
+    live_interval_minutes: int = DEFAULT_LIVE_INTERVAL_MINUTES
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
@@ -137,6 +142,7 @@ class Settings:
             workteam_arn=_arn("workteamArn", context.get("workteamArn"), _WORKTEAM_ARN),
             image_buckets=_image_buckets(context.get("imageBuckets")),
             image_kms_keys=_image_kms_keys(context.get("imageKmsKeys")),
+            live_interval_minutes=_live_interval(context.get("liveIntervalMinutes")),
         )
         if float(settings.val_fraction) + float(settings.test_fraction) >= 1:
             raise SettingsError("valFraction + testFraction must leave images for training")
@@ -226,6 +232,19 @@ def _positive(name: str, value: Any, default: int) -> int:
     if number < 1:
         raise SettingsError(f"{name} must be positive, not {number}")
     return number
+
+
+def _live_interval(value: Any) -> int:
+    if value is None or value == "":
+        return DEFAULT_LIVE_INTERVAL_MINUTES
+    # bool is an int in Python: `true` from cdk.json must not read as 1 minute.
+    text = str(value).strip() if not isinstance(value, bool) else ""
+    if not text.isascii() or not text.isdigit():
+        raise SettingsError(
+            f"liveIntervalMinutes must be a whole number of minutes (0 turns live datasets off; "
+            f"EventBridge Scheduler runs at most once a minute), not {value!r}"
+        )
+    return int(text)
 
 
 def _arn(name: str, value: Any, pattern: re.Pattern[str]) -> str | None:

@@ -62,6 +62,8 @@ class ConversionOptions:
     min_region_area: float = 4.0
     # Video frames: keep every Nth frame of each sequence (by frame number).
     frame_step: int = 1
+    # Labels so far of a job still in progress (a live dataset): report.json says so.
+    partial: bool = False
 
     def line_rules(
         self,
@@ -322,6 +324,9 @@ class _Pass:
         names = self.survey.names
         document["renamed_images"] = len(names.renamed)
         document["layout"] = str(self.options.layout)
+        if self.options.partial:
+            # Only when true: every complete dataset's report.json stays as it was.
+            document["partial"] = True
         return document
 
 

@@ -56,6 +56,7 @@ def _options(request: ConversionRequest, settings: ConvertSettings) -> Conversio
         verification_attribute=request.verification_attribute,
         accepted_verdicts=frozenset(request.accepted_verdicts),
         fractions=SplitFractions(settings.val_fraction, settings.test_fraction),
+        partial=request.partial,
     )
 
 

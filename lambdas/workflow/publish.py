@@ -102,14 +102,18 @@ def ready_detail(outcome: ConversionOutcome) -> dict[str, Any]:
         if outcome.summary.task == "classify"
         else outcome.dataset_uri + "data.yaml",
         "summary": outcome.summary.model_dump(),
+        # A live dataset: the labels so far of a job still in progress.
+        "partial": outcome.partial,
     }
 
 
 def ready_message(outcome: PublishRequest) -> tuple[str, str]:
     s = outcome.summary
-    subject = f"YOLO dataset ready: {outcome.dataset_name}"[:100]
+    ready = "YOLO dataset ready (partial)" if outcome.partial else "YOLO dataset ready"
+    subject = f"{ready}: {outcome.dataset_name}"[:100]
     lines = [
         f"Dataset {outcome.dataset_name} is ready ({outcome.source} {outcome.job_name}).",
+        *_partial_lines(outcome),
         f"Location: {outcome.dataset_uri}",
         *_counts(s),
         f"Details: {outcome.dataset_uri}report.json, {outcome.dataset_uri}rejected.jsonl",
@@ -117,6 +121,16 @@ def ready_message(outcome: PublishRequest) -> tuple[str, str]:
     lines += [f"Warning: {w}" for w in s.warnings]
     lines += report_lines(outcome)
     return subject, "\n".join(lines)
+
+
+def _partial_lines(outcome: ConversionOutcome) -> list[str]:
+    if not outcome.partial:
+        return []
+    return [
+        f"PARTIAL dataset: labeling job {outcome.job_name} is still in progress; this dataset "
+        f"holds the labels so far ({outcome.manifest_uri}).",
+        "It is replaced by the complete dataset when the job completes.",
+    ]
 
 
 def _counts(s: ConversionSummary) -> list[str]:
