@@ -109,9 +109,10 @@ def newest_iteration(folders: Iterable[str]) -> int | None:
 def sweep(
     settings: LiveSettings, jobs: InProgressJobs, listing: Listing, executions: Executions
 ) -> SweepSummary:
-    summary = SweepSummary()
-    for job_name in jobs.in_progress():
-        summary.in_progress += 1
+    # Listed whole first: the listing's pages stay consistent while jobs are looked at.
+    names = list(jobs.in_progress())
+    summary = SweepSummary(in_progress=len(names))
+    for job_name in names:
         if not settings.resolve.watches(job_name):
             summary.not_ours.append(job_name)
             continue

@@ -68,6 +68,38 @@ def test_one_readable_sns_message_says_where_the_dataset_is(
     assert f"Rejected lines: {summary['rejected_lines']}" in body
 
 
+def test_a_partial_dataset_is_announced_as_partial_on_the_bus_and_in_the_message(
+    publish, convert, conversion_request, bucket, notifications, bus_events
+) -> None:
+    # Given a live conversion of the job while it is in progress (its labels so far)
+    intermediate = conversion_request | {"partial": True, "job_status": "InProgress"}
+    outcome = convert(intermediate)
+    # When publish runs
+    publish(outcome)
+    # Then the event says partial, and so do the subject and the message's first lines
+    (event,) = bus_events.drain()
+    assert event["detail"]["partial"] is True
+    (message,) = notifications.drain()
+    assert message["Subject"] == "YOLO dataset ready (partial): demo-shapes"
+    lines = message["Message"].splitlines()
+    assert lines[1] == (
+        "PARTIAL dataset: labeling job demo-shapes is still in progress; this dataset holds the "
+        f"labels so far ({outcome['manifest_uri']})."
+    )
+    assert lines[2] == "It is replaced by the complete dataset when the job completes."
+
+
+def test_a_complete_dataset_is_announced_as_not_partial(
+    publish, outcome, notifications, bus_events
+) -> None:
+    publish(outcome)
+    (event,) = bus_events.drain()
+    assert event["detail"]["partial"] is False
+    (message,) = notifications.drain()
+    assert "partial" not in message["Subject"].lower()
+    assert "partial" not in message["Message"].lower()
+
+
 def test_second_publish_of_the_same_outcome_sends_nothing(
     publish, outcome, bucket, notifications, bus_events
 ) -> None:
