@@ -181,6 +181,7 @@ class LocalCloud:
         self._create_buses()
         self._create_tables()
         self._name_roles()
+        self._name_state_machines()
         self._create_functions()
         self._create_state_machines()
         self._create_stack_record()
@@ -351,6 +352,13 @@ class LocalCloud:
         for pool in self._pools.values():
             pool.close()
 
+    def _name_state_machines(self) -> None:
+        # Their ARNs before the functions': a function's environment may name a state machine
+        # (the live sweep starts the conversion), and a state machine names its functions.
+        for logical in resources_of(self.template, "AWS::StepFunctions::StateMachine"):
+            name = f"local-{logical}"[:80]
+            self.resolver.refs[logical] = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+
     def _create_state_machines(self) -> None:
         machines = resources_of(self.template, "AWS::StepFunctions::StateMachine")
         sfn = self.client("stepfunctions")
@@ -360,6 +368,9 @@ class LocalCloud:
             arn = sfn.create_state_machine(
                 name=f"local-{logical}"[:80], definition=json.dumps(parsed), roleArn=self._role()
             )["stateMachineArn"]
+            if arn != self.resolver.refs[logical]:
+                raise RuntimeError(f"state machine {logical} is {arn}, the functions were told "
+                                   f"{self.resolver.refs[logical]}")  # fmt: skip
             self.resolver.refs[logical] = arn
             self.state_machines[logical] = arn
             if logical.startswith("ConversionWorkflow"):
