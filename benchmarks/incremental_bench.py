@@ -82,7 +82,7 @@ def run(lines: int, fraction: float, seed: int = 7) -> dict[str, Any]:
         rerun = cloud.s3_gate.requests - full
         denials = len(cloud.denials)
     full_totals, rerun_totals = _by_function(full), _by_function(rerun)
-    result = {
+    result: dict[str, Any] = {
         "lines": len(manifest.decode().splitlines()),
         "images": len(job.truth),
         "changed_lines": changed,

@@ -10,9 +10,10 @@ reaches moto through `AWS_ENDPOINT_URL`, as any SDK client does.
 What is emulated: IAM for S3 (`localrun.iam`: each function signs with its own credentials, and
 its S3 requests are allowed or refused by its role's policies from the template, as S3 would;
 a bucket made with `create_bucket(..., other_account=True)` also needs its bucket policy to
-allow the role), SageMaker (moto has no labeling jobs: DescribeLabelingJob and
-CreateLabelingJob are answered from responses queued by the test, each checked against the
-SageMaker API model) and EventBridge delivery (moto doesn't deliver to Step Functions, so a
+allow the role), SageMaker (moto has no labeling jobs: DescribeLabelingJob, ListLabelingJobs
+and CreateLabelingJob are answered from responses queued by the test, each checked against the
+SageMaker API model), EventBridge Scheduler (`fire_schedules` invokes each schedule's target
+function as the schedule would, when the test says it is time) and EventBridge delivery (moto doesn't deliver to Step Functions, so a
 matched event is started here, as the rule's target would; an SQS target gets the event in
 moto's queue, and `deliver_queued` hands queued messages to the function of the queue's event
 source mapping, in batches, deleting those the function did not report as failed). With
@@ -181,6 +182,7 @@ class LocalCloud:
         self._create_buses()
         self._create_tables()
         self._name_roles()
+        self._name_state_machines()
         self._create_functions()
         self._create_state_machines()
         self._create_stack_record()
@@ -351,6 +353,13 @@ class LocalCloud:
         for pool in self._pools.values():
             pool.close()
 
+    def _name_state_machines(self) -> None:
+        # Their ARNs before the functions': a function's environment may name a state machine
+        # (the live sweep starts the conversion), and a state machine names its functions.
+        for logical in resources_of(self.template, "AWS::StepFunctions::StateMachine"):
+            name = f"local-{logical}"[:80]
+            self.resolver.refs[logical] = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+
     def _create_state_machines(self) -> None:
         machines = resources_of(self.template, "AWS::StepFunctions::StateMachine")
         sfn = self.client("stepfunctions")
@@ -360,6 +369,9 @@ class LocalCloud:
             arn = sfn.create_state_machine(
                 name=f"local-{logical}"[:80], definition=json.dumps(parsed), roleArn=self._role()
             )["stateMachineArn"]
+            if arn != self.resolver.refs[logical]:
+                raise RuntimeError(f"state machine {logical} is {arn}, the functions were told "
+                                   f"{self.resolver.refs[logical]}")  # fmt: skip
             self.resolver.refs[logical] = arn
             self.state_machines[logical] = arn
             if logical.startswith("ConversionWorkflow"):
@@ -431,7 +443,34 @@ class LocalCloud:
         with mock.patch.object(notifications, "send_event", send_event):
             yield
 
+    # -- EventBridge Scheduler, on demand ------------------------------------------------------
+    def fire_schedules(self) -> list[dict[str, Any]]:
+        """One tick of every schedule of the template: its target function invoked through
+        moto's Lambda (so as deployed) with the schedule's input; their answers, in order."""
+        answers = []
+        for resource in resources_of(self.template, "AWS::Scheduler::Schedule").values():
+            target = self.resolver.resolve(resource["Properties"]["Target"])
+            event = json.loads(target.get("Input") or "{}")
+            answers.append(self.invoke_function(str(target["Arn"]), event))
+        return answers
+
+    def invoke_function(self, arn: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Invoke a function (by ARN) through moto's Lambda; its answer, or RuntimeError."""
+        response = self.client("lambda").invoke(FunctionName=arn, Payload=json.dumps(event))
+        answer: dict[str, Any] = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            raise RuntimeError(f"{arn} failed: {answer}")
+        return answer
+
     # -- Ground Truth, simulated ---------------------------------------------------------------
+    def expect_list_labeling_jobs(self, summaries: list[dict[str, Any]]) -> None:
+        """Queue ListLabelingJobs' answer for jobs in progress (one page)."""
+        self.sagemaker.expect(
+            "ListLabelingJobs",
+            {"LabelingJobSummaryList": summaries},
+            {"StatusEquals": "InProgress"},
+        )
+
     def expect_describe_labeling_job(self, response: dict[str, Any]) -> None:
         """Queue DescribeLabelingJob's answer (checked against the SageMaker model)."""
         self.sagemaker.expect(
@@ -685,6 +724,7 @@ class _SageMakerAnswers:
 
     OPERATIONS: ClassVar[dict[str, str]] = {
         "DescribeLabelingJob": "describe_labeling_job",
+        "ListLabelingJobs": "list_labeling_jobs",
         "CreateLabelingJob": "create_labeling_job",
     }
 

@@ -97,6 +97,19 @@ class SampleJob:
             "LabelingJobOutput": {"OutputDatasetS3Uri": f"s3://{self.bucket}/{self.manifest_key}"},
         }  # fmt: skip
 
+    def list_summary(self, status: str = "InProgress") -> dict[str, Any]:
+        """This job as ListLabelingJobs lists it (a LabelingJobSummary)."""
+        described = self.describe_response(status)
+        summary = {key: described[key] for key in (
+            "LabelingJobName", "LabelingJobArn", "CreationTime", "LastModifiedTime",
+            "LabelingJobStatus", "LabelCounters", "InputConfig",
+        )}  # fmt: skip
+        return summary | {"WorkteamArn": described["HumanTaskConfig"]["WorkteamArn"]}
+
+    def intermediate_key(self, iteration: int) -> str:
+        """Where Ground Truth rewrites the labels so far while the job runs."""
+        return f"{self.output_prefix}manifests/intermediate/{iteration}/output.manifest"
+
 
 def _image_names(count: int) -> list[str]:
     # Same file name in two folders, dots in a name, unicode and a space: all must survive.

@@ -39,6 +39,9 @@ Context values (`cdk synth -c key=value`, or the "context" block of cdk.json):
   (kms:Decrypt, through S3 only). Default: none.
 - `keepVersions`: dataset versions kept, the current one included (older ones are deleted at
   the next publish, except files a kept version still names). Default: 3.
+- `liveIntervalMinutes`: every this many minutes, the newest intermediate manifest of each
+  watched labeling job in progress converts into a partial dataset (EventBridge Scheduler and
+  the LiveSweep function). A whole number; 0 leaves both out. Default: 60.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ from stacks.constructs.intake import (
     LABELING_JOB_LOG_GROUP,
     Intake,
 )
+from stacks.constructs.live_datasets import LiveDatasets
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.notifications import Notifications
 from stacks.constructs.report_step import REPORT_OUTPUTS
@@ -113,6 +117,12 @@ REASON_MAP_EXECUTIONS = (
     "The Distributed Map describes, stops and redrives its own child executions, whose names"
     " Step Functions generates at run time; the ARN is limited to executions of this state"
     " machine."
+)
+REASON_LIST_LABELING_JOBS = (
+    "The live sweep lists the labeling jobs in progress: sagemaker:ListLabelingJobs supports no"
+    " resource-level permissions, only Resource '*' (it reveals job summaries, no data; each job"
+    " is then described through the jobNamePrefix-scoped ARN). Active X-Ray tracing:"
+    " xray:PutTraceSegments and xray:PutTelemetryRecords support only Resource '*' too."
 )
 REASON_DLQ = (
     "This queue is itself the dead-letter queue of the EventBridge targets (EventBridge is not an"
@@ -173,11 +183,22 @@ class Gt2YoloStack(cdk.Stack):
                 storage=self.storage,
                 alarm_topic=self.notifications.topic,
             )
+        self.live: LiveDatasets | None = None
+        if settings.live_interval_minutes > 0:
+            self.live = LiveDatasets(
+                self,
+                "LiveDatasets",
+                settings=settings,
+                storage=self.storage,
+                state_machine=self.workflow.state_machine,
+            )
         cdk.Tags.of(self).add(*PROJECT_TAG)
         self._outputs()
         self._acknowledge_nag_findings()
         if self.intake is not None:
             self._acknowledge_intake_findings(self.intake)
+        if self.live is not None:
+            self._acknowledge_live_findings(self.live)
         self._skip_inapplicable_checkov_checks()
 
     def _outputs(self) -> None:
@@ -237,6 +258,12 @@ class Gt2YoloStack(cdk.Stack):
                 bounded=scanner.EVENT_SOURCE_BOUNDS_CONCURRENCY.format(
                     max_concurrency=INTAKE_MAX_CONCURRENCY
                 ),
+            )
+        if self.live is not None:
+            self._skip_function_checks(
+                self.live.sweep_function,
+                no_dlq=scanner.SCHEDULED_NEEDS_NO_DLQ,
+                bounded=scanner.SCHEDULE_BOUNDS_CALLS,
             )
         for function in task_functions:
             self._skip_function_checks(
@@ -355,6 +382,28 @@ class Gt2YoloStack(cdk.Stack):
         self._acknowledge_ground_truth_role(intake)
         self._acknowledge_state_machine(
             intake.state_machine, [intake.prepare_function, intake.create_function]
+        )
+
+    def _acknowledge_live_findings(self, live: LiveDatasets) -> None:
+        role = cast(iam.IRole, live.sweep_function.role)
+        # One finding for both wildcards of this role: ListLabelingJobs and X-Ray.
+        self._acknowledge(role, "IAM5[Resource::*]", REASON_LIST_LABELING_JOBS)
+        labeling_jobs = (
+            "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:labeling-job/"
+            f"{self.settings.job_name_prefix}*"
+        )
+        self._acknowledge(
+            role,
+            f"IAM5[Resource::{labeling_jobs}]",
+            "The live sweep describes each labeling job in progress that ListLabelingJobs names"
+            " at run time (for its output path); the resource is limited to jobs of this account"
+            " and region whose name starts with the jobNamePrefix context value.",
+        )
+        self._acknowledge(
+            live.schedule_role,
+            f"IAM5[Resource::{self._arn_token(live.sweep_function)}:*]",
+            "The schedule's target grants lambda:InvokeFunction on the LiveSweep function and its"
+            " qualified ARNs (<arn>:*, versions and aliases) of this one function only.",
         )
 
     def _acknowledge_ground_truth_role(self, intake: Intake) -> None:

@@ -25,6 +25,8 @@ DEFAULT_CHUNK_MIB = 64
 DEFAULT_MAX_CHUNK_CONCURRENCY = 40
 # Dataset versions kept (the current one included) so a model's training data can be restored.
 DEFAULT_KEEP_VERSIONS = 3
+# Live datasets: minutes between sweeps of the jobs in progress; 0 leaves the sweep out.
+DEFAULT_LIVE_INTERVAL_MINUTES = 60
 
 # kmsKey: "create" makes a customer managed key in the stack; an ARN reuses an existing key.
 KMS_KEY_CREATE = "create"
@@ -62,6 +64,7 @@ CONTEXT_KEYS = (
     "imageBuckets",
     "imageKmsKeys",
     "keepVersions",
+    "liveIntervalMinutes",
 )
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -110,6 +113,8 @@ class Settings:
     image_buckets: tuple[ImageSource, ...] = ()
     image_kms_keys: tuple[str, ...] = ()
     keep_versions: int = DEFAULT_KEEP_VERSIONS
+    # Convert the newest intermediate manifest of jobs in progress every this many minutes.
+    live_interval_minutes: int = DEFAULT_LIVE_INTERVAL_MINUTES
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
@@ -144,6 +149,7 @@ class Settings:
             keep_versions=_positive(
                 "keepVersions", context.get("keepVersions"), DEFAULT_KEEP_VERSIONS
             ),
+            live_interval_minutes=_live_interval(context.get("liveIntervalMinutes")),
         )
         if float(settings.val_fraction) + float(settings.test_fraction) >= 1:
             raise SettingsError("valFraction + testFraction must leave images for training")
@@ -233,6 +239,19 @@ def _positive(name: str, value: Any, default: int) -> int:
     if number < 1:
         raise SettingsError(f"{name} must be positive, not {number}")
     return number
+
+
+def _live_interval(value: Any) -> int:
+    if value is None or value == "":
+        return DEFAULT_LIVE_INTERVAL_MINUTES
+    # bool is an int in Python: `true` from cdk.json must not read as 1 minute.
+    text = str(value).strip() if not isinstance(value, bool) else ""
+    if not text.isascii() or not text.isdigit():
+        raise SettingsError(
+            f"liveIntervalMinutes must be a whole number of minutes (0 turns live datasets off; "
+            f"EventBridge Scheduler runs at most once a minute), not {value!r}"
+        )
+    return int(text)
 
 
 def _arn(name: str, value: Any, pattern: re.Pattern[str]) -> str | None:

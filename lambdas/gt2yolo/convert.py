@@ -64,6 +64,8 @@ class ConversionOptions:
     frame_step: int = 1
     # The dataset version this conversion writes (published datasets): named in report.json.
     version: str | None = None
+    # Labels so far of a job still in progress (a live dataset): report.json says so.
+    partial: bool = False
 
     def line_rules(
         self,
@@ -326,6 +328,9 @@ class _Pass:
         document["layout"] = str(self.options.layout)
         if self.options.version is not None:  # absent locally: report.json stays as it was
             document["version"] = self.options.version
+        if self.options.partial:
+            # Only when true: every complete dataset's report.json stays as it was.
+            document["partial"] = True
         return document
 
 

@@ -33,6 +33,61 @@ class SageMakerLabelingJobs:
         with transient_errors():
             return dict(self.client.describe_labeling_job(LabelingJobName=job_name))
 
+    def in_progress(self) -> Iterator[str]:
+        """Names of the account's labeling jobs in progress (in this region), every page."""
+        pages = self.client.get_paginator("list_labeling_jobs").paginate(StatusEquals="InProgress")
+        with transient_errors():
+            for page in pages:
+                for summary in page.get("LabelingJobSummaryList", []):
+                    yield str(summary["LabelingJobName"])
+
+
+class S3Listing:
+    """Listings only: ListBucket is all the live sweep may do in the bucket."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def folders(self, bucket: str, prefix: str) -> list[str]:
+        """The names of the folders right under `prefix` (its common prefixes)."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, Delimiter="/"
+        )
+        with transient_errors():
+            return [
+                common["Prefix"].removeprefix(prefix).rstrip("/")
+                for page in pages
+                for common in page.get("CommonPrefixes", [])
+            ]
+
+    def etag(self, bucket: str, key: str) -> str | None:
+        """The object's ETag from a listing (no GetObject needed), or None if it is absent."""
+        with transient_errors():
+            page = self.client.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+        found = page.get("Contents", [])
+        return str(found[0]["ETag"]).strip('"') if found and found[0]["Key"] == key else None
+
+
+class StepFunctionsExecutions:
+    def __init__(self, client: Any, state_machine_arn: str) -> None:
+        self.client = client
+        self.state_machine_arn = state_machine_arn
+
+    def start(self, name: str, state_input: dict[str, Any]) -> bool:
+        try:
+            with transient_errors():
+                self.client.start_execution(
+                    stateMachineArn=self.state_machine_arn,
+                    name=name,
+                    input=json.dumps(state_input),
+                )
+        except ClientError as exc:
+            # Names are unique per state machine (kept 90 days after the execution closed).
+            if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+                return False
+            raise
+        return True
+
 
 class S3ObjectReader:
     def __init__(self, client: Any) -> None:

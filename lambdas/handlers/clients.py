@@ -37,6 +37,11 @@ def dynamodb() -> Any:
     return boto3.client("dynamodb", config=_RETRIES)
 
 
+@cache
+def stepfunctions() -> Any:
+    return boto3.client("stepfunctions", config=_RETRIES)
+
+
 def reset() -> None:
-    for factory in (s3, sagemaker, sns, events, dynamodb):
+    for factory in (s3, sagemaker, sns, events, dynamodb, stepfunctions):
         factory.cache_clear()

@@ -27,7 +27,23 @@ class ManifestCreated(S3EventNotificationEventBridgeModel):
     detail_type: Literal["Object Created"] = Field(alias="detail-type")
 
 
-StartEvent = LabelingJobStateChange | ManifestCreated
+class LiveTickDetail(BaseModel):
+    job_name: str = Field(min_length=1)
+    manifest_uri: str = Field(pattern=r"^s3://")
+    iteration: int = Field(ge=0)
+    etag: str
+
+
+class LiveDatasetTick(BaseModel):
+    """The live sweep's request for a partial dataset (a state machine input, not a bus event:
+    the sweep starts the execution itself, see workflow.live)."""
+
+    detail_type: Literal["Live Dataset Tick"] = Field(alias="detail-type")
+    source: Literal["gt2yolo.live"]
+    detail: LiveTickDetail
+
+
+StartEvent = LabelingJobStateChange | ManifestCreated | LiveDatasetTick
 
 
 class ImageCreated(S3EventNotificationEventBridgeModel):

@@ -9,6 +9,7 @@ from gt2yolo.fanout import DEFAULT_CHUNK_BYTES
 from gt2yolo.versions import DEFAULT_KEEP
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from workflow.convert import DEFAULT_FAN_OUT_BYTES, DEFAULT_SEQUENCES_PER_CHUNK, ConvertSettings
+from workflow.live import LiveSettings
 from workflow.report_settings import ReportSettings
 from workflow.resolve import ResolveSettings
 
@@ -29,6 +30,13 @@ class ResolveEnv(_Env):
     JOB_NAME_PREFIX: str = ""
     CONVERT_STOPPED_JOBS: bool = False
     MANIFESTS_PREFIX: str = "manifests/"
+
+
+class LiveEnv(_Env):
+    BUCKET_NAME: str = Field(min_length=3)
+    JOB_NAME_PREFIX: str = ""
+    GROUNDTRUTH_PREFIX: str = "groundtruth/"
+    STATE_MACHINE_ARN: str = Field(pattern=r"^arn:aws[a-z-]*:states:")
 
 
 class ConvertEnv(_Env):
@@ -90,6 +98,21 @@ def resolve_settings() -> ResolveSettings:
 
 
 @cache
+def live_env() -> LiveEnv:
+    env = LiveEnv.load()
+    assert isinstance(env, LiveEnv)
+    return env
+
+
+@cache
+def live_settings() -> LiveSettings:
+    env = live_env()
+    return LiveSettings(
+        ResolveSettings(env.BUCKET_NAME, env.JOB_NAME_PREFIX), env.GROUNDTRUTH_PREFIX
+    )
+
+
+@cache
 def convert_settings() -> ConvertSettings:
     env = ConvertEnv.load()
     assert isinstance(env, ConvertEnv)
@@ -140,5 +163,5 @@ def start_job_env() -> StartJobEnv:
 def reset() -> None:
     """Forget validated settings (tests change the environment between cold starts)."""
     for loader in (resolve_settings, convert_settings, report_settings, publish_env, notify_env,
-                   intake_env, start_job_env):  # fmt: skip
+                   intake_env, start_job_env, live_env, live_settings):  # fmt: skip
         loader.cache_clear()

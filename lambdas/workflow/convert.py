@@ -147,6 +147,7 @@ def conversion_options(
         accepted_verdicts=frozenset(request.accepted_verdicts),
         fractions=SplitFractions(settings.val_fraction, settings.test_fraction),
         task=LabelTask(request.task) if request.task else None,
+        partial=request.partial,
     )
 
 
@@ -282,6 +283,9 @@ def fingerprint_of(
     }
     if request.task is not None:  # absent for bounding boxes: their fingerprints stay as they were
         parts["task"] = request.task
+    if request.partial:
+        # A live dataset never counts as the job's final one, even from identical bytes.
+        parts["partial"] = True
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 

@@ -92,6 +92,7 @@ def _options(
         accepted_verdicts=frozenset(request.accepted_verdicts),
         fractions=SplitFractions(settings.val_fraction, settings.test_fraction),
         version=version,
+        partial=request.partial,
     )
 
 

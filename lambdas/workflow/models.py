@@ -28,6 +28,9 @@ class ConversionRequest(_Model):
     accepted_verdicts: list[str] = Field(default_factory=lambda: ["good"])
     job_status: str | None = None
     label_counters: dict[str, int] | None = None
+    # A live conversion of a job still in progress: its newest intermediate manifest, the
+    # labels so far. Same dataset name as the job's final conversion, which replaces it.
+    partial: bool = False
 
 
 class Skip(_Model):

@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
-from gt2yolo.versions import DEFAULT_KEEP, VersionFiles, publish_version, version_key
+from gt2yolo.versions import (
+    DEFAULT_KEEP,
+    Pointer,
+    VersionFiles,
+    publish_version,
+    read_pointer,
+    version_key,
+)
 from gt2yolo_aws.s3 import S3Uri, S3VersionObjects
 
 from workflow import dataset_lock
@@ -57,12 +64,15 @@ def publish_dataset(
         published_at=datetime.now(UTC).isoformat(),
         version=outcome.version,
     )
+    objects = S3VersionObjects(outcome.dataset_uri, client)
     try:
+        if _superseded(outcome, read_pointer(objects)):
+            return _result(outcome, False, "the job's complete dataset is already current")
         publish_version(
-            S3VersionObjects(outcome.dataset_uri, client),
+            objects,
             outcome.version,
             keep_versions,
-            partial=bool(getattr(outcome, "partial", False)),
+            partial=outcome.partial,
             task=outcome.summary.task,
             job_name=outcome.job_name,
         )
@@ -75,6 +85,18 @@ def publish_dataset(
     bus.put(DATASET_READY, ready_detail(outcome))
     notifier.notify(*ready_message(outcome))
     return _result(outcome, True, "published")
+
+
+def _superseded(outcome: PublishRequest, current: Pointer | None) -> bool:
+    """A live (partial) conversion that waited on the lock while the job completed must not
+    replace the complete dataset: its version is left unpublished (collected at the next
+    publish)."""
+    return (
+        outcome.partial
+        and current is not None
+        and not current.partial
+        and current.job_name == outcome.job_name
+    )
 
 
 def _write_marker(client: Any, location: S3Uri, marker: SuccessMarker) -> bool:
@@ -128,15 +150,19 @@ def ready_detail(outcome: ConversionOutcome) -> dict[str, Any]:
         "files_written": outcome.files_written,
         "files_reused": outcome.files_reused,
         "summary": outcome.summary.model_dump(),
+        # A live dataset: the labels so far of a job still in progress.
+        "partial": outcome.partial,
     }
 
 
 def ready_message(outcome: PublishRequest) -> tuple[str, str]:
     s = outcome.summary
-    subject = f"YOLO dataset ready: {outcome.dataset_name}"[:100]
     tables = outcome.dataset_uri + version_key(outcome.version or "")
+    ready = "YOLO dataset ready (partial)" if outcome.partial else "YOLO dataset ready"
+    subject = f"{ready}: {outcome.dataset_name}"[:100]
     lines = [
         f"Dataset {outcome.dataset_name} is ready ({outcome.source} {outcome.job_name}).",
+        *_partial_lines(outcome),
         f"Location: {outcome.dataset_uri}",
         f"Version: {outcome.version} ({_version_note(outcome)})",
         *_counts(s),
@@ -155,6 +181,16 @@ def _version_note(outcome: ConversionOutcome) -> str:
         f"{outcome.files_written} files written, {outcome.files_reused} unchanged "
         f"from {outcome.previous_version}"
     )
+
+
+def _partial_lines(outcome: ConversionOutcome) -> list[str]:
+    if not outcome.partial:
+        return []
+    return [
+        f"PARTIAL dataset: labeling job {outcome.job_name} is still in progress; this dataset "
+        f"holds the labels so far ({outcome.manifest_uri}).",
+        "It is replaced by the complete dataset when the job completes.",
+    ]
 
 
 def _counts(s: ConversionSummary) -> list[str]:

@@ -6,6 +6,9 @@ Two events start a conversion:
 - an `Object Created` for `manifests/<name>.manifest` in the bucket: no SageMaker call at all,
   for existing manifests (Ground Truth takes no new customers). A sidecar `<name>.manifest.json`
   may carry the label attribute and label config.
+
+A third, the live sweep's tick (`workflow.live`), asks for a partial dataset of a job still in
+progress, from its newest intermediate manifest, under the name its final dataset will have.
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ from workflow.models import ConversionRequest, Skip
 
 JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
 OBJECT_CREATED = "Object Created"
+# The live sweep's state machine input (never on a bus: the sweep starts executions itself).
+LIVE_SOURCE = "gt2yolo.live"
+LIVE_TICK = "Live Dataset Tick"
+IN_PROGRESS = "InProgress"
+INTERMEDIATE_FOLDER = "manifests/intermediate/"  # <S3OutputPath>/<job>/manifests/intermediate/<n>/
+INTERMEDIATE_NAME = "output.manifest"
 JOB_ARN_MARKER = ":labeling-job/"
 MANIFEST_SUFFIX = ".manifest"
 SIDECAR_SUFFIX = ".json"
@@ -47,6 +56,23 @@ class ResolveSettings:
     def statuses(self) -> frozenset[str]:
         return frozenset({"Completed", "Stopped"} if self.convert_stopped_jobs else {"Completed"})
 
+    def watches(self, job_name: str) -> bool:
+        """Whether the stack converts this job at all (the rule's `resources` prefix)."""
+        return job_name.startswith(self.job_name_prefix)
+
+
+def in_bucket(uri: str, bucket: str) -> bool:
+    """Whether an S3 URI names an object of the stack's bucket (the only one it reads)."""
+    return uri.startswith(f"s3://{bucket}/")
+
+
+def job_folder(job: dict[str, Any]) -> str:
+    """`<S3OutputPath>/<job name>/`: where Ground Truth writes everything of the job."""
+    output_path = str((job.get("OutputConfig") or {}).get("S3OutputPath") or "")
+    if not output_path:
+        return ""
+    return f"{output_path.rstrip('/')}/{job['LabelingJobName']}/"
+
 
 def resolve_event(
     event: dict[str, Any], settings: ResolveSettings, jobs: LabelingJobs, objects: ObjectReader
@@ -56,6 +82,8 @@ def resolve_event(
         return resolve_labeling_job(event, settings, jobs)
     if detail_type == OBJECT_CREATED:
         return resolve_manifest_drop(event, settings, objects)
+    if detail_type == LIVE_TICK:
+        return resolve_live_tick(event, settings, jobs)
     raise ResolveError(f"unexpected event detail-type {detail_type!r}")
 
 
@@ -71,7 +99,7 @@ def resolve_labeling_job(
     event: dict[str, Any], settings: ResolveSettings, jobs: LabelingJobs
 ) -> ConversionRequest | Skip:
     job_name = job_name_from_event(event)
-    if not job_name.startswith(settings.job_name_prefix):
+    if not settings.watches(job_name):
         return Skip(reason=f"job name lacks prefix {settings.job_name_prefix!r}", job_name=job_name)
     job = jobs.describe(job_name)
     status = job.get("LabelingJobStatus", "")
@@ -84,6 +112,52 @@ def resolve_labeling_job(
             return Skip(reason="stopped job has no output manifest", job_name=job_name)
         raise ResolveError(f"job {job_name} is {status} but has no LabelingJobOutput")
     _require_in_bucket(manifest_uri, settings.bucket, "output manifest")
+    return _job_request(job_name, job, manifest_uri, settings, partial=False)
+
+
+def resolve_live_tick(
+    event: dict[str, Any], settings: ResolveSettings, jobs: LabelingJobs
+) -> ConversionRequest | Skip:
+    """A partial dataset of a job in progress, if it still is: its final conversion belongs to
+    the Completed event, which must not be overtaken by labels so far."""
+    detail = event.get("detail") or {}
+    job_name = str(detail.get("job_name") or "")
+    manifest_uri = str(detail.get("manifest_uri") or "")
+    if not settings.watches(job_name):
+        return Skip(reason=f"job name lacks prefix {settings.job_name_prefix!r}", job_name=job_name)
+    job = jobs.describe(job_name)
+    status = job.get("LabelingJobStatus", "")
+    if status != IN_PROGRESS:
+        return Skip(
+            reason=f"job status is {status}: no live dataset, the job's final conversion "
+            "follows its state change",
+            job_name=job_name,
+        )
+    _require_intermediate_manifest(manifest_uri, job)
+    _require_in_bucket(manifest_uri, settings.bucket, "intermediate manifest")
+    return _job_request(job_name, job, manifest_uri, settings, partial=True)
+
+
+def _require_intermediate_manifest(manifest_uri: str, job: dict[str, Any]) -> None:
+    """The tick may name only one of the job's own intermediate manifests."""
+    folder = job_folder(job) + INTERMEDIATE_FOLDER
+    iteration = manifest_uri.removeprefix(folder).removesuffix("/" + INTERMEDIATE_NAME)
+    if not manifest_uri.startswith(folder) or not is_iteration(iteration):
+        raise ResolveError(
+            f"{manifest_uri} is not an intermediate manifest of job {job['LabelingJobName']} "
+            f"({folder}<n>/{INTERMEDIATE_NAME})"
+        )
+
+
+def _job_request(
+    job_name: str,
+    job: dict[str, Any],
+    manifest_uri: str,
+    settings: ResolveSettings,
+    *,
+    partial: bool,
+) -> ConversionRequest | Skip:
+    """What DescribeLabelingJob says about how to read the job's manifest."""
     try:
         task = task_of_pre_annotation_lambda(
             (job.get("HumanTaskConfig") or {}).get("PreHumanTaskLambdaArn")
@@ -95,14 +169,16 @@ def resolve_labeling_job(
         _require_in_bucket(config_uri, settings.bucket, "label category config")
     return ConversionRequest(
         source="labeling-job",
+        # The final conversion's name: a live dataset is the same dataset, earlier.
         job_name=job_name,
         dataset_name=job_name,
         manifest_uri=manifest_uri,
         label_attribute=job.get("LabelAttributeName"),
         label_config_uri=config_uri,
         task=None if task is None else str(task),
-        job_status=status,
+        job_status=job.get("LabelingJobStatus"),
         label_counters=job.get("LabelCounters"),
+        partial=partial,
     )
 
 
@@ -167,8 +243,13 @@ def _read_sidecar(bucket: str, key: str, objects: ObjectReader) -> dict[str, Any
 
 
 def _require_in_bucket(uri: str, bucket: str, what: str) -> None:
-    if not uri.startswith(f"s3://{bucket}/"):
+    if not in_bucket(uri, bucket):
         raise ResolveError(
             f"{what} {uri} is outside bucket {bucket}: this stack reads only its own bucket; "
             f"copy it under s3://{bucket}/ and drop the manifest into manifests/"
         )
+
+
+def is_iteration(folder: str) -> bool:
+    """An intermediate folder's name: a decimal number (ASCII digits, as Ground Truth counts)."""
+    return folder.isascii() and folder.isdigit()

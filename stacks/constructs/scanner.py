@@ -49,6 +49,15 @@ EVENT_SOURCE_BOUNDS_CONCURRENCY = (
     "Its SQS event source mapping caps its concurrency (ScalingConfig.MaximumConcurrency,"
     " {max_concurrency})." + f" {_RESERVING}"
 )
+SCHEDULED_NEEDS_NO_DLQ = (
+    "Invoked asynchronously by its EventBridge Scheduler schedule only; each run looks at every"
+    " labeling job afresh, so the next tick redoes whatever a failed one missed: a dead-letter"
+    " queue would only hold events that carry nothing."
+)
+SCHEDULE_BOUNDS_CALLS = (
+    "Invoked only by its schedule, once per liveIntervalMinutes (plus the schedule's retries of"
+    f" a failed invocation). {_RESERVING}"
+)
 LOG_GROUP_SERVICE_KEY = (
     "CloudWatch Logs encrypts the log data at rest with its own keys. A customer managed key is"
     " opt-in: with kmsKey=create this log group is encrypted with the stack's key (an existing"

@@ -25,11 +25,11 @@ from stacks.constructs.layers import OPENCV_REQUIREMENTS, pinned
 
 WORKTEAM_ARN = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/labelers"
 STREAMING_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:gt-streaming-input"
-# The default (the intake on, batch mode), the intake off, each optional capability switched on
-# (then all of them at once).
+# The default (the intake and live datasets on, batch mode), both off, each optional capability
+# switched on (then all of them at once).
 DEPLOY_SHAPES: dict[str, dict[str, Any]] = {
     "default": {},
-    "intake off": {"intake": "false"},
+    "intake and live datasets off": {"intake": "false", "liveIntervalMinutes": "0"},
     "work team": {"workteamArn": WORKTEAM_ARN},
     "streaming topic": {"streamingInputTopicArn": STREAMING_TOPIC_ARN},
     "kmsKey=create": {"kmsKey": "create"},
@@ -37,6 +37,7 @@ DEPLOY_SHAPES: dict[str, dict[str, Any]] = {
     "everything": {
         "workteamArn": WORKTEAM_ARN, "streamingInputTopicArn": STREAMING_TOPIC_ARN,
         "kmsKey": "create", "convertStoppedJobs": "true", "jobNamePrefix": "yolo-",
+        "liveIntervalMinutes": "5",
         "notificationEmail": "ml-team@example.com", "imageBuckets": "customer-images,archive/gt/",
         "imageKmsKeys": "arn:aws:kms:us-east-1:123456789012:key/0e5c1e6a-1111-4222-8333-944455556666",
     },

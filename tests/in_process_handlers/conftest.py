@@ -60,10 +60,11 @@ OPTIONAL_ENV = (
     "AWS_PROFILE", "AWS_ENDPOINT_URL", "POWERTOOLS_DEV", "FAN_OUT_BYTES", "CHUNK_BYTES",
     "GROUNDTRUTH_PREFIX", "PREVIEW_SAMPLE", "PREVIEW_FLAGGED_LIMIT",
     "TABLE_NAME", "STREAMING_TOPIC_ARN", "GROUND_TRUTH_ROLE_ARN", "WORKTEAM_ARN", "OUTPUT_PREFIX",
+    "STATE_MACHINE_ARN",
 )  # fmt: skip
 HANDLERS = (
     "resolve", "convert", "report", "publish", "notify_failure", "convert_chunk", "finalize",
-    "intake", "start_job",
+    "intake", "start_job", "live",
 )  # fmt: skip
 TABLE_NAME = "gt2yolo-image-registry"
 STREAMING_TOPIC_NAME = "gt-streaming-input"
@@ -241,6 +242,28 @@ class StubbedSageMaker:
         name = response["LabelingJobName"]
         self.stubber.add_response("describe_labeling_job", response, {"LabelingJobName": name})
 
+    def lists_in_progress(self, *job_names: str) -> None:
+        """ListLabelingJobs(StatusEquals=InProgress) answers these jobs, one page per job (so
+        that the caller must follow NextToken)."""
+        for position, name in enumerate(job_names):
+            arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/{name}"
+            page: dict[str, Any] = {"LabelingJobSummaryList": [{
+                "LabelingJobName": name, "LabelingJobArn": arn, "LabelingJobStatus": "InProgress",
+                "CreationTime": 0, "LastModifiedTime": 0, "WorkteamArn": WORKTEAM_ARN,
+                "LabelCounters": {"TotalLabeled": 1, "HumanLabeled": 1, "MachineLabeled": 0,
+                                  "FailedNonRetryableError": 0, "Unlabeled": 1},
+            }]}  # fmt: skip
+            expected: dict[str, Any] = {"StatusEquals": "InProgress"}
+            if position:
+                expected["NextToken"] = f"page-{position}"
+            if position < len(job_names) - 1:
+                page["NextToken"] = f"page-{position + 1}"
+            self.stubber.add_response("list_labeling_jobs", page, expected)
+        if not job_names:
+            self.stubber.add_response(
+                "list_labeling_jobs", {"LabelingJobSummaryList": []}, {"StatusEquals": "InProgress"}
+            )
+
     def throttles(self, job_name: str) -> None:
         self.stubber.add_client_error(
             "describe_labeling_job",
@@ -373,6 +396,11 @@ def publish(handler_modules: dict[str, ModuleType]) -> Handler:
 @pytest.fixture
 def notify_failure(handler_modules: dict[str, ModuleType]) -> Handler:
     return _invoker(handler_modules["notify_failure"], "gt2yolo-notify-failure")
+
+
+@pytest.fixture
+def live_sweep(handler_modules: dict[str, ModuleType]) -> Handler:
+    return _invoker(handler_modules["live"], "gt2yolo-live-sweep")
 
 
 class S3Writes:

@@ -84,6 +84,27 @@ def test_chunks_and_finalize_write_the_dataset_convert_writes_alone(
     assert outcome["mode"] == "converted"
 
 
+@pytest.mark.parametrize("fan_out", [False, True], ids=["one lambda", "fanned out"])
+def test_report_json_of_a_partial_conversion_says_partial_however_it_converts(
+    convert, convert_chunk, finalize, conversion_request, bucket, monkeypatch, fan_out
+) -> None:
+    # Given a live (partial) conversion request
+    request = conversion_request | {"partial": True, "job_status": "InProgress"}
+    if fan_out:
+        _fan_out(monkeypatch)
+    # When it converts in one Lambda, or through the plan, the chunks and Finalize
+    outcome = convert(request)
+    if fan_out:
+        assert outcome["mode"] == "fan_out"
+        for item in _items(bucket, outcome):
+            convert_chunk(item)
+        outcome = finalize(outcome)
+    # Then report.json says partial, and the outcome still carries the flag to Publish
+    report = bucket.dataset(PREFIX, outcome["version"])["report.json"]
+    assert json.loads(report)["partial"] is True
+    assert outcome["partial"] is True
+
+
 def test_a_failed_map_makes_finalize_fail_with_the_chunk_cause_and_free_the_dataset(
     convert, finalize, conversion_request, bucket, monkeypatch
 ) -> None:

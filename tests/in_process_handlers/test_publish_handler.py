@@ -68,6 +68,38 @@ def test_one_readable_sns_message_says_where_the_dataset_is(
     assert f"Rejected lines: {summary['rejected_lines']}" in body
 
 
+def test_a_partial_dataset_is_announced_as_partial_on_the_bus_and_in_the_message(
+    publish, convert, conversion_request, bucket, notifications, bus_events
+) -> None:
+    # Given a live conversion of the job while it is in progress (its labels so far)
+    intermediate = conversion_request | {"partial": True, "job_status": "InProgress"}
+    outcome = convert(intermediate)
+    # When publish runs
+    publish(outcome)
+    # Then the event says partial, and so do the subject and the message's first lines
+    (event,) = bus_events.drain()
+    assert event["detail"]["partial"] is True
+    (message,) = notifications.drain()
+    assert message["Subject"] == "YOLO dataset ready (partial): demo-shapes"
+    lines = message["Message"].splitlines()
+    assert lines[1] == (
+        "PARTIAL dataset: labeling job demo-shapes is still in progress; this dataset holds the "
+        f"labels so far ({outcome['manifest_uri']})."
+    )
+    assert lines[2] == "It is replaced by the complete dataset when the job completes."
+
+
+def test_a_complete_dataset_is_announced_as_not_partial(
+    publish, outcome, notifications, bus_events
+) -> None:
+    publish(outcome)
+    (event,) = bus_events.drain()
+    assert event["detail"]["partial"] is False
+    (message,) = notifications.drain()
+    assert "partial" not in message["Subject"].lower()
+    assert "partial" not in message["Message"].lower()
+
+
 def test_second_publish_of_the_same_outcome_sends_nothing(
     publish, outcome, bucket, notifications, bus_events
 ) -> None:
@@ -146,3 +178,22 @@ def test_ready_subject_is_ascii_and_under_100_characters_for_a_unicode_dataset_n
     assert f"Dataset {name} is ready" in message["Message"]
     (event,) = bus_events.drain()
     assert event["detail"]["dataset_uri"].endswith(f"/datasets/{name}/")
+
+
+def test_a_live_version_finished_after_the_complete_one_does_not_replace_it(
+    publish, convert, conversion_request, bucket, notifications, bus_events
+) -> None:
+    # Given a live conversion that converted while the job completed, and the complete
+    # conversion, published first (the live one waited on the dataset lock)
+    live = convert(conversion_request | {"partial": True, "job_status": "InProgress"})
+    bucket.client.delete_object(Bucket=bucket.name, Key=PREFIX + "_LOCK")  # as if released
+    complete = convert(conversion_request)
+    publish(complete)
+    # When the live version reaches Publish
+    result = publish(live)
+    # Then the complete version stays current and nothing more is announced
+    assert result["published"] is False
+    assert "complete dataset is already current" in result["reason"]
+    pointer = json.loads(bucket.read(PREFIX + "current.json"))
+    assert (pointer["version"], pointer["partial"]) == (complete["version"], False)
+    assert len(bus_events.drain()) == 1 and len(notifications.drain()) == 1

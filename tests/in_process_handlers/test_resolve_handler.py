@@ -329,3 +329,95 @@ def test_malformed_event_is_refused_by_the_parser_before_any_work(
     # Then the parser model refuses it (SageMaker has no answer queued: none was asked for)
     with pytest.raises(ValidationError):
         resolve(event)
+
+
+# -- live ticks (the live sweep's partial conversions of jobs in progress) ---------------------
+
+INTERMEDIATE_KEY = f"groundtruth/{JOB}/manifests/intermediate/10/output.manifest"
+
+
+def _tick(manifest_uri: str, job_name: str = JOB) -> dict[str, Any]:
+    """What the live sweep starts the state machine with (workflow.live)."""
+    return {
+        "source": "gt2yolo.live",
+        "detail-type": "Live Dataset Tick",
+        "detail": {"job_name": job_name, "manifest_uri": manifest_uri, "iteration": 10,
+                   "etag": "d41d8cd98f00b204e9800998ecf8427e"},
+    }  # fmt: skip
+
+
+def _running(sample_objects: Any, **changes: Any) -> dict[str, Any]:
+    return _describe(sample_objects, LabelingJobStatus="InProgress", LabelingJobOutput=None,
+                     **changes)  # fmt: skip
+
+
+def test_a_live_tick_converts_the_intermediate_manifest_partially_under_the_final_datasets_name(
+    resolve, sagemaker, sample_objects, bucket, job_event
+) -> None:
+    # Given a job in progress, then the same job completed
+    sagemaker.describes(_running(sample_objects))
+    sagemaker.describes(_describe(sample_objects))
+    # When the live sweep's tick arrives, and later the completion event
+    live = resolve(_tick(bucket.uri(INTERMEDIATE_KEY)))
+    final = resolve(job_event(JOB))
+    # Then the tick converts the intermediate manifest, marked partial, read as the job says
+    assert live["action"] == "convert"
+    assert live["partial"] is True
+    assert live["manifest_uri"] == bucket.uri(INTERMEDIATE_KEY)
+    assert live["job_status"] == "InProgress"
+    assert (live["label_attribute"], live["label_config_uri"]) == (
+        final["label_attribute"], final["label_config_uri"],
+    )  # fmt: skip
+    # into the dataset the final conversion replaces (so it can build on it), which is not partial
+    assert (live["job_name"], live["dataset_name"]) == (final["job_name"], final["dataset_name"])
+    assert final["partial"] is False
+
+
+@pytest.mark.parametrize("status", ["Completed", "Stopping", "Stopped", "Failed"])
+def test_a_live_tick_of_a_job_no_longer_in_progress_is_skipped(
+    resolve, sagemaker, sample_objects, bucket, status
+) -> None:
+    # Given the job left InProgress between the sweep and this execution
+    sagemaker.describes(_describe(sample_objects, LabelingJobStatus=status))
+    # When the tick arrives
+    decision = resolve(_tick(bucket.uri(INTERMEDIATE_KEY)))
+    # Then nothing is converted: the job's state change converts its final manifest
+    assert decision["action"] == "skip"
+    assert decision["reason"].startswith(f"job status is {status}")
+
+
+def test_a_live_tick_of_a_job_lacking_the_name_prefix_is_skipped_without_asking_sagemaker(
+    resolve, sagemaker, bucket, monkeypatch
+) -> None:
+    monkeypatch.setenv("JOB_NAME_PREFIX", "prod-")
+    decision = resolve(_tick(bucket.uri(INTERMEDIATE_KEY)))
+    assert decision["action"] == "skip"
+    assert "prod-" in decision["reason"]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        f"groundtruth/{JOB}/manifests/output/output.manifest",  # not an intermediate one
+        f"groundtruth/{JOB}/manifests/intermediate/latest/output.manifest",  # no number
+        f"groundtruth/{JOB}/manifests/intermediate/10/other.manifest",
+        f"groundtruth/{JOB}-2/manifests/intermediate/10/output.manifest",  # another job's
+        "manifests/dropped.manifest",
+    ],
+)
+def test_a_live_tick_may_name_only_an_intermediate_manifest_of_its_own_job(
+    resolve, sagemaker, sample_objects, bucket, key
+) -> None:
+    # Given the job is in progress
+    sagemaker.describes(_running(sample_objects))
+    # When a tick names another object
+    # Then the execution fails: only the job's own intermediate manifests are converted live
+    with pytest.raises(ResolveError, match="is not an intermediate manifest of job demo-shapes"):
+        resolve(_tick(bucket.uri(key)))
+
+
+def test_a_live_tick_without_its_manifest_is_refused_before_any_call(resolve, sagemaker) -> None:
+    tick = _tick("s3://bucket/key")
+    del tick["detail"]["manifest_uri"]
+    with pytest.raises(ValidationError):
+        resolve(tick)

@@ -131,6 +131,7 @@ def test_every_resource_is_tagged_with_the_project(template: assertions.Template
         "AWS::Events::Rule",
         "AWS::SNS::Subscription",
         "AWS::Lambda::LayerVersion",  # CloudFormation has no Tags property for layers
+        "AWS::Scheduler::Schedule",  # nor for schedules (only schedule groups take tags)
     }
     for logical_id, resource in template.to_json()["Resources"].items():
         if resource["Type"] in untaggable:

@@ -184,3 +184,18 @@ def test_image_kms_keys_are_key_arns() -> None:
 def test_image_kms_keys_refuse_aliases_and_bare_ids(raw: str) -> None:
     with pytest.raises(SettingsError, match="not a KMS key ARN"):
         Settings.from_context({"imageKmsKeys": raw})
+
+
+@pytest.mark.parametrize(
+    ("raw", "minutes"), [(None, 60), ("", 60), ("0", 0), ("1", 1), (" 15 ", 15), (1440, 1440)]
+)
+def test_live_interval_is_whole_minutes_60_by_default_and_0_turns_it_off(
+    raw: Any, minutes: int
+) -> None:
+    assert Settings.from_context({"liveIntervalMinutes": raw}).live_interval_minutes == minutes
+
+
+@pytest.mark.parametrize("raw", ["-1", -5, "1.5", 2.5, "ten", "5m", True, "\u0661\u0665"])
+def test_a_live_interval_that_is_no_whole_number_of_minutes_fails_the_synth(raw: Any) -> None:
+    with pytest.raises(SettingsError, match="liveIntervalMinutes must be a whole number"):
+        Settings.from_context({"liveIntervalMinutes": raw})

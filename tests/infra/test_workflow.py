@@ -45,6 +45,7 @@ INTAKE_HANDLERS = [  # deployed by default too: see test_intake.py
     "handlers.start_job.prepare",
     "handlers.start_job.create",
 ]
+LIVE_HANDLERS = ["handlers.live.handler"]  # deployed by default too: see test_live_datasets.py
 
 
 def _function(template: assertions.Template, handler: str) -> dict[str, Any]:
@@ -62,12 +63,14 @@ def _handlers(template: assertions.Template, construct: str = "") -> list[str]:
     )
 
 
-def test_the_workflow_has_seven_handlers_and_the_default_adds_only_the_intakes_three(
+def test_the_workflow_has_seven_handlers_and_the_default_adds_the_intakes_three_and_live_sweep(
     template: assertions.Template, synthesize: Synthesize
 ) -> None:
     assert _handlers(template, "ConversionWorkflow") == sorted(EVERY_HANDLER)
-    assert _handlers(template) == sorted([*EVERY_HANDLER, *INTAKE_HANDLERS])
-    assert _handlers(synthesize({"intake": "false"})) == sorted(EVERY_HANDLER)
+    assert _handlers(template) == sorted([*EVERY_HANDLER, *INTAKE_HANDLERS, *LIVE_HANDLERS])
+    assert _handlers(synthesize({"intake": "false", "liveIntervalMinutes": "0"})) == sorted(
+        EVERY_HANDLER
+    )
 
 
 def test_runtime_is_the_newest_python_that_aws_cdk_lib_knows() -> None:

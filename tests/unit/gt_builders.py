@@ -174,6 +174,7 @@ class Workspace:
         accept: Sequence[str] = ("good",),
         layout: Layout = Layout.FOLDERS,
         on_duplicate: OnDuplicate = OnDuplicate.ERROR,
+        partial: bool = False,
     ) -> Dataset:
         paths = [m if isinstance(m, Path) else self.manifest(m) for m in manifests]
         options = ConversionOptions(
@@ -186,6 +187,7 @@ class Workspace:
             fractions=SplitFractions(val=val, test=test),
             layout=layout,
             on_duplicate=on_duplicate,
+            partial=partial,
         )
         convert_manifests([LocalManifest(p) for p in paths], LocalStorage(self.out), options)
         return Dataset(self.out)

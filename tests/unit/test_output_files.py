@@ -290,6 +290,20 @@ def test_report_json_counts_everything(workspace: Workspace) -> None:
     assert report["images_per_split"].get("val", 0) == 0
 
 
+def test_report_json_says_partial_only_for_the_labels_so_far_of_a_job_in_progress(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    # Given one manifest converted as a complete dataset and as a partial (live) one
+    manifest = workspace.manifest([line(ref("a.jpg"), [box(0)]), line(ref("b.jpg"), [])])
+    complete = workspace.convert(manifest, classes=["cat", "dog"]).report
+    workspace.out = tmp_path / "live"
+    report = workspace.convert(manifest, classes=["cat", "dog"], partial=True).report
+    # Then only the partial report has the key, and it differs by that key alone
+    assert "partial" not in complete
+    assert report.pop("partial") is True
+    assert report == complete
+
+
 def test_nothing_is_written_outside_the_dataset_folder(workspace: Workspace) -> None:
     # Given a manifest with traversal attempts among good lines
     lines = [
