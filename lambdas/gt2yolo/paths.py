@@ -99,6 +99,21 @@ def dataset_path(segments: Sequence[str], common: Sequence[str]) -> str:
     return "/".join(_safe_segment(s, i < last) for i, s in enumerate(relative))
 
 
+def plain_key(body: str) -> bool:
+    """A key (`bucket/key`) that source_ref_segments accepts and dataset_path leaves as it is: no
+    empty, `.` or `..` segment, nothing hidden, no folder ending in `.`, no `images` anywhere.
+    Below a common folder its dataset path is then the key's rest, as it stands."""
+    return (
+        "/" in body
+        and not body.startswith(("/", "."))
+        and not body.endswith("/")
+        and "//" not in body
+        and "/." not in body
+        and "./" not in body
+        and RESERVED_SEGMENT not in body
+    )
+
+
 def folder_prefix(common: Sequence[str]) -> str:
     """`dataset_path` of the common folder itself, with a trailing `/` ("" for none): a dataset
     path below it, appended, gives `dataset_path(segments, ())`."""
