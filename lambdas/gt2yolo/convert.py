@@ -319,15 +319,18 @@ class _Pass:
 
     def _count_image(self, placed: _Placed, outcomes: Sequence[BoxOutcome]) -> None:
         report = self.report
-        kept = 0
+        kept = clamped = 0
         per_class = report.boxes_per_class
         for outcome in outcomes:
-            if outcome.yolo is not None:
+            yolo = outcome.yolo
+            if yolo is not None:
                 kept += 1
-                per_class[outcome.yolo.class_id] += 1
-                report.clamped_boxes += outcome.status == "clamped"
+                per_class[yolo.class_id] += 1
+                if outcome.status == "clamped":
+                    clamped += 1
             else:
                 report.dropped_boxes[BoxDrop(outcome.status.removeprefix("dropped:"))] += 1
+        report.clamped_boxes += clamped
         report.images += 1
         report.manifest(placed.image.origin.manifest).images += 1
         report.boxes += kept
