@@ -44,12 +44,15 @@ def source_ref_segments(source_ref: str) -> tuple[str, ...]:
             source_ref.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800"): no file can be named so
             raise UnsafeSourceRef(f"not encodable as UTF-8: {shown(source_ref)}") from None
-    segments = tuple(source_ref[len(S3_SCHEME) :].split("/"))
+    body = source_ref[len(S3_SCHEME) :]
+    segments = tuple(body.split("/"))
     if len(segments) < 2 or not segments[0] or not segments[-1]:
         raise InvalidSourceRef(f"needs s3://bucket/key naming a file: {shown(source_ref)}")
     # Printable ASCII (nearly every real key) can't hold control characters or line breaks.
     plain = source_ref.isascii() and source_ref.isprintable()
-    for segment in segments:
+    # No segment empty (the ends are checked above), none starting with `.`: nothing to find.
+    clear = plain and "//" not in body and "/." not in body and not body.startswith(".")
+    for segment in () if clear else segments:
         if segment in ("", ".", ".."):
             raise UnsafeSourceRef(f"path segment {segment!r} would leave its folder")
         # Image lists are read with str.splitlines(), which also breaks on U+0085, U+2028, ...
