@@ -1,7 +1,9 @@
-"""Byte-for-byte: does this tree's segmentation converter write what an earlier revision wrote?
+"""Byte-for-byte: does this tree's converter write what an earlier revision wrote?
 
-python -m benchmarks.same_output                  # against b52510c (before the speed-ups)
+python -m benchmarks.same_output                  # segmentation, against b52510c
 python -m benchmarks.same_output --old-rev REV --images 2000
+python -m benchmarks.same_output --task boxes     # bounding boxes, against HEAD
+python -m benchmarks.same_output --task boxes --old-rev REV --lines 20k --fuzz 300
 
 For a speed-up that must not change a byte. On tmpfs, with the old revision's `lambdas/` taken
 from git (`git archive`):
@@ -11,6 +13,10 @@ from git (`git archive`):
   and the new code; every file of the two datasets compared.
 - functions: old and new `decode_mask`, `trace_mask` and `polygon_row` on random masks
   (random colors, stray colors, transparency, odd sizes) and on points off the mask.
+- `--task boxes`: the benchmark's box manifest (default rules, flat layout, a test split,
+  `--jobs 2`, no label config), a manifest of awkward lines (colliding names, a source-ref
+  labeled twice, fields csv quotes, escapes, dropped boxes, rejected lines) under four rules,
+  and the unit suite's fuzz manifests: every file, the exit code and the error output compared.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import argparse
 import filecmp
 import importlib.util
 import io
+import json
 import random
 import subprocess
 import sys
@@ -34,7 +41,8 @@ import numpy as np
 
 from benchmarks.mask_job import mask_jobs
 from benchmarks.measure import REPO_ROOT, child_env
-from benchmarks.run import default_scratch
+from benchmarks.run import default_scratch, parse_size
+from benchmarks.synthetic import synthetic_job
 
 DEFAULT_OLD_REV = "b52510c"
 RULES: tuple[list[str], ...] = ([], ["--polygon-tolerance", "0"], ["--polygon-tolerance", "2.5"],
@@ -214,20 +222,146 @@ def _same_trace(
     return True
 
 
+# --- Bounding boxes: `--task boxes` --------------------------------------------------------
+
+# Run in a child with one revision's `lambdas/` first on the path: every case in one process
+# (gt2yolo_cli.main.main in-process), its exit code and error output kept beside the dataset.
+_BOX_DRIVER = """
+import contextlib, io, json, sys
+from gt2yolo_cli.main import main
+for out, arguments in json.load(open(sys.argv[1])):
+    error = io.StringIO()
+    with contextlib.redirect_stderr(error), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main(arguments)
+        except SystemExit as exit:  # argparse
+            code = exit.code
+    with open(out + ".result", "w") as result:
+        json.dump({"exit": code, "stderr": error.getvalue().replace(out, "OUT")}, result)
+"""
+BOX_RULES: tuple[list[str], ...] = (
+    [], ["--layout", "flat"], ["--val-fraction", "0.3", "--test-fraction", "0.1"],
+    ["--jobs", "2"], ["--on-duplicate", "last"],
+)  # fmt: skip
+
+
+def awkward_box_lines() -> list[str]:
+    """Lines the benchmark job lacks: names that collide (ignoring case, extension), a source-ref
+    labeled twice, escapes, other folders, fields csv must quote, boxes clamped and dropped."""
+    rows: list[str] = []
+    names = ["x.jpg", "x.png", "X.jpg", "dup.jpg", "dup.jpg", "a,b.jpg", 'q"uote.jpg', "é.jpg",
+             "images/y.jpg", ".hidden.jpg", "dot./z.jpg", "deep/er/w.jpg", "x~2.jpg"]  # fmt: skip
+    for index, name in enumerate(names):
+        boxes = [
+            {"class_id": index % 3, "left": -5 + index, "top": 10, "width": 40.5, "height": 30},
+            {"class_id": 2, "left": 600, "top": 10, "width": 40, "height": 30},  # outside
+            {"class_id": 9, "left": 1, "top": 1, "width": 4, "height": 4},  # unknown class
+            {"class_id": 1, "left": 0, "top": 0, "width": 0, "height": 30},  # zero size
+        ]
+        entry = {
+            "source-ref": f"s3://bkt/cam/{name}",
+            "boxes": {"image_size": [{"width": 500, "height": 400}], "annotations": boxes},
+            "boxes-metadata": {
+                "class-map": {"0": "cat", "1": "dog,big", "2": 'bird "b"'},
+                "objects": [{"confidence": 0.5}] * 4,
+                "type": "groundtruth/object-detection",
+            },
+        }
+        rows.append(json.dumps(entry, ensure_ascii=index % 2 == 0))
+    rows.append('{"source-ref": "s3://bkt/cam/\\u0061scaped.jpg", "boxes": {}}')
+    rows.append(
+        '{"source-ref": "s3://other/far.jpg", "boxes": {"image_size": [], "annotations": []}}'
+    )
+    rows.append("not json")
+    return rows
+
+
+def box_cases(folder: Path, lines: int, seed: int, fuzz: int) -> list[tuple[str, list[str]]]:
+    """(name, CLI arguments without --out) of every box conversion compared."""
+    job = synthetic_job(folder / "manifests", lines, seed)
+    bench = [str(job.manifest), "--images", "skip", "--no-progress", "--label-attribute",
+             job.label_attribute]  # fmt: skip
+    cases = [(f"benchmark {lines} {' '.join(rules) or 'defaults'}",
+              [*bench, "--label-config", str(job.label_config), *rules]) for rules in BOX_RULES]  # fmt: skip
+    cases.append((f"benchmark {lines} class-maps (no config: no skim)", bench))
+    awkward = folder / "awkward.manifest"
+    awkward.write_text("\n".join(awkward_box_lines()) + "\n")
+    for rules in (*BOX_RULES[:2], ["--on-duplicate", "first"], ["--on-duplicate", "last"]):
+        cases.append((f"awkward {' '.join(rules) or 'defaults'}",
+                      [str(awkward), "--images", "skip", "--no-progress", "--label-attribute", "boxes", *rules]))  # fmt: skip
+    sys.path.insert(0, str(REPO_ROOT / "tests" / "unit"))
+    from test_fuzz_manifests import _options, fuzz_manifests
+
+    for case in range(fuzz):
+        paths = []
+        for index, data in enumerate(fuzz_manifests(seed + case)):
+            path = folder / f"fuzz-{case}-{index}.manifest"
+            path.write_bytes(data)
+            paths.append(str(path))
+        case_folder = folder / f"fuzz-{case}"
+        case_folder.mkdir()
+        _, arguments = _options(seed + case, case_folder)
+        cases.append((f"fuzz case {seed + case}", [*paths, *arguments]))
+    return cases
+
+
+def compare_box_datasets(
+    old: Path, new: Path, scratch: Path, lines: int, seed: int, fuzz: int
+) -> int:
+    cases = box_cases(scratch / "inputs", lines, seed, fuzz)
+    for tag, lambdas in (("old", old), ("new", new)):
+        plan = [(str(scratch / f"{tag}-{i}"), ["convert", *args, "--out", str(scratch / f"{tag}-{i}")])
+                for i, (_, args) in enumerate(cases)]  # fmt: skip
+        plan_file = scratch / f"{tag}-plan.json"
+        plan_file.write_text(json.dumps(plan))
+        env = child_env()
+        env["PYTHONPATH"] = str(lambdas)
+        subprocess.run([sys.executable, "-c", _BOX_DRIVER, str(plan_file)], cwd=REPO_ROOT,
+                       env=env, check=True)  # fmt: skip
+    failures = 0
+    for i, (name, _) in enumerate(cases):
+        outs = [scratch / f"{tag}-{i}" for tag in ("old", "new")]
+        results = [Path(f"{out}.result").read_text() for out in outs]
+        different = [] if results[0] == results[1] else [f"exit/stderr: {results}"]
+        if all(out.is_dir() for out in outs):
+            different += differing_files(*outs)
+        elif outs[0].is_dir() != outs[1].is_dir():
+            different.append("a dataset in one only")
+        failures += bool(different)
+        files = count_files(outs[0]) if outs[0].is_dir() else 0
+        if different or not name.startswith("fuzz"):
+            verdict = "SAME" if not different else f"DIFFERENT: {different[:5]}"
+            print(f"boxes, {name}: {files} files, {verdict}", flush=True)
+    print(f"boxes: {len(cases)} conversions compared, {failures} different", flush=True)
+    return failures
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.same_output", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--old-rev", default=DEFAULT_OLD_REV)
+    parser.add_argument("--task", choices=("segmentation", "boxes"), default="segmentation")
+    parser.add_argument(
+        "--old-rev", help=f"default: {DEFAULT_OLD_REV} (segmentation), HEAD (boxes)"
+    )
     parser.add_argument("--images", type=int, default=2_000, help="benchmark job size")
     parser.add_argument("--cases", type=int, default=2_000, help="random function cases")
+    parser.add_argument("--lines", type=parse_size, default=20_000,
+                        help="boxes: benchmark manifest size (default 20k: fans out with --jobs 2)")  # fmt: skip
+    parser.add_argument("--fuzz", type=int, default=200, help="boxes: fuzz manifests compared")
     parser.add_argument("--seed", type=int, default=20240604)
     args = parser.parse_args(argv)
+    boxes = args.task == "boxes"
+    rev = args.old_rev or ("HEAD" if boxes else DEFAULT_OLD_REV)
     with tempfile.TemporaryDirectory(prefix="gt2yolo-same-", dir=default_scratch()) as scratch:
-        old = export_lambdas(args.old_rev, Path(scratch) / "old")
-        failures = compare_functions(old, args.cases, args.seed)
-        failures += compare_datasets(
-            old, REPO_ROOT / "lambdas", Path(scratch), args.images, args.seed
-        )
+        old = export_lambdas(rev, Path(scratch) / "old")
+        new = REPO_ROOT / "lambdas"
+        if boxes:
+            failures = compare_box_datasets(
+                old, new, Path(scratch), args.lines, args.seed, args.fuzz
+            )
+        else:
+            failures = compare_functions(old, args.cases, args.seed)
+            failures += compare_datasets(old, new, Path(scratch), args.images, args.seed)
     print("ALL SAME" if not failures else f"{failures} DIFFERENT")
     return 1 if failures else 0
 

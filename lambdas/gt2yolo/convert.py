@@ -18,11 +18,13 @@ from gt2yolo.manifest import LineRules, ManifestSource, numbered_lines, parse_li
 from gt2yolo.names import NaturalNames, OnDuplicate, decide_names
 from gt2yolo.paths import (
     NAME_MAX,
+    S3_SCHEME,
     Layout,
     dataset_path,
     flat_path,
     label_path,
     longest_name,
+    plain_key,
     source_ref_segments,
 )
 from gt2yolo.records import (
@@ -32,6 +34,7 @@ from gt2yolo.records import (
     LineRejection,
     RejectedLine,
     YoloBox,
+    slot_setters,
 )
 from gt2yolo.report import ConversionReport
 from gt2yolo.split import Split, SplitFractions, assign_split
@@ -97,6 +100,19 @@ class _Placed:
     label: str
     split: Split
     folder: str = ""  # image classification: the class folder the image goes into
+
+    def __init__(self, image: Any, path: str, label: str, split: Split, folder: str = "") -> None:
+        # Direct slot stores, as in records.DrawnBox: one of these is made per accepted line.
+        _placed_image(self, image)
+        _placed_path(self, path)
+        _placed_label(self, label)
+        _placed_split(self, split)
+        _placed_folder(self, folder)
+
+
+_placed_image, _placed_path, _placed_label, _placed_split, _placed_folder = slot_setters(
+    _Placed, "image", "path", "label", "split", "folder"
+)
 
 
 def convert_manifests(
@@ -190,6 +206,8 @@ class _Pass:
         self.storage = storage
         self.images = images
         self.rules = options.line_rules(survey.label_attribute, survey.class_list, survey.task)
+        # The common folder as the start of a source-ref (segments as they stand).
+        self._common_ref = S3_SCHEME + "".join(s + "/" for s in survey.common_folder)
         self.writer: DatasetWriter
         self.renamed = survey.names.renamed
         self.dropped = survey.names.dropped
@@ -244,10 +262,16 @@ class _Pass:
         return RejectedLine(LineRejection.DUPLICATE_SOURCE_REF, detail, origin, image.source_ref)
 
     def _place(self, image: Any) -> _Placed | RejectedLine:
-        path = self.renamed.get(image.source_ref) if self.renamed else None
+        source_ref = image.source_ref
+        path = self.renamed.get(source_ref) if self.renamed else None
         if path is None:
-            segments = image.segments or source_ref_segments(image.source_ref)
-            path = dataset_path(segments, self.survey.common_folder)
+            common = self._common_ref
+            if source_ref.startswith(common) and plain_key(source_ref[_SCHEME_LENGTH:]):
+                # What dataset_path gives for such a key, without splitting and joining it.
+                path = source_ref[len(common) :]
+            else:
+                segments = image.segments or source_ref_segments(source_ref)
+                path = dataset_path(segments, self.survey.common_folder)
         if self.options.layout is Layout.FLAT:
             path = flat_path(path)
         label = label_path(path)
@@ -266,8 +290,7 @@ class _Pass:
     def _write_batch(self, batch: list[_Placed]) -> None:
         failures = self._copy_images(batch)
         for placed in batch:
-            key = self._image_key(placed)
-            if key in failures:
+            if failures and (key := self._image_key(placed)) in failures:
                 self._reject(RejectedLine(
                     LineRejection.IMAGE_NOT_FOUND, failures[key], placed.image.origin,
                     placed.image.source_ref,
@@ -300,15 +323,18 @@ class _Pass:
 
     def _count_image(self, placed: _Placed, outcomes: Sequence[BoxOutcome]) -> None:
         report = self.report
-        kept = 0
+        kept = clamped = 0
         per_class = report.boxes_per_class
         for outcome in outcomes:
-            if outcome.yolo is not None:
+            yolo = outcome.yolo
+            if yolo is not None:
                 kept += 1
-                per_class[outcome.yolo.class_id] += 1
-                report.clamped_boxes += outcome.status == "clamped"
+                per_class[yolo.class_id] += 1
+                if outcome.status == "clamped":
+                    clamped += 1
             else:
                 report.dropped_boxes[BoxDrop(outcome.status.removeprefix("dropped:"))] += 1
+        report.clamped_boxes += clamped
         report.images += 1
         report.manifest(placed.image.origin.manifest).images += 1
         report.boxes += kept
@@ -416,18 +442,20 @@ def evaluate_boxes(image: LabeledImage, classes: ClassList) -> list[BoxOutcome]:
         if w < MIN_NORMALIZED_SIZE or h < MIN_NORMALIZED_SIZE:
             outcomes.append(BoxOutcome(drawn, category, None, _DROPPED[BoxDrop.ZERO_SIZE]))
             continue
-        yolo = YoloBox(class_id, (x0 + x1) / 2 / image_width, (y0 + y1) / 2 / image_height, w, h)
-        line = f"{class_id} {yolo.cx:.6g} {yolo.cy:.6g} {yolo.w:.6g} {yolo.h:.6g}"
+        cx, cy = (x0 + x1) / 2 / image_width, (y0 + y1) / 2 / image_height
+        line = f"{class_id} {cx:.6g} {cy:.6g} {w:.6g} {h:.6g}"
         if line in written:
             outcomes.append(BoxOutcome(drawn, category, None, _DROPPED[BoxDrop.DUPLICATE]))
             continue
         written.add(line)
         clamped = x0 != left or y0 != top or x1 != right or y1 != bottom
+        yolo = YoloBox(class_id, cx, cy, w, h)
         outcomes.append(BoxOutcome(drawn, category, yolo, "clamped" if clamped else "kept", line))
     return outcomes
 
 
 _DROPPED = {drop: f"dropped:{drop}" for drop in BoxDrop}
+_SCHEME_LENGTH = len(S3_SCHEME)
 _NAME_CLASHES = (FileExistsError, IsADirectoryError, NotADirectoryError)
 
 

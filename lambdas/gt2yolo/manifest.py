@@ -98,6 +98,7 @@ class LineRules:
 
 
 _Reject = Rejected
+_MALFORMED = LineRejection.MALFORMED_JSON
 
 
 # Python's json decodes nesting by recursion: past about 1,000 levels, less the caller's own stack
@@ -134,10 +135,25 @@ def nesting_exceeds(raw: bytes | str, limit: int = MAX_NESTING) -> bool:
 
 def load_line(raw: bytes | str) -> dict[str, Any]:
     """Decode one JSON Lines record; raises _Reject for anything that is not a JSON object."""
-    if nesting_exceeds(raw):
-        raise _Reject(LineRejection.MALFORMED_JSON, f"nested deeper than {MAX_NESTING} levels")
     try:
-        record = decode_json(raw)
+        if _fast_loads is not None and type(raw) is bytes:
+            # nesting_exceeds and decode_json, sharing one scan of the line: its count of `{`
+            # after the translation is the count of `[` and `{` both.
+            scanned = raw.translate(_DIGITS_AND_BRACKETS)
+            brackets = scanned.count(b"{")
+            if brackets > MAX_NESTING and nesting_exceeds(raw):
+                raise _Reject(_MALFORMED, f"nested deeper than {MAX_NESTING} levels")
+            if _LONG_DIGIT_RUN in scanned or brackets >= _MAX_FAST_BRACKETS:
+                record = json.loads(raw)
+            else:
+                try:
+                    record = _fast_loads(raw)
+                except _FastDecodeError:  # json.loads accepts it (NaN, ...) or says why not
+                    record = json.loads(raw)
+        else:
+            if nesting_exceeds(raw):
+                raise _Reject(_MALFORMED, f"nested deeper than {MAX_NESTING} levels")
+            record = decode_json(raw)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError among them
         raise _Reject(LineRejection.MALFORMED_JSON, _not_json(raw, exc)) from None
     if not isinstance(record, dict):

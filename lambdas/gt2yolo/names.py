@@ -46,7 +46,6 @@ from gt2yolo.manifest import (
     parse_line,
 )
 from gt2yolo.paths import (
-    RESERVED_SEGMENT,
     S3_SCHEME,
     InvalidSourceRef,
     dataset_path,
@@ -54,6 +53,7 @@ from gt2yolo.paths import (
     label_path,
     name_key,
     numbered_path,
+    plain_key,
     source_ref_segments,
 )
 from gt2yolo.records import LineOrigin, RejectedLine
@@ -104,7 +104,11 @@ class NaturalNames:
         self._slices = [array("Q") for _ in range(_SLICES)]
 
     def add_line(self, raw: bytes) -> None:
-        for source_ref in listed_source_refs(raw):
+        self.add(listed_source_refs(raw))
+
+    def add(self, source_refs: list[str]) -> None:
+        """The line's `listed_source_refs`, when the caller has them already."""
+        for source_ref in source_refs:
             digest = natural_digest(source_ref)
             if digest is not None:
                 self._slices[digest >> _SLICE_SHIFT].append(digest)
@@ -128,7 +132,12 @@ class NaturalNames:
 
 
 def name_digest(key: str) -> int:
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
+    return _from_bytes(_blake2b(key.encode(), digest_size=8).digest(), "big")
+
+
+# Bound once: name_digest runs for every line of the survey.
+_blake2b = hashlib.blake2b
+_from_bytes = int.from_bytes
 
 
 def natural_digest(source_ref: str) -> int | None:
@@ -136,7 +145,12 @@ def natural_digest(source_ref: str) -> int | None:
     two source-refs below one common folder share it exactly when their dataset label paths are
     equal ignoring case. None for a source-ref no line with it could convert."""
     body = source_ref[_SCHEME_LENGTH:]
-    if source_ref.startswith(S3_SCHEME) and body.isascii() and body.isprintable() and _plain(body):
+    if (
+        source_ref.startswith(S3_SCHEME)
+        and body.isascii()
+        and body.isprintable()
+        and plain_key(body)
+    ):
         # What the general path below gives for such keys, at a third of its cost (per line).
         return name_digest(label_path(body).lower())
     try:
@@ -147,20 +161,6 @@ def natural_digest(source_ref: str) -> int | None:
 
 
 _SCHEME_LENGTH = len(S3_SCHEME)
-
-
-def _plain(body: str) -> bool:
-    """A key that source_ref_segments accepts and dataset_path leaves as it is: no empty, `.`
-    or `..` segment, nothing hidden, no folder ending in `.`, no `images` anywhere."""
-    return (
-        "/" in body
-        and not body.startswith(("/", "."))
-        and not body.endswith("/")
-        and "//" not in body
-        and "/." not in body
-        and "./" not in body
-        and RESERVED_SEGMENT not in body
-    )
 
 
 _SOURCE_REF_KEY = b'"source-ref"'
@@ -178,7 +178,31 @@ def listed_source_refs(raw: bytes) -> list[str]:
     taken (nested ones too, which only makes the set larger). Lines with escapes, NULs or a
     UTF-16 byte order mark are decoded.
     """
+    return source_refs_at(raw, source_ref_starts(raw))
+
+
+def source_ref_starts(raw: bytes) -> list[int] | None:
+    """Where the string after each `"source-ref"` key (and `:`) starts, in a line without
+    escapes, NULs or a UTF-16 byte order mark; None for other lines (only decoding tells).
+
+    One scan serves both of the survey's uses of a line: its natural names (`source_refs_at`)
+    and the skim (whether every source-ref starts with the common folder so far).
+    """
     if b"\\" in raw or b"\x00" in raw or raw.startswith(_UTF16_BOMS):
+        return None
+    starts: list[int] = []
+    at = raw.find(_SOURCE_REF_KEY)
+    while at != -1:
+        value = _KEY_TO_VALUE.match(raw, at + len(_SOURCE_REF_KEY))
+        if value is not None:
+            starts.append(value.end())
+        at = raw.find(_SOURCE_REF_KEY, at + 1)
+    return starts
+
+
+def source_refs_at(raw: bytes, starts: list[int] | None) -> list[str]:
+    """`listed_source_refs(raw)`, given `source_ref_starts(raw)`."""
+    if starts is None:
         try:
             record = load_line(raw)
         except _Reject:
@@ -186,15 +210,11 @@ def listed_source_refs(raw: bytes) -> list[str]:
         source_ref = record.get("source-ref")
         return [source_ref] if isinstance(source_ref, str) else []
     found: list[str] = []
-    at = raw.find(_SOURCE_REF_KEY)
-    while at != -1:
-        value = _KEY_TO_VALUE.match(raw, at + len(_SOURCE_REF_KEY))
-        if value is not None:
-            end = raw.find(b'"', value.end())
-            if end != -1:
-                with suppress(UnicodeDecodeError):
-                    found.append(raw[value.end() : end].decode("utf-8"))
-        at = raw.find(_SOURCE_REF_KEY, at + 1)
+    for start in starts:
+        end = raw.find(b'"', start)
+        if end != -1:
+            with suppress(UnicodeDecodeError):
+                found.append(raw[start:end].decode("utf-8"))
     return found
 
 
@@ -303,4 +323,7 @@ def _where(origin: LineOrigin) -> str:
     return f"{origin.manifest}:{origin.line}"
 
 
-__all__ = ["DatasetNames", "NaturalNames", "OnDuplicate", "decide_names", "listed_source_refs"]
+__all__ = [
+    "DatasetNames", "NaturalNames", "OnDuplicate", "decide_names", "listed_source_refs",
+    "source_ref_starts", "source_refs_at",
+]  # fmt: skip

@@ -44,12 +44,15 @@ def source_ref_segments(source_ref: str) -> tuple[str, ...]:
             source_ref.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800"): no file can be named so
             raise UnsafeSourceRef(f"not encodable as UTF-8: {shown(source_ref)}") from None
-    segments = tuple(source_ref[len(S3_SCHEME) :].split("/"))
+    body = source_ref[len(S3_SCHEME) :]
+    segments = tuple(body.split("/"))
     if len(segments) < 2 or not segments[0] or not segments[-1]:
         raise InvalidSourceRef(f"needs s3://bucket/key naming a file: {shown(source_ref)}")
     # Printable ASCII (nearly every real key) can't hold control characters or line breaks.
     plain = source_ref.isascii() and source_ref.isprintable()
-    for segment in segments:
+    # No segment empty (the ends are checked above), none starting with `.`: nothing to find.
+    clear = plain and "//" not in body and "/." not in body and not body.startswith(".")
+    for segment in () if clear else segments:
         if segment in ("", ".", ".."):
             raise UnsafeSourceRef(f"path segment {segment!r} would leave its folder")
         # Image lists are read with str.splitlines(), which also breaks on U+0085, U+2028, ...
@@ -97,6 +100,21 @@ def dataset_path(segments: Sequence[str], common: Sequence[str]) -> str:
     relative = segments[len(common) :]
     last = len(relative) - 1
     return "/".join(_safe_segment(s, i < last) for i, s in enumerate(relative))
+
+
+def plain_key(body: str) -> bool:
+    """A key (`bucket/key`) that source_ref_segments accepts and dataset_path leaves as it is: no
+    empty, `.` or `..` segment, nothing hidden, no folder ending in `.`, no `images` anywhere.
+    Below a common folder its dataset path is then the key's rest, as it stands."""
+    return (
+        "/" in body
+        and not body.startswith(("/", "."))
+        and not body.endswith("/")
+        and "//" not in body
+        and "/." not in body
+        and "./" not in body
+        and RESERVED_SEGMENT not in body
+    )
 
 
 def folder_prefix(common: Sequence[str]) -> str:

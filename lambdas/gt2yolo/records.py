@@ -71,6 +71,11 @@ class LineOrigin:
     manifest: str
     line: int
 
+    def __init__(self, manifest: str, line: int) -> None:
+        # Direct slot stores, as in DrawnBox: one of these is made per line, in both passes.
+        _origin_manifest(self, manifest)
+        _origin_line(self, line)
+
 
 @dataclass(frozen=True, slots=True)
 class DrawnBox:
@@ -116,6 +121,23 @@ class LabeledImage:
     origin: LineOrigin
     # source_ref_segments(source_ref), computed once when the line is read; () if not given.
     segments: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        source_ref: str,
+        width: int,
+        height: int,
+        boxes: tuple[DrawnBox, ...],
+        origin: LineOrigin,
+        segments: tuple[str, ...] = (),
+    ) -> None:
+        # Direct slot stores, as in DrawnBox: one of these is made per accepted line.
+        _image_source_ref(self, source_ref)
+        _image_width(self, width)
+        _image_height(self, height)
+        _image_boxes(self, boxes)
+        _image_origin(self, origin)
+        _image_segments(self, segments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,3 +236,9 @@ def slot_setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ..
 _yolo_class_id, _yolo_cx, _yolo_cy, _yolo_w, _yolo_h = slot_setters(
     YoloBox, "class_id", "cx", "cy", "w", "h"
 )
+_origin_manifest, _origin_line = slot_setters(LineOrigin, "manifest", "line")
+(
+    _image_source_ref, _image_width, _image_height, _image_boxes, _image_origin, _image_segments,
+) = slot_setters(
+    LabeledImage, "source_ref", "width", "height", "boxes", "origin", "segments"
+)  # fmt: skip

@@ -41,7 +41,11 @@ class ConversionReport:
     extra: Counter[str] = field(default_factory=Counter)
 
     def manifest(self, name: str) -> ManifestCounts:
-        return self.manifests.setdefault(name, ManifestCounts())
+        # Not setdefault: that would build a ManifestCounts on every call (one per image).
+        counts = self.manifests.get(name)
+        if counts is None:
+            counts = self.manifests[name] = ManifestCounts()
+        return counts
 
     def counters(self) -> dict[str, Any]:
         """The running totals as JSON: what a fan-out chunk hands to the merge."""

@@ -9,8 +9,6 @@ keeps only per-attribute counters.
 
 from __future__ import annotations
 
-import codecs
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
@@ -28,7 +26,7 @@ from gt2yolo.manifest import (
     load_line,
     numbered_lines,
 )
-from gt2yolo.names import DatasetNames, NaturalNames
+from gt2yolo.names import DatasetNames, NaturalNames, source_ref_starts, source_refs_at
 from gt2yolo.paths import S3_SCHEME, InvalidSourceRef, common_folder, source_ref_segments
 from gt2yolo.segmentation import REF_SUFFIX
 from gt2yolo.tasks import LabelTask
@@ -73,13 +71,16 @@ def survey_manifests(
     # With the attribute and classes given, only the common folder and the attribute's presence
     # per manifest are asked for: most lines can be shown to change neither without decoding.
     skimmer = _Skimmer(label_attribute) if skim and label_attribute and class_list else None
+    # One scan of each line's bytes finds its source-refs for the natural names and the skim.
+    scan = natural is not None or skimmer is not None
     for source in sources:
         seen = tally.attributes_per_manifest.setdefault(source.name, Counter())
         for origin, raw in numbered_lines(source):
             tally.lines += 1
+            starts = source_ref_starts(raw) if scan else None
             if natural is not None:
-                natural.add_line(raw)
-            if skimmer is None or not skimmer.tells_nothing(raw, seen, tally.folder):
+                natural.add(source_refs_at(raw, starts))
+            if skimmer is None or not skimmer.tells_nothing(raw, starts, seen, tally.folder):
                 where = f"{origin.manifest}:{origin.line}"
                 _survey_line(raw, where, seen, tally, class_list is None)
             if progress and tally.lines % 1000 == 0:
@@ -133,9 +134,10 @@ class _Skimmer:
     object with a string there at all) starts with the common folder so far. Without a backslash
     the line holds no escapes, so each JSON string is its bytes as they stand: every top-level
     "source-ref" key is then a literal `"source-ref"` followed by `:`. Checking every such
-    occurrence (nested ones too) is enough. Lines json would decode as UTF-16 or UTF-32 (a NUL,
-    a UTF-16 byte order mark) are decoded. The attribute's presence is only asked for until the
-    manifest has one decoded line carrying it, so once seen, it no longer needs decoding either.
+    occurrence (nested ones too: `names.source_ref_starts`) is enough. Lines json would decode
+    as UTF-16 or UTF-32 (a NUL, a UTF-16 byte order mark) are decoded. The attribute's presence
+    is only asked for until the manifest has one decoded line carrying it, so once seen, it no
+    longer needs decoding either.
     """
 
     def __init__(self, attribute: str) -> None:
@@ -143,21 +145,21 @@ class _Skimmer:
         self.folder: tuple[str, ...] | None = None
         self.prefix = b""
 
-    def tells_nothing(self, raw: bytes, seen: Counter[str], folder: tuple[str, ...] | None) -> bool:
-        if folder is None or not seen[self.key]:
+    def tells_nothing(
+        self,
+        raw: bytes,
+        starts: list[int] | None,
+        seen: Counter[str],
+        folder: tuple[str, ...] | None,
+    ) -> bool:
+        """`starts`: `names.source_ref_starts(raw)`, None for a line that may hold escapes."""
+        if folder is None or not seen[self.key] or starts is None:
             return False
         if folder != self.folder:
             self.folder = folder
             self.prefix = (S3_SCHEME + "".join(s + "/" for s in folder)).encode()
-        if b"\\" in raw or b"\x00" in raw or raw.startswith(_UTF16_BOMS):
-            return False
         prefix = self.prefix
-        return all(raw.startswith(prefix, found.end()) for found in _SOURCE_REF_KEY.finditer(raw))
-
-
-# `"source-ref"`, JSON whitespace, `:`, JSON whitespace and the opening quote of a string.
-_SOURCE_REF_KEY = re.compile(rb'"source-ref"[ \t\n\r]*:[ \t\n\r]*"')
-_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        return all(raw.startswith(prefix, start) for start in starts)
 
 
 def _survey_line(raw: bytes, where: str, seen: Counter[str], tally: _Tally, maps: bool) -> None:

@@ -207,19 +207,24 @@ class DatasetWriter:
             for box in boxes
             if box.yolo is not None
         ]
-        body = "".join(line + "\n" for line in lines)
+        # Each line and its "\n": one join, and none for a background image.
+        body = ("\n".join(lines) + "\n").encode() if lines else b""
         label_file = label_key(split, label)
-        self.storage.write_bytes(label_file, body.encode())
+        self.storage.write_bytes(label_file, body)
         image_path = image_key(split, path)
         self._lists[split].write(f"./{image_path}\n")
         kept = len(lines)
-        clamped = sum(1 for box in boxes if box.status == "clamped")
+        clamped = 0
+        for box in boxes:
+            if box.status == "clamped":
+                clamped += 1
         images_row = (
             image.source_ref, image_path, label_file, split, image.width, image.height, kept,
             len(boxes) - kept, clamped, image.origin.manifest, image.origin.line,
         )  # fmt: skip
-        if self._plain(image.source_ref, path, label_file, image.origin.manifest) and all(
-            self._plain_category(box.category) for box in boxes
+        # The fields joined: plain exactly when each is (both tests look at single characters).
+        if _is_plain(image.source_ref + path + label_file + image.origin.manifest) and (
+            self._plain_categories_of(boxes)
         ):
             # No field needs quoting: csv.writer would write exactly these bytes, only slower.
             self._images_text.write(",".join(map(str, images_row)) + "\n")
@@ -231,6 +236,20 @@ class DatasetWriter:
     @staticmethod
     def _plain(*fields: str) -> bool:
         return all(_is_plain(field) for field in fields)
+
+    def _plain_categories_of(self, boxes: Sequence[BoxOutcome]) -> bool:
+        """all(self._plain_category(box.category) for box in boxes), with one lookup and no
+        call for a remembered plain name (nearly every box's)."""
+        known = self._plain_categories
+        for box in boxes:
+            category = box.category
+            if (
+                category is not None
+                and not known.get(category)
+                and not self._plain_category(category)
+            ):
+                return False
+        return True
 
     def _plain_category(self, category: str | None) -> bool:
         if category is None:
