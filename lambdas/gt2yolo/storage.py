@@ -308,7 +308,9 @@ class FolderObjects:
                 if folder == self.storage.root or any(folder.iterdir()):
                     break
                 folder.rmdir()
-        self.storage._folders.clear()  # removed folders must be made again by later writes
+        # Forget removed folders (their paths and open handles): made again on their next use.
+        self.storage._folders.clear()
+        self.storage.close()
 
     def copy_keys(self, pairs: Sequence[tuple[str, str]]) -> None:
         for source, target in pairs:
