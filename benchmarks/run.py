@@ -6,6 +6,7 @@ python -m benchmarks.run --sizes 10k --repeat 5 --contenders ours,floor
 python -m benchmarks.run --scenarios masks --mask-sizes 500,2k --repeat 5
 python -m benchmarks.run --s3                 # plus the S3 write-throughput micro-benchmark
 python -m benchmarks.run --video-sequences 0  # without the video frame scenario
+python -m benchmarks.run --incremental-lines 0  # without the incremental rerun (local cloud)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from benchmarks.measure import (
     warm_page_cache,
 )
 from benchmarks.report import (
+    Target,
     check_mask_targets,
     check_targets,
     mask_text_table,
@@ -126,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "no video scenario; see benchmarks/video_bench.py)")  # fmt: skip
     parser.add_argument("--video-s3-sequences", type=int, default=2,
                         help="video: sequences whose S3 requests are counted (moto; 0: none)")  # fmt: skip
+    parser.add_argument("--incremental-lines", type=int, default=10_000,
+                        help="S3 requests of a rerun after 1%% of the lines changed, against a "
+                        "full run, on the local cloud (0: none; benchmarks/incremental_bench.py)")  # fmt: skip
     return parser
 
 
@@ -209,6 +214,28 @@ def bench_masks(args: argparse.Namespace, scratch: Path) -> list[RunResult]:
     return results
 
 
+def bench_incremental(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The incremental rerun scenario (benchmarks/incremental_bench.py): S3 requests counted by
+    the local cloud, not timed."""
+    if args.incremental_lines <= 0:
+        return None
+    from benchmarks.incremental_bench import run
+
+    print(f"incremental rerun: {args.incremental_lines} lines on the local cloud", flush=True)
+    return run(args.incremental_lines, 0.01)
+
+
+def incremental_target(result: dict[str, Any]) -> Target:
+    from benchmarks.incremental_bench import TARGET_RATIO
+
+    return Target(
+        f"incremental rerun (1% of lines changed) <= {TARGET_RATIO:.0%} of a full run's S3 "
+        "requests",
+        "PASS" if result["target_met"] else "FAIL",
+        f"{result['ratio_all']:.2%} ({result['ratio_conversion']:.2%} for Convert..Publish)",
+    )
+
+
 def bench_video(args: argparse.Namespace, scratch: Path) -> dict[str, Any] | None:
     """The video frame scenario (benchmarks/video_bench.py), unless --video-sequences 0."""
     sequences = [n for n in args.video_sequences if n > 0]
@@ -234,6 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if MASKS in args.scenarios:
             results += bench_masks(args, Path(scratch))
         video = bench_video(args, Path(scratch))
+    incremental = bench_incremental(args)
     machine["load_average_at_end"] = round(os.getloadavg()[0], 2)
     rows = summarize(results, sizes)
     mask_rows = summarize_masks(results)
@@ -256,6 +284,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra["video"] = video
         print()
         print(video["text"])
+    if incremental:
+        extra["incremental"] = incremental
+        print()
+        from benchmarks.incremental_bench import text as incremental_text
+
+        print(incremental_text(incremental))
+        targets.append(incremental_target(incremental))
     json_path, md_path = write_outputs(args.out, machine, results, rows, targets, extra, mask_rows)
     if video:
         with md_path.open("a", encoding="utf-8") as markdown:
