@@ -32,6 +32,7 @@ import io
 import json
 import os
 import re
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -217,8 +218,12 @@ def dump_index(entries: Mapping[str, Stored]) -> bytes:
     """A version's index: one JSON array `[key, version, digest]` per line, sorted by key,
     gzip with mtime 0 (the same entries give the same bytes). JSON, not CSV: a dataset key may
     hold any character a manifest's source-ref held."""
-    lines = (json.dumps([key, *entries[key]]) + "\n" for key in sorted(entries))
-    return gzip.compress("".join(lines).encode("ascii"), mtime=0)
+    # Version ids and digests are plain ASCII: only the key needs JSON's escaping.
+    lines = (
+        f'[{json.dumps(key)}, "{entries[key].version}", "{entries[key].digest}"]\n'
+        for key in sorted(entries)
+    )
+    return gzip.compress("".join(lines).encode("ascii"), compresslevel=6, mtime=0)
 
 
 def load_index(data: bytes) -> FileIndex:
@@ -226,7 +231,8 @@ def load_index(data: bytes) -> FileIndex:
         index: FileIndex = {}
         for line in gzip.decompress(data).decode("ascii").splitlines():
             key, version, digest = json.loads(line)
-            index[str(key)] = Stored(str(version), str(digest))
+            # A few version ids name a million files: one string each, not one per file.
+            index[str(key)] = Stored(sys.intern(str(version)), str(digest))
         return index
     except (OSError, EOFError, ValueError, TypeError) as exc:
         raise ConversionError(f"a version index is unreadable: {exc}") from None
