@@ -299,6 +299,11 @@ class FolderObjects:
                 if key.startswith(prefix):
                     yield key
 
+    def list_folders(self, prefix: str) -> Iterator[str]:
+        folder = self.storage.root.joinpath(*prefix.strip("/").split("/"))
+        if folder.is_dir():
+            yield from sorted(p.name for p in folder.iterdir() if p.is_dir())
+
     def delete_keys(self, keys: Sequence[str]) -> None:
         for key in keys:
             path = self.storage._path(key)

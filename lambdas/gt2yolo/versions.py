@@ -115,6 +115,10 @@ class VersionObjects(Protocol):
         """Every key under `prefix` (relative to the root)."""
         ...
 
+    def list_folders(self, prefix: str) -> Iterator[str]:
+        """The names of the folders directly under `prefix` (`versions/` -> version ids)."""
+        ...
+
     def delete_keys(self, keys: Sequence[str]) -> None:
         """Delete these keys (absent ones are no error)."""
 
@@ -489,13 +493,13 @@ def collect_garbage(objects: VersionObjects, kept: Sequence[str]) -> int:
 
 
 def _versions_present(objects: VersionObjects) -> set[str]:
-    present: set[str] = set()
-    for prefix in (VERSIONS, FILES):
-        for key in objects.list_keys(prefix):
-            candidate = key[len(prefix) :].split("/", 1)[0]
-            if is_version_id(candidate):
-                present.add(candidate)
-    return present
+    # Folders, not keys: a listing page per 1,000 versions, not per 1,000 dataset files.
+    return {
+        name
+        for prefix in (VERSIONS, FILES)
+        for name in objects.list_folders(prefix)
+        if is_version_id(name)
+    }
 
 
 def _named_files(

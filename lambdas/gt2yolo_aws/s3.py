@@ -451,6 +451,14 @@ class S3VersionObjects:
             for item in page.get("Contents", []):
                 yield item["Key"][len(start) :]
 
+    def list_folders(self, prefix: str) -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        start = self.root.join(prefix).key
+        pages = paginator.paginate(Bucket=self.root.bucket, Prefix=start, Delimiter="/")
+        for page in pages:
+            for common in page.get("CommonPrefixes", []):
+                yield common["Prefix"][len(start) :].rstrip("/")
+
     def delete_keys(self, keys: Sequence[str]) -> None:
         for first in range(0, len(keys), 1000):  # DeleteObjects takes up to 1,000 keys
             batch = [{"Key": self.root.join(key).key} for key in keys[first : first + 1000]]
