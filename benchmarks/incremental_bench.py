@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from collections import Counter
@@ -25,25 +24,12 @@ from typing import Any
 
 from localrun.cloud import LocalCloud
 from localrun.lambda_events import object_created_event
-from localrun.samples import CUSTOMER_IMAGES, SampleJob, make_sample_job
+from localrun.samples import CUSTOMER_IMAGES, SampleJob, make_sample_job, relabeled
 from localrun.synth import synthesize
 
 MANIFEST_KEY = "manifests/bench/relabel.manifest"
 TARGET_RATIO = 0.03  # issue 14: a 1% rerun makes <= 3% of a full run's requests
 CONVERSION = ("Convert", "ConvertChunk", "Finalize", "Publish")
-
-
-def relabel(manifest: bytes, attribute: str, fraction: float, seed: int) -> tuple[bytes, int]:
-    """The manifest with `fraction` of its labeled lines' boxes moved 3 px right."""
-    lines = manifest.decode().splitlines()
-    labeled = [i for i, raw in enumerate(lines) if '"annotations": [{' in raw]
-    chosen = set(random.Random(seed).sample(labeled, max(1, round(len(lines) * fraction))))
-    for index in chosen:
-        record = json.loads(lines[index])
-        for box in record[attribute]["annotations"]:
-            box["left"] += 3
-        lines[index] = json.dumps(record)
-    return ("\n".join(lines) + "\n").encode(), len(chosen)
 
 
 def _drop(cloud: LocalCloud, body: bytes) -> float:
@@ -71,7 +57,8 @@ def _conversion(totals: dict[str, int]) -> int:
 def run(lines: int, fraction: float, seed: int = 7) -> dict[str, Any]:
     job: SampleJob = make_sample_job("placeholder", images=lines, image_bucket=CUSTOMER_IMAGES)
     manifest = job.objects[job.manifest_key]
-    edited, changed = relabel(manifest, job.label_attribute, fraction, seed)
+    changed = max(1, round(len(job.truth) * fraction))
+    edited = relabeled(manifest, job.label_attribute, changed, seed)
     assembly = synthesize({"imageBuckets": CUSTOMER_IMAGES})
     with LocalCloud(assembly) as cloud:
         cloud.create_bucket(CUSTOMER_IMAGES)

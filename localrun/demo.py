@@ -37,7 +37,7 @@ from typing import Any
 from localrun.cloud import Execution, LocalCloud
 from localrun.lambda_events import object_created_event
 from localrun.published import download_datasets
-from localrun.samples import CLASSES, CUSTOMER_IMAGES, SampleJob, make_sample_job
+from localrun.samples import CLASSES, CUSTOMER_IMAGES, SampleJob, make_sample_job, relabeled
 from localrun.synth import synthesize
 from localrun.task_samples import make_classification_job, make_segmentation_job
 from localrun.video_samples import make_video_job
@@ -132,6 +132,35 @@ def run_task_job(cloud: LocalCloud, job: SampleJob) -> Execution | None:
     return cloud.put_event(completion_event(job.job_name))
 
 
+def run_dropped_manifest(cloud: LocalCloud, job: SampleJob, verbose: bool) -> bool:
+    """The job's manifest dropped under manifests/ (the second trigger), then dropped again
+    with two lines relabeled (a new version of that dataset)."""
+    s3 = cloud.client("s3")
+    manifest_key = "manifests/demo-dropped.manifest"
+    manifest = job.objects[job.manifest_key]
+    s3.put_object(Bucket=cloud.bucket, Key=manifest_key, Body=manifest)
+    s3.put_object(Bucket=cloud.bucket, Key=manifest_key + ".json", Body=json.dumps(
+        {"label_config": f"s3://{cloud.bucket}/{job.config_key}"}).encode())  # fmt: skip
+    with _lambda_logs_hidden(not verbose):
+        dropped = cloud.put_event(object_created_event(cloud.bucket, manifest_key, len(manifest)))
+    if dropped is None or dropped.status != "SUCCEEDED":
+        print(f"manifest-drop conversion failed: {dropped}", file=sys.stderr)
+        return False
+    print(f"manifest dropped        -> {' -> '.join(dropped.states)}")
+    # Relabeling: the same manifest with two lines' boxes moved becomes a new version that
+    # writes only what changed; readers keep the first version until the pointer flips.
+    edited = relabeled(manifest, job.label_attribute, 2)
+    s3.put_object(Bucket=cloud.bucket, Key=manifest_key, Body=edited)
+    with _lambda_logs_hidden(not verbose):
+        rerun = cloud.put_event(object_created_event(cloud.bucket, manifest_key, len(edited)))
+    if rerun is None or rerun.status != "SUCCEEDED" or rerun.output is None:
+        print(f"relabeled-manifest conversion failed: {rerun}", file=sys.stderr)
+        return False
+    print(f"2 lines relabeled       -> {' -> '.join(rerun.states)}: version "
+          f"{rerun.output['version']} (see its message below)")  # fmt: skip
+    return True
+
+
 @contextmanager
 def _lambda_logs_hidden(hide: bool) -> Iterator[None]:
     """The handlers' JSON logs and EMF metrics go to CloudWatch in AWS; here they'd bury the
@@ -150,7 +179,6 @@ def run_demo(out: Path, verbose: bool = False) -> int:
     with LocalCloud(assembly) as cloud:
         print(f"{len(cloud.functions)} Lambda functions, each run as deployed: its own process, "
               f"its asset and layers from {assembly.directory.name}, the runtime's SDK")  # fmt: skip
-        s3 = cloud.client("s3")
         cloud.create_bucket(CUSTOMER_IMAGES)
         job = make_sample_job(cloud.bucket, image_bucket=CUSTOMER_IMAGES)
         cloud.put_objects(job.objects)
@@ -166,19 +194,8 @@ def run_demo(out: Path, verbose: bool = False) -> int:
             return 1
         print(f"labeling job completed -> {' -> '.join(execution.states)}")
 
-        manifest_key = "manifests/demo-dropped.manifest"
-        manifest = job.objects[job.manifest_key]
-        s3.put_object(Bucket=cloud.bucket, Key=manifest_key, Body=manifest)
-        s3.put_object(Bucket=cloud.bucket, Key=manifest_key + ".json", Body=json.dumps(
-            {"label_config": f"s3://{cloud.bucket}/{job.config_key}"}).encode())  # fmt: skip
-        with _lambda_logs_hidden(not verbose):
-            dropped = cloud.put_event(
-                object_created_event(cloud.bucket, manifest_key, len(manifest))
-            )
-        if dropped is None or dropped.status != "SUCCEEDED":
-            print(f"manifest-drop conversion failed: {dropped}", file=sys.stderr)
+        if not run_dropped_manifest(cloud, job, verbose):
             return 1
-        print(f"manifest dropped        -> {' -> '.join(dropped.states)}")
 
         with _lambda_logs_hidden(not verbose):
             loop = run_intake_loop(cloud)

@@ -235,3 +235,21 @@ def _worker_responses(job: SampleJob, seed: int, index: int, width: int, height:
         key = (f"{job.output_prefix}annotations/worker-response/iteration-1/{index}/"
                f"{submitted.strftime('%Y-%m-%d_%H:%M:%S')}_{worker[-6:]}.json")  # fmt: skip
         job.objects[key] = json.dumps(answer).encode()
+
+
+def relabeled(manifest: bytes, attribute: str, count: int, seed: int | None = None) -> bytes:
+    """The manifest with the boxes of `count` labeled lines moved 3 px right (a relabeling):
+    the first ones, or a seeded random choice."""
+    lines = manifest.decode().splitlines()
+    labeled = [
+        i
+        for i, raw in enumerate(lines)
+        if (json.loads(raw).get(attribute) or {}).get("annotations")
+    ]
+    chosen = labeled[:count] if seed is None else random.Random(seed).sample(labeled, count)
+    for index in chosen:
+        record = json.loads(lines[index])
+        for box in record[attribute]["annotations"]:
+            box["left"] += 3
+        lines[index] = json.dumps(record)
+    return ("\n".join(lines) + "\n").encode()

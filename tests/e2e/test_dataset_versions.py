@@ -19,24 +19,10 @@ from gt2yolo.versions import label_of
 
 from localrun.cloud import LocalCloud
 from localrun.demo import completion_event
-from localrun.samples import CUSTOMER_IMAGES, SampleJob, make_sample_job
+from localrun.samples import CUSTOMER_IMAGES, SampleJob, make_sample_job, relabeled
 from localrun.synth import Assembly
 
 RELABELED = 3  # lines whose boxes move in the rerun
-
-
-def _relabeled(manifest: bytes, attribute: str) -> bytes:
-    """The manifest with the first RELABELED labeled lines' boxes moved 5 px to the right."""
-    lines, moved = [], 0
-    for raw in manifest.decode().splitlines():
-        record = json.loads(raw)
-        boxes = (record.get(attribute) or {}).get("annotations") or []
-        if boxes and moved < RELABELED:
-            for box in boxes:
-                box["left"] += 5
-            moved += 1
-        lines.append(json.dumps(record))
-    return ("\n".join(lines) + "\n").encode()
 
 
 def _publish(cloud: LocalCloud, job: SampleJob) -> str:
@@ -54,7 +40,7 @@ def _current(cloud: LocalCloud, job: SampleJob) -> str:
 
 
 def _rerun_input(cloud: LocalCloud, job: SampleJob) -> None:
-    manifest = _relabeled(job.objects[job.manifest_key], job.label_attribute)
+    manifest = relabeled(job.objects[job.manifest_key], job.label_attribute, RELABELED)
     cloud.client("s3").put_object(Bucket=cloud.bucket, Key=job.manifest_key, Body=manifest)
     cloud.expect_describe_labeling_job(job.describe_response())
 
