@@ -1,14 +1,18 @@
 """`gt2yolo report DATASET_DIR [--worker-responses DIR_OR_S3]`: previews, workers CSVs and
-report.html for a dataset written by `gt2yolo convert`, the same as the pipeline makes."""
+report.html for a dataset written by `gt2yolo convert`, the same as the pipeline makes; for a
+published dataset synced from S3 (versions), of its current version, into that version."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from gt2yolo.errors import ConversionError
 from gt2yolo.insights.sampling import DEFAULT_FLAGGED_LIMIT, DEFAULT_SAMPLE
 from gt2yolo.insights.workers import WORKER_RESPONSE_FOLDER, LocalResponseFiles, ResponseFiles
+
+POINTER = "current.json"  # gt2yolo.versions.POINTER (not imported at the CLI's startup)
 
 
 def add_report_command(commands: Any) -> None:
@@ -34,8 +38,6 @@ def add_report_command(commands: Any) -> None:
 
 def run_report(args: argparse.Namespace) -> str:
     """Build the report; return the line to print."""
-    from pathlib import Path
-
     from gt2yolo.insights.dataset import LocalDatasetFiles
     from gt2yolo.storage import LocalStorage
 
@@ -52,7 +54,11 @@ def run_report(args: argparse.Namespace) -> str:
         raise ConversionError(f"dataset folder not found: {dataset}")
     responses = open_responses(args.worker_responses)
     options = ReportOptions(sample_size=args.previews, flagged_limit=args.flagged_limit)
-    result = build_report(LocalDatasetFiles(dataset), LocalStorage(dataset), responses, options)
+    files: Any = LocalDatasetFiles(dataset)
+    out = dataset
+    if (dataset / POINTER).is_file():  # a published dataset synced from S3: its current version
+        files, out = _current_version(dataset, files)
+    result = build_report(files, LocalStorage(out), responses, options)
     workers = (
         f", {result.workers} workers ({result.worker_answers} answers, "
         f"{result.compared_objects} objects compared)"
@@ -60,6 +66,19 @@ def run_report(args: argparse.Namespace) -> str:
         else ""
     )
     return f"{result.previews} previews{workers} -> {result.report}"
+
+
+def _current_version(dataset: Path, files: Any) -> tuple[Any, Path]:
+    """The current version read by dataset keys, and its folder (where its report goes)."""
+    from gt2yolo.storage import FolderObjects
+    from gt2yolo.versions import VersionView, read_index, read_pointer
+
+    objects = FolderObjects(dataset)
+    pointer = read_pointer(objects)
+    if pointer is None:
+        raise ConversionError(f"{dataset / POINTER} is unreadable")
+    view = VersionView(files, pointer.version, read_index(objects, pointer.version))
+    return view, dataset / "versions" / pointer.version
 
 
 def open_responses(location: str | None) -> ResponseFiles | None:

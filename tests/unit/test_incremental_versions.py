@@ -370,3 +370,17 @@ def test_label_files_written_from_threads_are_all_recorded(tmp_path: Path) -> No
 )
 def test_a_label_file_is_found_where_ultralytics_looks_for_it(image: str, label: str) -> None:
     assert label_of(image) == label
+
+
+def test_gt2yolo_report_reads_a_synced_published_dataset_through_its_current_version(
+    tmp_path: Path, images: list[str]
+) -> None:
+    from gt2yolo_cli.main import main
+
+    dataset = _dataset(tmp_path, "a")
+    dataset.convert(_lines(BASE), _version(1))
+    dataset.convert(_lines(dict(BASE, **{"cam0/img0.jpg": []})), _version(2))
+    assert main(["report", str(dataset.root), "--previews", "5"]) == 0
+    page = dataset.root / "versions" / _version(2) / "report.html"
+    assert page.is_file()
+    assert "report.html" not in {p.name for p in dataset.root.iterdir()}
