@@ -41,7 +41,7 @@ from gt2yolo.split import Split, SplitFractions, assign_split
 from gt2yolo.storage import ImageSink, SourceObjects, Storage
 from gt2yolo.survey import Survey, survey_manifests
 from gt2yolo.tasks import LabelTask
-from gt2yolo.writers import BoxOutcome, DatasetWriter, image_key, label_key
+from gt2yolo.writers import BoxOutcome, DatasetWriter, KeptBoxes, image_key, label_key
 
 # progress(phase, lines): phase is "survey" (pass 1) or "convert" (pass 2).
 Progress = Callable[[str, int], None]
@@ -306,9 +306,17 @@ class _Pass:
 
     def _accept(self, placed: _Placed) -> None:
         image = placed.image
-        outcomes = evaluate_boxes(image, self.survey.class_list)
+        classes = self.survey.class_list
+        kept = kept_boxes(image, classes)
+        outcomes: list[BoxOutcome] = []
         try:
-            self.writer.add_image(image, placed.path, placed.label, placed.split, outcomes)
+            if kept is None or not self.writer.add_kept_image(
+                image, placed.path, placed.label, placed.split, kept
+            ):
+                # A box clamped or dropped, or a field csv must quote: the general path.
+                kept = None
+                outcomes = evaluate_boxes(image, classes)
+                self.writer.add_image(image, placed.path, placed.label, placed.split, outcomes)
         except _NAME_CLASHES as exc:
             # A folder can't hold a file and a folder of one name: `a/d.txt` (the label of
             # a/d.jpg) and `a/d.txt/` (of a/d.txt/x.jpg). The label file is written first, so
@@ -319,7 +327,10 @@ class _Pass:
                 RejectedLine(LineRejection.UNSAFE_PATH, detail, image.origin, image.source_ref)
             )
             return
-        self._count_image(placed, outcomes)
+        if kept is None:
+            self._count_image(placed, outcomes)
+        else:
+            self._count_kept(placed, kept.class_ids)
 
     def _count_image(self, placed: _Placed, outcomes: Sequence[BoxOutcome]) -> None:
         report = self.report
@@ -335,6 +346,17 @@ class _Pass:
             else:
                 report.dropped_boxes[BoxDrop(outcome.status.removeprefix("dropped:"))] += 1
         report.clamped_boxes += clamped
+        self._count_totals(placed, kept)
+
+    def _count_kept(self, placed: _Placed, class_ids: list[int]) -> None:
+        """_count_image of an image whose every box was kept as drawn (convert.kept_boxes)."""
+        per_class = self.report.boxes_per_class
+        for class_id in class_ids:
+            per_class[class_id] += 1
+        self._count_totals(placed, len(class_ids))
+
+    def _count_totals(self, placed: _Placed, kept: int) -> None:
+        report = self.report
         report.images += 1
         report.manifest(placed.image.origin.manifest).images += 1
         report.boxes += kept
@@ -452,6 +474,41 @@ def evaluate_boxes(image: LabeledImage, classes: ClassList) -> list[BoxOutcome]:
         yolo = YoloBox(class_id, cx, cy, w, h)
         outcomes.append(BoxOutcome(drawn, category, yolo, "clamped" if clamped else "kept", line))
     return outcomes
+
+
+def kept_boxes(image: LabeledImage, classes: ClassList) -> KeptBoxes | None:
+    """evaluate_boxes of the common image, whose every box is kept as drawn; None as soon as a
+    box is not (a class or size dropped, a box reaching beyond the image, a duplicate line).
+
+    A box inside the image is what clamping leaves it, so its corners are the drawn ones and
+    the YOLO line is evaluate_boxes' expressions on them: bit for bit its line. None costs the
+    rare image a second evaluation (by evaluate_boxes), never a different result.
+    """
+    lines: list[str] = []
+    categories: list[str | None] = []
+    class_ids: list[int] = []
+    image_width, image_height = image.width, image.height
+    classify = classes.classify
+    for drawn in image.boxes:
+        category, class_id = classify(drawn.class_id, drawn.class_name)
+        if isinstance(class_id, BoxDrop):
+            return None
+        left, top = drawn.left, drawn.top
+        right, bottom = left + drawn.width, top + drawn.height
+        # Comparisons that a NaN fails, like a width or height of 0 or less: None for both.
+        if not (0.0 <= left < right <= image_width and 0.0 <= top < bottom <= image_height):
+            return None
+        w, h = (right - left) / image_width, (bottom - top) / image_height
+        if w < MIN_NORMALIZED_SIZE or h < MIN_NORMALIZED_SIZE:
+            return None
+        cx, cy = (left + right) / 2 / image_width, (top + bottom) / 2 / image_height
+        line = f"{class_id} {cx:.6g} {cy:.6g} {w:.6g} {h:.6g}"
+        if line in lines:  # a duplicate: a handful of boxes, so a list beats a set
+            return None
+        lines.append(line)
+        categories.append(category)
+        class_ids.append(class_id)
+    return KeptBoxes(lines, categories, class_ids)
 
 
 _DROPPED = {drop: f"dropped:{drop}" for drop in BoxDrop}

@@ -12,11 +12,11 @@ import io
 import json
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, Any, TextIO
+from typing import IO, Any, NamedTuple, TextIO
 
 from gt2yolo.geometry import yolo_line
 from gt2yolo.records import DrawnBox, LabeledImage, RejectedLine, YoloBox, slot_setters
@@ -100,6 +100,16 @@ _outcome_drawn, _outcome_category, _outcome_yolo, _outcome_status, _outcome_line
 )
 
 
+class KeptBoxes(NamedTuple):
+    """An image whose every box the rules kept as drawn (none clamped, none dropped): per box of
+    `image.boxes`, in order, its YOLO line, category and class id. The common image, written
+    without a BoxOutcome and a YoloBox per box (see convert.kept_boxes)."""
+
+    lines: list[str]
+    categories: list[str | None]
+    class_ids: list[int]
+
+
 def _number(value: float) -> str:
     """Pixels as drawn: `111`, not `111.0`, when the labeler's value was whole."""
     return str(int(value)) if value.is_integer() else repr(value)
@@ -131,6 +141,27 @@ def _plain_annot_rows(
             f"{pixels(width) or _number(width)}{size}"
             f"{'' if yolo is None else yolo.class_id}{where}"
             f"{'' if confidence is None else repr(confidence)},{label_file},{box.status}\n"
+        )
+    return "".join(rows)
+
+
+def _kept_annot_rows(
+    image: LabeledImage, path: str, label_file: str, split: Split, kept: KeptBoxes
+) -> str:
+    """_plain_annot_rows of an image whose every box was kept as drawn (status `kept`)."""
+    size = f",{image.width},{image.height},"
+    where = f",{image.source_ref},{split},"
+    end = f",{label_file},kept\n"
+    rows = []
+    pixels = _PIXEL_TEXT.get
+    for drawn, category, class_id in zip(image.boxes, kept.categories, kept.class_ids, strict=True):
+        left, top, height, width = drawn.left, drawn.top, drawn.height, drawn.width
+        confidence = drawn.confidence
+        rows.append(
+            f"{path},{category or ''},{pixels(left) or _number(left)},"
+            f"{pixels(top) or _number(top)},{pixels(height) or _number(height)},"
+            f"{pixels(width) or _number(width)}{size}{class_id}{where}"
+            f"{'' if confidence is None else repr(confidence)}{end}"
         )
     return "".join(rows)
 
@@ -222,10 +253,7 @@ class DatasetWriter:
             image.source_ref, image_path, label_file, split, image.width, image.height, kept,
             len(boxes) - kept, clamped, image.origin.manifest, image.origin.line,
         )  # fmt: skip
-        # The fields joined: plain exactly when each is (both tests look at single characters).
-        if _is_plain(image.source_ref + path + label_file + image.origin.manifest) and (
-            self._plain_categories_of(boxes)
-        ):
+        if self._plain_row(image, path, label_file, (box.category for box in boxes)):
             # No field needs quoting: csv.writer would write exactly these bytes, only slower.
             self._images_text.write(",".join(map(str, images_row)) + "\n")
             self._annot_text.write(_plain_annot_rows(image, path, label_file, split, boxes))
@@ -233,16 +261,50 @@ class DatasetWriter:
         self._images.writerow(images_row)
         self._annot.writerows(self._annot_row(image, path, label, split, box) for box in boxes)
 
+    def add_kept_image(
+        self, image: LabeledImage, path: str, label: str, split: Split, kept: KeptBoxes
+    ) -> bool:
+        """add_image for an image whose boxes were all kept as drawn, when no field of its rows
+        needs csv quoting; False, having written nothing, otherwise (then add_image writes it).
+
+        The same bytes as add_image, in the same order (the label file first: a name clash
+        raises before anything else of the image is written), with two loops over the boxes
+        instead of five and no per-box objects: this runs for nearly every image.
+        """
+        label_file = label_key(split, label)
+        if not self._plain_row(image, path, label_file, kept.categories):
+            return False
+        lines = kept.lines
+        self.storage.write_bytes(label_file, ("\n".join(lines) + "\n").encode() if lines else b"")
+        image_path = image_key(split, path)
+        self._lists[split].write(f"./{image_path}\n")
+        origin = image.origin
+        self._images_text.write(
+            f"{image.source_ref},{image_path},{label_file},{split},{image.width},{image.height},"
+            f"{len(lines)},0,0,{origin.manifest},{origin.line}\n"
+        )
+        if lines:
+            self._annot_text.write(_kept_annot_rows(image, path, label_file, split, kept))
+        return True
+
+    def _plain_row(
+        self, image: LabeledImage, path: str, label_file: str, categories: Iterable[str | None]
+    ) -> bool:
+        """Whether csv.writer would write the image's rows as they stand (nothing to quote)."""
+        # The fields joined: plain exactly when each is (both tests look at single characters).
+        return _is_plain(
+            image.source_ref + path + label_file + image.origin.manifest
+        ) and self._plain_categories_of(categories)
+
     @staticmethod
     def _plain(*fields: str) -> bool:
         return all(_is_plain(field) for field in fields)
 
-    def _plain_categories_of(self, boxes: Sequence[BoxOutcome]) -> bool:
-        """all(self._plain_category(box.category) for box in boxes), with one lookup and no
-        call for a remembered plain name (nearly every box's)."""
+    def _plain_categories_of(self, categories: Iterable[str | None]) -> bool:
+        """all(self._plain_category(category) for category in categories), with one lookup and
+        no call for a remembered plain name (nearly every box's)."""
         known = self._plain_categories
-        for box in boxes:
-            category = box.category
+        for category in categories:
             if (
                 category is not None
                 and not known.get(category)

@@ -8,12 +8,18 @@ import io
 from typing import Any
 
 from gt2yolo.classes import class_list_from_label_config
-from gt2yolo.convert import evaluate_box, evaluate_boxes
+from gt2yolo.convert import evaluate_box, evaluate_boxes, kept_boxes
 from gt2yolo.geometry import yolo_line
 from gt2yolo.manifest import _checked_image_size, _drawn_box, _fast_drawn_box, _image_size, _Reject
 from gt2yolo.records import BoxDrop, DrawnBox, LabeledImage, LineOrigin
 from gt2yolo.split import Split
-from gt2yolo.writers import BoxOutcome, DatasetWriter, _is_plain, _plain_annot_rows
+from gt2yolo.writers import (
+    BoxOutcome,
+    DatasetWriter,
+    _is_plain,
+    _kept_annot_rows,
+    _plain_annot_rows,
+)
 from gt_builders import label_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -148,3 +154,56 @@ def test_annot_rows_joined_by_hand_equal_csv_writer_rows(
         DatasetWriter._annot_row(image, "a/x.jpg", "a/x.txt", split, o) for o in outcomes
     )
     assert joined == stream.getvalue()
+
+
+@st.composite
+def _inside(draw: st.DrawFn) -> DrawnBox:
+    """A box inside a 640x480 image, as most are: the common image kept_boxes takes."""
+    left, top = draw(st.integers(0, 639)), draw(st.integers(0, 479))
+    return DrawnBox(
+        draw(st.integers(0, 2)), draw(st.sampled_from([None, "cat", "dog"])), float(left),
+        float(top), float(draw(st.integers(1, 640 - left))),
+        float(draw(st.integers(1, 480 - top))), draw(st.sampled_from([None, 0.5, 0.123456789])),
+    )  # fmt: skip
+
+
+INSIDE = _inside()
+
+
+@settings(max_examples=400, deadline=None)
+@given(boxes=st.lists(INSIDE | DRAWN, max_size=6), repeat=st.booleans())
+def test_an_image_kept_whole_by_the_fast_rules_is_what_evaluate_boxes_makes_of_it(
+    boxes: list[DrawnBox], repeat: bool
+) -> None:
+    # Given an image with any boxes, most of them inside it (repeated ones too)
+    image = LabeledImage(
+        "s3://b/x.jpg", 640, 480, tuple(boxes + boxes[:1] * repeat), LineOrigin("m", 1)
+    )
+    # When the fast rules and the general ones evaluate it
+    kept, outcomes = kept_boxes(image, CLASSES), evaluate_boxes(image, CLASSES)
+    # Then the fast rules answer exactly when every box is kept as drawn
+    assert (kept is not None) == all(o.status == "kept" for o in outcomes)
+    # And then with the general rules' lines, categories and class ids, box for box
+    if kept is not None:
+        assert kept.lines == [o.line for o in outcomes]
+        assert kept.categories == [o.category for o in outcomes]
+        assert kept.class_ids == [o.yolo.class_id for o in outcomes if o.yolo is not None]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    boxes=st.lists(INSIDE, max_size=4, unique_by=lambda b: b.left),
+    split=st.sampled_from(list(Split)),
+)
+def test_annot_rows_of_an_image_kept_whole_equal_the_general_rows(
+    boxes: list[DrawnBox], split: Split
+) -> None:
+    # Given an image whose every box is kept as drawn (known classes, apart: no duplicates)
+    image = LabeledImage("s3://b/a/x.jpg", 640, 480, tuple(boxes), LineOrigin("m.manifest", 3))
+    kept = kept_boxes(image, CLASSES)
+    assert kept is not None
+    # When joining its annot.csv rows from the fast rules' answer
+    joined = _kept_annot_rows(image, "a/x.jpg", f"labels/{split}/a/x.txt", split, kept)
+    # Then they are the rows joined from the general rules' outcomes
+    outcomes = evaluate_boxes(image, CLASSES)
+    assert joined == _plain_annot_rows(image, "a/x.jpg", f"labels/{split}/a/x.txt", split, outcomes)

@@ -176,18 +176,22 @@ def test_out_holding_an_input_of_the_run_is_refused(
     assert _tree(workspace.out) == before
 
 
-def _fail_on_image(number: int, error: BaseException) -> Callable[..., None]:
-    """DatasetWriter.add_image that raises `error` on the `number`th image."""
-    original = DatasetWriter.add_image
+def _fail_on_image(monkeypatch: pytest.MonkeyPatch, number: int, error: BaseException) -> None:
+    """Make DatasetWriter raise `error` on the `number`th image, whichever way it is written
+    (add_kept_image for an image whose boxes were all kept as drawn, add_image otherwise)."""
     calls = {"n": 0}
 
-    def add_image(self: DatasetWriter, *args: Any) -> None:
-        calls["n"] += 1
-        if calls["n"] == number:
-            raise error
-        original(self, *args)
+    def failing(original: Callable[..., Any]) -> Callable[..., Any]:
+        def write(self: DatasetWriter, *args: Any) -> Any:
+            calls["n"] += 1
+            if calls["n"] == number:
+                raise error
+            return original(self, *args)
 
-    return add_image
+        return write
+
+    for name in ("add_image", "add_kept_image"):
+        monkeypatch.setattr(DatasetWriter, name, failing(getattr(DatasetWriter, name)))
 
 
 @pytest.mark.parametrize(
@@ -199,7 +203,7 @@ def test_a_run_failing_mid_way_leaves_the_old_dataset_byte_identical(
     # Given a dataset, and a second run that fails after writing some label files and images
     assert _convert(workspace, ["a.jpg", "b.jpg"]) == 0
     before = _tree(workspace.out)
-    monkeypatch.setattr(DatasetWriter, "add_image", _fail_on_image(3, error))
+    _fail_on_image(monkeypatch, 3, error)
 
     # When it fails
     if isinstance(error, KeyboardInterrupt):
