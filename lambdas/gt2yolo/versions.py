@@ -52,8 +52,6 @@ PARTS = "_parts/"
 DEFAULT_KEEP = 3
 # Version ids sort by time: `20261202T081500Z-3fa9c1`.
 _VERSION_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
-# Entry files a version gets in the dataset root, besides its lists.
-_ENTRY_SUFFIXES = (".yaml", ".obj.data")
 
 
 class Stored(NamedTuple):

@@ -38,7 +38,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         )
     logger.info(
         "publish",
-        extra={"published": result.published, "reason": result.reason, "version": result.version},
+        extra={
+            "published": result.published,
+            "reason": result.reason,
+            "version": result.version,
+            "kept_versions": result.kept_versions,
+            "deleted_objects": result.deleted_objects,
+        },
     )
     metrics.add_metric(
         name="DatasetsPublished" if result.published else "DuplicatePublishSkipped",

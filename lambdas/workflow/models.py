@@ -115,6 +115,8 @@ class PublishOutcome(_Model):
     reason: str
     summary: ConversionSummary
     version: str | None = None
+    kept_versions: list[str] = Field(default_factory=list)  # newest first, after the flip
+    deleted_objects: int = 0  # of versions no longer kept (and of crashed runs)
 
 
 class SuccessMarker(_Model):

@@ -68,7 +68,7 @@ def publish_dataset(
     try:
         if _superseded(outcome, read_pointer(objects)):
             return _result(outcome, False, "the job's complete dataset is already current")
-        publish_version(
+        flip = publish_version(
             objects,
             outcome.version,
             keep_versions,
@@ -84,7 +84,12 @@ def publish_dataset(
         return _result(outcome, False, "another execution published the same input")
     bus.put(DATASET_READY, ready_detail(outcome))
     notifier.notify(*ready_message(outcome))
-    return _result(outcome, True, "published")
+    return _result(outcome, True, "published").model_copy(
+        update={
+            "kept_versions": list(flip.pointer.versions),
+            "deleted_objects": flip.deleted_objects,
+        }
+    )
 
 
 def _superseded(outcome: PublishRequest, current: Pointer | None) -> bool:

@@ -29,7 +29,10 @@ def _publish(cloud: LocalCloud, job: SampleJob) -> str:
     cloud.expect_describe_labeling_job(job.describe_response())
     execution = cloud.put_event(completion_event(job.job_name))
     assert execution is not None and execution.status == "SUCCEEDED", execution
-    return _current(cloud, job)
+    assert execution.output is not None and execution.output["published"] is True
+    version = _current(cloud, job)
+    assert execution.output["version"] == version == execution.output["kept_versions"][0]
+    return version
 
 
 def _current(cloud: LocalCloud, job: SampleJob) -> str:
@@ -180,6 +183,9 @@ def test_a_relabeling_rerun_writes_only_the_changed_label_files(keep_one: LocalC
     assert _count(rerun, "Convert", "COPY") == RELABELED
     assert _count(rerun, "Convert", "PUT") < _count(full, "Convert", "PUT") / 2
     # And the version before it is gone (keepVersions 1), but not the files the new one names
+    assert json.loads(
+        s3.get_object(Bucket=cloud.bucket, Key=prefix + "current.json")["Body"].read()
+    )["versions"] == [second]
     assert not s3.list_objects_v2(Bucket=cloud.bucket, Prefix=f"{prefix}versions/{first}/").get(
         "Contents"
     )

@@ -130,6 +130,8 @@ def test_duplicate_event_end_to_end_notifies_once(
         **first,
         "published": False,
         "reason": "already published with the same input",
+        "kept_versions": [],  # no flip: nothing kept or deleted by this run
+        "deleted_objects": 0,
     }
     assert len(notifications.drain()) == 1
     assert len(bus_events.drain()) == 1
