@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from gt2yolo.convert import ConversionOptions, ConversionResult, Progress, convert_manifests
+from gt2yolo.errors import ConversionError
 from gt2yolo.manifest import ManifestSource
 from gt2yolo.storage import ImageSink, SourceObjects, Storage
 from gt2yolo.versions import (
@@ -43,7 +44,10 @@ class Baseline:
         # versions holds every file, so none is shared.
         if pointer is None or pointer.task == "classify":
             return cls(None, None)
-        return cls(pointer.version, read_index(objects, pointer.version))
+        try:
+            return cls(pointer.version, read_index(objects, pointer.version))
+        except ConversionError:  # a lost or damaged index: this version is written whole
+            return cls(None, None)
 
 
 @dataclass(frozen=True)

@@ -457,7 +457,28 @@ def publish_version(
     _copy_entry_files(objects, version)
     evicted = tuple(history[keep:])
     deleted = collect_garbage(objects, pointer.versions)
+    if before is None:
+        deleted += remove_unversioned(objects)
     return Flip(pointer, evicted, deleted)
+
+
+# What the dataset root holds besides versions' folders and entry files.
+_ROOT_OWN = frozenset({POINTER, "data.yaml", "obj.data", "_LOCK", "_SUCCESS"})
+
+
+def remove_unversioned(objects: VersionObjects) -> int:
+    """Delete a dataset written in place before versions existed (its images/, labels/,
+    tables at the root): after the first flip its files would sit beside the versions and
+    its split folders would mix into a folder-reading tool's view. Return how many went."""
+    stale = [key for key in objects.list_keys("") if not _versioned(key)]
+    objects.delete_keys(stale)
+    return len(stale)
+
+
+def _versioned(key: str) -> bool:
+    if key in _ROOT_OWN or key.startswith((VERSIONS, FILES)):
+        return True
+    return "/" not in key and is_version_id(key.split(".", 1)[0])
 
 
 def _copy_entry_files(objects: VersionObjects, version: str) -> None:
@@ -478,11 +499,15 @@ def collect_garbage(objects: VersionObjects, kept: Sequence[str]) -> int:
     still_named = _named_files(objects, kept, set(doomed))
     deleted = 0
     for version in doomed:
-        keys = [
-            key
-            for key in objects.list_keys(f"{FILES}{version}/")
-            if key.removeprefix(f"{FILES}{version}/") not in still_named.get(version, ())
-        ]
+        keys = (
+            []  # a kept version's index is unreadable: keep every dataset file, to be safe
+            if still_named is None
+            else [
+                key
+                for key in objects.list_keys(f"{FILES}{version}/")
+                if key.removeprefix(f"{FILES}{version}/") not in still_named.get(version, ())
+            ]
+        )
         keys += list(objects.list_keys(version_key(version)))
         keys += [k for k in objects.list_keys(f"{version}.") if "/" not in k]
         objects.delete_keys(keys)
@@ -502,11 +527,16 @@ def _versions_present(objects: VersionObjects) -> set[str]:
 
 def _named_files(
     objects: VersionObjects, kept: Iterable[str], doomed: set[str]
-) -> dict[str, set[str]]:
-    """Per doomed version, the keys of its files a kept version still names."""
+) -> dict[str, set[str]] | None:
+    """Per doomed version, the keys of its files a kept version still names (None: a kept
+    version's index cannot be read, so which are named is unknown)."""
     named: dict[str, set[str]] = {}
     for version in kept:
-        for key, stored in read_index(objects, version).items():
+        try:
+            index = read_index(objects, version)
+        except ConversionError:
+            return None
+        for key, stored in index.items():
             if stored.version in doomed:
                 named.setdefault(stored.version, set()).add(key)
     return named

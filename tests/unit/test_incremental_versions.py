@@ -384,3 +384,52 @@ def test_gt2yolo_report_reads_a_synced_published_dataset_through_its_current_ver
     page = dataset.root / "versions" / _version(2) / "report.html"
     assert page.is_file()
     assert "report.html" not in {p.name for p in dataset.root.iterdir()}
+
+
+def test_a_dataset_written_in_place_before_versions_is_removed_at_its_first_flip(
+    tmp_path: Path, images: list[str]
+) -> None:
+    # Given a dataset folder as gt2yolo wrote it before versions (tables and folders in place)
+    dataset = _dataset(tmp_path, "a")
+    for key in ("data.yaml", "annot.csv", "train.txt", "images/train/cam0/old.jpg",
+                "labels/train/cam0/old.txt", "previews/train/cam0/old.jpg", "_SUCCESS"):  # fmt: skip
+        dataset.objects.write_bytes(key, b"old")
+    # When the first version is published there
+    dataset.convert(_lines(BASE), _version(1))
+    # Then only the version, its entry files and the markers are left
+    left = {
+        p.relative_to(dataset.root).as_posix().split("/")[0]
+        for p in dataset.root.rglob("*")
+        if p.is_file()
+    }
+    assert left == {
+        "current.json", "data.yaml", "obj.data", "_SUCCESS", "files", "versions",
+        f"{_version(1)}.yaml", f"{_version(1)}.obj.data", f"{_version(1)}.train.txt",
+        f"{_version(1)}.val.txt",
+    }  # fmt: skip
+    assert dataset.files()["annot.csv"] != b"old"
+    _entry_lists_resolve(dataset)
+
+
+def test_a_damaged_index_of_the_current_version_makes_the_next_one_write_everything(
+    tmp_path: Path, images: list[str]
+) -> None:
+    dataset = _dataset(tmp_path, "a")
+    dataset.convert(_lines(BASE), _version(1))
+    dataset.objects.write_bytes(version_key(_version(1), INDEX_NAME), b"damaged")
+    rerun = dataset.convert(_lines(BASE), _version(2))
+    assert (rerun.written, rerun.reused, rerun.previous) == (80, 0, None)
+    _entry_lists_resolve(dataset)
+
+
+def test_collection_keeps_every_dataset_file_when_a_kept_index_is_unreadable(
+    tmp_path: Path, images: list[str]
+) -> None:
+    dataset = _dataset(tmp_path, "a")
+    dataset.convert(_lines(BASE), _version(1))
+    dataset.convert(_lines(dict(BASE, **{"cam0/img0.jpg": []})), _version(2), keep=2)
+    # version 2 (kept at the next flip) names most of version 1's files: its index is lost
+    dataset.objects.write_bytes(version_key(_version(2), INDEX_NAME), b"damaged")
+    dataset.convert(_lines(BASE), _version(3), keep=2)  # evicts version 1
+    assert not (dataset.root / "versions" / _version(1)).exists()
+    assert len(list(dataset.objects.list_keys(f"files/{_version(1)}/"))) == 80
