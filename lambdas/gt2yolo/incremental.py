@@ -17,7 +17,6 @@ from gt2yolo.manifest import ManifestSource
 from gt2yolo.storage import ImageSink, SourceObjects, Storage
 from gt2yolo.versions import (
     FileIndex,
-    Pointer,
     VersionedImageSink,
     VersionedStorage,
     VersionObjects,
@@ -36,16 +35,20 @@ class Baseline:
 
     @classmethod
     def of(cls, objects: VersionObjects) -> Baseline:
-        return cls.from_pointer(objects, read_pointer(objects))
-
-    @classmethod
-    def from_pointer(cls, objects: VersionObjects, pointer: Pointer | None) -> Baseline:
-        # Ultralytics reads a classification dataset as one folder tree, not lists: each of its
-        # versions holds every file, so none is shared.
+        """The current version; none for a new dataset or a classification one (Ultralytics
+        reads those as one folder tree, not lists: each version holds every file)."""
+        pointer = read_pointer(objects)
         if pointer is None or pointer.task == "classify":
             return cls(None, None)
+        return cls.of_version(objects, pointer.version)
+
+    @classmethod
+    def of_version(cls, objects: VersionObjects, version: str | None) -> Baseline:
+        """A named version (a fan-out chunk follows the one its plan names)."""
+        if version is None:
+            return cls(None, None)
         try:
-            return cls(pointer.version, read_index(objects, pointer.version))
+            return cls(version, read_index(objects, version))
         except ConversionError:  # a lost or damaged index: this version is written whole
             return cls(None, None)
 

@@ -441,7 +441,8 @@ def publish_version(
     kept version names: older versions beyond `keep`, and versions of crashed runs."""
     if keep < 1:
         raise ValueError("keep must be at least 1")
-    if objects.read_bytes(version_key(version, INDEX_NAME)) is None:
+    index = version_key(version, INDEX_NAME)
+    if index not in objects.list_keys(index):  # a listing, not a GET of the whole index
         raise ConversionError(f"version {version} is not complete (no {INDEX_NAME})")
     before = read_pointer(objects)
     history = [version] + [v for v in (before.versions if before else ()) if v != version]

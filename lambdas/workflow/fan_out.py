@@ -30,7 +30,6 @@ from gt2yolo.versions import (
     close_version,
     dump_index,
     load_index,
-    read_index,
     version_key,
 )
 from gt2yolo_aws.s3 import (
@@ -97,10 +96,7 @@ def _options(
 
 
 def _baseline(planned: _Planned, client: Any) -> Baseline:
-    if planned.baseline is None:
-        return Baseline(None, None)
-    objects = S3VersionObjects(planned.dataset_uri, client)
-    return Baseline(planned.baseline, read_index(objects, planned.baseline))
+    return Baseline.of_version(S3VersionObjects(planned.dataset_uri, client), planned.baseline)
 
 
 def convert_chunk_task(task: ChunkTask, settings: ConvertSettings, client: Any) -> dict[str, Any]:

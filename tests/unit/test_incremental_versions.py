@@ -172,16 +172,19 @@ _EDIT = st.sampled_from(["keep", "keep", "keep", "relabel", "drop", "move", "emp
 @given(
     edits=st.lists(_EDIT, min_size=40, max_size=40),
     added=st.booleans(),
+    collide=st.booleans(),
     shuffle=st.randoms(use_true_random=False),
 )
 def test_incremental_equals_full_for_random_edits(
     tmp_path_factory: pytest.TempPathFactory,
     edits: list[str],
     added: bool,
+    collide: bool,
     shuffle: object,
 ) -> None:
     tmp = tmp_path_factory.mktemp("eq")
-    _mirror(tmp / "mirror", [*BASE, "new/late.jpg", *(f"moved/img{i}.jpg" for i in range(40))])
+    others = ["new/late.jpg", "CAM1/img1.jpg", *(f"moved/img{i}.jpg" for i in range(40))]
+    _mirror(tmp / "mirror", [*BASE, *others])
     edited: dict[str, list[tuple[int, int]]] = {}
     for (path, boxes), edit in zip(BASE.items(), edits, strict=True):
         number = int(path.rsplit("img", 1)[1].split(".")[0])
@@ -197,6 +200,8 @@ def test_incremental_equals_full_for_random_edits(
             edited[path] = [((c + 1) % 3, left) for c, left in boxes]
     if added:
         edited["new/late.jpg"] = [(2, 1), (0, 3)]
+    if collide:  # a name differing only by case: both are renamed, the old one moves
+        edited["CAM1/img1.jpg"] = [(1, 9)]
     order = list(edited.items())
     shuffle.shuffle(order)  # type: ignore[attr-defined]
     lines = _lines(dict(order))
@@ -211,6 +216,7 @@ def test_incremental_equals_full_for_random_edits(
     # Every version file too: the entry files users train from, the index.
     assert _own_files(incremental, _version(2)) == _own_files(full, _version(2))
     changed = sum(1 for e in edits if e not in {"keep", "drop"}) * 2 + (4 if added else 0)
+    changed += 4 if collide else 0
     assert rerun.written <= changed
     assert rerun.written + rerun.reused == once.written
     _entry_lists_resolve(incremental)
