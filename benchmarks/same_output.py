@@ -4,6 +4,9 @@ python -m benchmarks.same_output                  # segmentation, against b52510
 python -m benchmarks.same_output --old-rev REV --images 2000
 python -m benchmarks.same_output --task boxes     # bounding boxes, against HEAD
 python -m benchmarks.same_output --task boxes --old-rev REV --lines 20k --fuzz 300
+python -m benchmarks.same_output --task classify  # image classification, against HEAD
+python -m benchmarks.same_output --task video     # video frames, against HEAD
+python -m benchmarks.same_output --task all --old-rev REV   # every task type, against REV
 
 For a speed-up that must not change a byte. On tmpfs, with the old revision's `lambdas/` taken
 from git (`git archive`):
@@ -17,6 +20,13 @@ from git (`git archive`):
   `--jobs 2`, no label config), a manifest of awkward lines (colliding names, a source-ref
   labeled twice, fields csv quotes, escapes, dropped boxes, rejected lines) under four rules,
   and the unit suite's fuzz manifests: every file, the exit code and the error output compared.
+- `--task classify`: localrun's single- and multi-label sample jobs (images in another bucket,
+  copied) under five rules and from class-maps alone, the first also through `gt2yolo report`
+  (report.html and previews compared), and manifests of awkward lines (classes unknown or
+  missing, names colliding by case and extension, a source-ref labeled twice, failed lines).
+- `--task video`: localrun's tracking and detection sample jobs and the video benchmark's job
+  under five rules (frame step, flat layout, --jobs 2, splits), the samples also through
+  `gt2yolo report`.
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ from benchmarks.run import default_scratch, parse_size
 from benchmarks.synthetic import synthetic_job
 
 DEFAULT_OLD_REV = "b52510c"
+TASKS = ("all", "segmentation", "boxes", "classify", "video")
 RULES: tuple[list[str], ...] = ([], ["--polygon-tolerance", "0"], ["--polygon-tolerance", "2.5"],
          ["--min-region-area", "0", "--polygon-tolerance", "0.5"])  # fmt: skip
 
@@ -336,12 +347,161 @@ def compare_box_datasets(
     return failures
 
 
+# --- Classification and video frames: `--task classify`, `--task video` -------------------
+
+# Each case is one or more CLI commands run in order (a conversion, then `gt2yolo report` of
+# the dataset it wrote): every file of the dataset, report.html and previews included, and each
+# command's exit code and error output compared.
+_COMMANDS_DRIVER = """
+import contextlib, io, json, sys
+from gt2yolo_cli.main import main
+for out, commands in json.load(open(sys.argv[1])):
+    results = []
+    for arguments in commands:
+        error = io.StringIO()
+        with contextlib.redirect_stderr(error), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                code = main(arguments)
+            except SystemExit as exit:  # argparse
+                code = exit.code
+        results.append({"exit": code, "stderr": error.getvalue().replace(out, "OUT")})
+    with open(out + ".result", "w") as result:
+        json.dump(results, result)
+"""
+CLASSIFY_RULES: tuple[list[str], ...] = (
+    [], ["--layout", "flat"], ["--val-fraction", "0.3", "--test-fraction", "0.1"],
+    ["--jobs", "2"], ["--on-duplicate", "first"],
+)  # fmt: skip
+VIDEO_RULES: tuple[list[str], ...] = (
+    [], ["--frame-step", "3"], ["--layout", "flat"], ["--jobs", "2"],
+    ["--val-fraction", "0.5", "--test-fraction", "0.25"],
+)  # fmt: skip
+# A case: (name, conversion arguments without --out, whether to run `gt2yolo report` after).
+Case = tuple[str, list[str], bool]
+
+
+def write_mirror(folder: Path, job: Any) -> Path:
+    """A sample job's buckets as `aws s3 sync` leaves them: folder/<bucket>/<key>."""
+    for bucket, objects in ((job.bucket, job.objects), (job.image_bucket, job.image_objects)):
+        for key, data in objects.items():
+            path = folder / str(bucket) / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    return folder
+
+
+def awkward_classification_lines(multilabel: bool) -> list[str]:
+    """Lines the sample jobs lack: unknown and missing classes, names colliding by case and
+    extension, a source-ref labeled twice, a failed line, an empty label list, not JSON."""
+    kind = "image-classification-multilabel" if multilabel else "image-classification"
+    rows: list[str] = []
+    names = ["a.jpg", "A.jpg", "a.png", "dup.jpg", "dup.jpg", "x,y.jpg", "deep/er/b.jpg"]
+    for index, name in enumerate(names):
+        metadata: dict[str, Any] = {"type": f"groundtruth/{kind}", "human-annotated": "yes"}
+        value: Any
+        if multilabel:
+            value = [index % 3, 7] if index % 2 else ([] if index == 2 else [index % 3])
+            metadata["class-map"] = {str(i): ("cat", "dog", "bird")[i % 3] for i in value if i < 3}
+        else:
+            value = index % 4  # class 3 is in no label config
+            metadata["class-name"] = ("cat", "dog", "bird", "unknown")[value]
+        rows.append(json.dumps({"source-ref": f"s3://bkt/pets/{name}", "label": value,
+                                "label-metadata": metadata}))  # fmt: skip
+    rows.append(json.dumps({"source-ref": "s3://bkt/pets/failed.jpg",
+                            "label-metadata": {"failure-reason": "ClientError: expired"}}))  # fmt: skip
+    rows.append(json.dumps({"source-ref": "s3://bkt/pets/nolabel.jpg"}))
+    rows.append("not json")
+    return rows
+
+
+def classify_cases(folder: Path) -> list[Case]:
+    from localrun.task_samples import make_classification_job
+
+    cases: list[Case] = []
+    for multilabel in (False, True):
+        job = make_classification_job("stack-bucket", images=120, multilabel=multilabel,
+                                      image_bucket="customer-images")  # fmt: skip
+        mirror = write_mirror(folder / f"mirror-{multilabel}", job)
+        manifest = mirror / "stack-bucket" / job.manifest_key
+        config = f"s3://stack-bucket/{job.config_key}"
+        base = [str(manifest), "--s3-mirror", str(mirror), "--no-progress"]
+        kind = "multi-label" if multilabel else "single-label"
+        for rules in CLASSIFY_RULES:
+            name = f"{kind} sample {' '.join(rules) or 'defaults'}"
+            cases.append((name, [*base, "--label-config", config, *rules], not rules))
+        cases.append((f"{kind} sample class-maps (no config)", base, False))
+        awkward = folder / f"awkward-{multilabel}.manifest"
+        awkward.write_text("\n".join(awkward_classification_lines(multilabel)) + "\n")
+        for rules in ([], ["--on-duplicate", "first"], ["--on-duplicate", "last"]):
+            arguments = [str(awkward), "--images", "skip", "--no-progress", *rules]
+            cases.append((f"{kind} awkward {' '.join(rules) or 'defaults'}", arguments, False))
+    return cases
+
+
+def video_cases(folder: Path, seed: int) -> list[Case]:
+    from benchmarks.synthetic_video import video_jobs
+    from localrun.video_samples import make_video_job
+
+    cases: list[Case] = []
+    for tracking in (True, False):
+        job = make_video_job("stack-bucket", sequences=3, frames=14, tracking=tracking,
+                             image_bucket="customer-images")  # fmt: skip
+        mirror = write_mirror(folder / f"mirror-{tracking}", job)
+        manifest = mirror / "stack-bucket" / job.manifest_key
+        config = f"s3://stack-bucket/{job.config_key}"
+        base = [str(manifest), "--s3-mirror", str(mirror), "--no-progress"]
+        kind = "tracking" if tracking else "detection"
+        for rules in VIDEO_RULES:
+            name = f"{kind} sample {' '.join(rules) or 'defaults'}"
+            cases.append((name, [*base, "--label-config", config, *rules], not rules))
+        cases.append((f"{kind} sample class-maps (no config)", base, False))
+    [bench] = video_jobs(folder / "bench", [8], 40, seed)
+    base = [str(bench.manifest), "--s3-mirror", str(bench.mirror), "--no-progress",
+            "--label-config", str(bench.label_config), "--images", "skip"]  # fmt: skip
+    for rules in VIDEO_RULES:
+        cases.append((f"benchmark 8x40 {' '.join(rules) or 'defaults'}", [*base, *rules], False))
+    return cases
+
+
+def compare_cases(task: str, old: Path, new: Path, scratch: Path, cases: list[Case]) -> int:
+    """Run every case with both revisions' `lambdas/`, each revision in one child process."""
+    for tag, lambdas in (("old", old), ("new", new)):
+        plan = []
+        for i, (_, arguments, report) in enumerate(cases):
+            # One folder name for both: report.html is titled with it.
+            out = str(scratch / f"{task}-{tag}-{i}" / "dataset")
+            commands = [["convert", *arguments, "--out", out]]
+            plan.append((out, commands + ([["report", out]] if report else [])))
+        plan_file = scratch / f"{task}-{tag}-plan.json"
+        plan_file.write_text(json.dumps(plan))
+        env = child_env()
+        env["PYTHONPATH"] = f"{lambdas}:{REPO_ROOT}"  # this revision's core; samples from here
+        subprocess.run([sys.executable, "-c", _COMMANDS_DRIVER, str(plan_file)], cwd=REPO_ROOT,
+                       env=env, check=True)  # fmt: skip
+    failures = 0
+    for i, (name, _, _) in enumerate(cases):
+        outs = [scratch / f"{task}-{tag}-{i}" / "dataset" for tag in ("old", "new")]
+        results = [Path(f"{out}.result").read_text() for out in outs]
+        different = [] if results[0] == results[1] else [f"exit/stderr: {results}"]
+        if all(out.is_dir() for out in outs):
+            different += differing_files(*outs)
+        elif outs[0].is_dir() != outs[1].is_dir():
+            different.append("a dataset in one only")
+        failures += bool(different)
+        files = count_files(outs[0]) if outs[0].is_dir() else 0
+        verdict = "SAME" if not different else f"DIFFERENT: {different[:5]}"
+        print(f"{task}, {name}: {files} files, {verdict}", flush=True)
+    print(f"{task}: {len(cases)} conversions compared, {failures} different", flush=True)
+    return failures
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.same_output", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--task", choices=("segmentation", "boxes"), default="segmentation")
+    parser.add_argument("--task", choices=TASKS, default="segmentation",
+                        help="all: every task type, against one --old-rev (default HEAD)")  # fmt: skip
     parser.add_argument(
-        "--old-rev", help=f"default: {DEFAULT_OLD_REV} (segmentation), HEAD (boxes)"
+        "--old-rev", help=f"default: {DEFAULT_OLD_REV} (segmentation), HEAD (the others)"
     )
     parser.add_argument("--images", type=int, default=2_000, help="benchmark job size")
     parser.add_argument("--cases", type=int, default=2_000, help="random function cases")
@@ -350,18 +510,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fuzz", type=int, default=200, help="boxes: fuzz manifests compared")
     parser.add_argument("--seed", type=int, default=20240604)
     args = parser.parse_args(argv)
-    boxes = args.task == "boxes"
-    rev = args.old_rev or ("HEAD" if boxes else DEFAULT_OLD_REV)
+    rev = args.old_rev or (DEFAULT_OLD_REV if args.task == "segmentation" else "HEAD")
+    tasks = TASKS[1:] if args.task == "all" else (args.task,)
+    failures = 0
     with tempfile.TemporaryDirectory(prefix="gt2yolo-same-", dir=default_scratch()) as scratch:
-        old = export_lambdas(rev, Path(scratch) / "old")
+        folder = Path(scratch)
+        old = export_lambdas(rev, folder / "old")
         new = REPO_ROOT / "lambdas"
-        if boxes:
-            failures = compare_box_datasets(
-                old, new, Path(scratch), args.lines, args.seed, args.fuzz
-            )
-        else:
-            failures = compare_functions(old, args.cases, args.seed)
-            failures += compare_datasets(old, new, Path(scratch), args.images, args.seed)
+        for task in tasks:
+            if task == "boxes":
+                failures += compare_box_datasets(old, new, folder, args.lines, args.seed, args.fuzz)
+            elif task == "classify":
+                failures += compare_cases(task, old, new, folder, classify_cases(folder / task))
+            elif task == "video":
+                cases = video_cases(folder / task, args.seed)
+                failures += compare_cases(task, old, new, folder, cases)
+            else:
+                failures += compare_functions(old, args.cases, args.seed)
+                failures += compare_datasets(old, new, folder, args.images, args.seed)
     print("ALL SAME" if not failures else f"{failures} DIFFERENT")
     return 1 if failures else 0
 
