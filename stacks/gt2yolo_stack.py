@@ -1,4 +1,4 @@
-"""Gt2YoloStack: Ground Truth bounding-box output in, YOLO datasets out, serverless.
+"""Gt2YoloStack: Ground Truth labeling output in (every task gt2yolo reads), YOLO datasets out, serverless.
 
 Context values (`cdk synth -c key=value`, or the "context" block of cdk.json):
 

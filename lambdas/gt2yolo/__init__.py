@@ -1,4 +1,4 @@
-"""Ground Truth bounding-box manifests -> YOLO datasets.
+"""Ground Truth output manifests (boxes, masks, classes, video frames) -> YOLO datasets.
 
 The pure core: standard library only, no AWS. Data flows
 manifest lines (`manifest`) -> typed records (`records`) -> rules (`classes`, `geometry`,

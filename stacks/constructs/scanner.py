@@ -14,7 +14,7 @@ from constructs import IConstruct
 
 CHECKOV_METADATA = "checkov"
 
-# Why each skipped check does not apply (the README's Security section lists them); `{name}`s
+# Why each skipped check does not apply (docs/security.md lists them); `{name}`s
 # are filled in where the skip is applied.
 _RESERVING = (
     "Reserved concurrency would be taken from the account's shared pool even while idle, and"
