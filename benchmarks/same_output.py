@@ -6,7 +6,8 @@ python -m benchmarks.same_output --task boxes     # bounding boxes, against HEAD
 python -m benchmarks.same_output --task boxes --old-rev REV --lines 20k --fuzz 300
 python -m benchmarks.same_output --task classify  # image classification, against HEAD
 python -m benchmarks.same_output --task video     # video frames, against HEAD
-python -m benchmarks.same_output --task all --old-rev REV   # every task type, against REV
+python -m benchmarks.same_output --task demo      # the demo's published datasets, against HEAD
+python -m benchmarks.same_output --task all --old-rev REV   # all of these, against REV
 
 For a speed-up that must not change a byte. On tmpfs, with the old revision's `lambdas/` taken
 from git (`git archive`):
@@ -27,6 +28,9 @@ from git (`git archive`):
 - `--task video`: localrun's tracking and detection sample jobs and the video benchmark's job
   under five rules (frame step, flat layout, --jobs 2, splits), the samples also through
   `gt2yolo report`.
+- `--task demo`: `make demo` run by the old revision's whole tree and by this one (the local
+  cloud, every function as deployed): every file of every published dataset compared, version
+  ids aside (a time and a random salt).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import importlib.util
 import io
 import json
 import random
+import re
 import subprocess
 import sys
 import tarfile
@@ -55,7 +60,7 @@ from benchmarks.run import default_scratch, parse_size
 from benchmarks.synthetic import synthetic_job
 
 DEFAULT_OLD_REV = "b52510c"
-TASKS = ("all", "segmentation", "boxes", "classify", "video")
+TASKS = ("all", "segmentation", "boxes", "classify", "video", "demo")
 RULES: tuple[list[str], ...] = ([], ["--polygon-tolerance", "0"], ["--polygon-tolerance", "2.5"],
          ["--min-region-area", "0", "--polygon-tolerance", "0.5"])  # fmt: skip
 
@@ -495,6 +500,65 @@ def compare_cases(task: str, old: Path, new: Path, scratch: Path, cases: list[Ca
     return failures
 
 
+# --- The demo's published datasets: `--task demo` -------------------------------------------
+
+# A version id is the time it was made and a random salt: the one thing two runs of the demo
+# may write differently (report.json names it).
+VERSION_ID = re.compile(rb"\d{8}T\d{6}Z-[0-9a-f]{6}")
+# What a revision's tree needs beside its files to run the demo (installed, not committed).
+INSTALLED = (".venv", "node_modules", "build")
+
+
+def export_tree(rev: str, folder: Path) -> Path:
+    """The whole tree of `rev` (the demo runs the CDK app, localrun and samples too)."""
+    archive = subprocess.run(
+        ["git", "archive", rev], cwd=REPO_ROOT, check=True, capture_output=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    for name in INSTALLED:
+        (folder / name).symlink_to(REPO_ROOT / name)
+    return folder
+
+
+def run_demo(tree: Path, out: Path) -> None:
+    env = child_env()
+    env["PYTHONPATH"] = f"{tree / 'lambdas'}:{tree}"
+    subprocess.run([sys.executable, "-m", "localrun.demo", "--out", str(out)], cwd=tree, env=env,
+                   check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+
+
+def differing_demo_files(left: Path, right: Path) -> list[str]:
+    """differing_files, but report.json files equal when they differ only by version ids."""
+    different = []
+    for name in differing_files(left, right):
+        if name.endswith("report.json") and not name.startswith("only in one"):
+            a, b = (VERSION_ID.sub(b"V", (side / name).read_bytes()) for side in (left, right))
+            if a == b:
+                continue
+        different.append(name)
+    return different
+
+
+def compare_demo(rev: str, scratch: Path) -> int:
+    old_tree = export_tree(rev, scratch / "old-tree")
+    outs = [scratch / "demo-old", scratch / "demo-new"]
+    for tree, out in zip((old_tree, REPO_ROOT), outs, strict=True):
+        run_demo(tree, out)
+    failures = 0
+    for dataset in sorted(path.name for path in outs[0].iterdir()):
+        pair = [out / dataset for out in outs]
+        different = differing_demo_files(*pair) if pair[1].is_dir() else ["not in the new demo"]
+        failures += bool(different)
+        verdict = "SAME" if not different else f"DIFFERENT: {different[:5]}"
+        print(f"demo, {dataset}: {count_files(pair[0])} files, {verdict}", flush=True)
+    extra = {p.name for p in outs[1].iterdir()} - {p.name for p in outs[0].iterdir()}
+    failures += len(extra)
+    if extra:
+        print(f"demo: datasets only in the new demo: {sorted(extra)}", flush=True)
+    return failures
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.same_output", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -522,6 +586,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 failures += compare_box_datasets(old, new, folder, args.lines, args.seed, args.fuzz)
             elif task == "classify":
                 failures += compare_cases(task, old, new, folder, classify_cases(folder / task))
+            elif task == "demo":
+                failures += compare_demo(rev, folder)
             elif task == "video":
                 cases = video_cases(folder / task, args.seed)
                 failures += compare_cases(task, old, new, folder, cases)
