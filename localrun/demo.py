@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localrun.cloud import Execution, LocalCloud
+from localrun.cloud import LocalCloud
+from localrun.inspection import Execution
 from localrun.lambda_events import object_created_event
 from localrun.published import download_datasets
 from localrun.synth import synthesize
