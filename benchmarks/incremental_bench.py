@@ -24,8 +24,8 @@ from typing import Any
 
 from localrun.cloud import LocalCloud
 from localrun.lambda_events import object_created_event
-from localrun.samples import CUSTOMER_IMAGES, SampleJob, make_sample_job, relabeled
 from localrun.synth import synthesize
+from samples.detection import CUSTOMER_IMAGES, SampleJob, make_sample_job, relabeled
 
 MANIFEST_KEY = "manifests/bench/relabel.manifest"
 TARGET_RATIO = 0.03  # issue 14: a 1% rerun makes <= 3% of a full run's requests

@@ -102,7 +102,7 @@ def count_files(folder: Path) -> int:
 def sample_job(folder: Path) -> tuple[Path, Path, list[str]]:
     """localrun's sample segmentation job written as a mirror: (manifest, mirror, options)."""
     sys.path.insert(0, str(REPO_ROOT / "lambdas"))
-    from localrun.task_samples import make_segmentation_job
+    from samples.image_tasks import make_segmentation_job
 
     job = make_segmentation_job("stack-bucket", image_bucket="customer-images", images=40)
     mirror = folder / "mirror"

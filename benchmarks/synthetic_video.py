@@ -1,7 +1,7 @@
 """A synthetic video object tracking job in a mirror folder, byte-identical for a given seed.
 
 `DIR/<bucket>/<key>` as `gt2yolo convert --s3-mirror DIR` reads it, in Ground Truth's layout
-(as `localrun/video_samples.py` writes its small sample): per sequence the frames
+(as `samples/video.py` writes its small sample): per sequence the frames
 `<image bucket>/traffic/<sequence>/frame_0001.jpeg`, the input sequence file
 (`groundtruth/input/traffic/<sequence>.json`, `frame-no` 1-based) and one consolidated
 `SeqLabel.json` (`frame-no` 0-based, frames without a box left out); and one output manifest

@@ -34,13 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localrun.cloud import Execution, LocalCloud
+from localrun.cloud import LocalCloud
+from localrun.inspection import Execution
 from localrun.lambda_events import object_created_event
 from localrun.published import download_datasets
-from localrun.samples import CLASSES, CUSTOMER_IMAGES, SampleJob, make_sample_job, relabeled
 from localrun.synth import synthesize
-from localrun.task_samples import make_classification_job, make_segmentation_job
-from localrun.video_samples import make_video_job
+from samples.detection import CLASSES, CUSTOMER_IMAGES, SampleJob, make_sample_job, relabeled
+from samples.image_tasks import make_classification_job, make_segmentation_job
+from samples.video import make_video_job
 
 # The intake is on by default; the demo names a work team so StartLabelingJob can create a job,
 # and the customer's bucket its first job labeled images in.

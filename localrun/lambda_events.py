@@ -8,8 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
+from localrun.account import ACCOUNT, REGION
 
 
 def object_created_event(bucket: str, key: str, size: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from gt2yolo.insights.colors import name_color, rgb
 from gt2yolo_cli.main import main
 from PIL import Image
 
-from localrun.samples import CLASSES, WORKERS, make_sample_job
+from samples.detection import CLASSES, WORKERS, make_sample_job
 
 from .chromium import dump_dom, screenshot
 

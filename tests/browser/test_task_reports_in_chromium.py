@@ -11,8 +11,8 @@ from gt2yolo.insights.colors import name_color, rgb
 from gt2yolo_cli.main import main
 from PIL import Image
 
-from localrun.samples import SampleJob
-from localrun.task_samples import make_classification_job, make_segmentation_job
+from samples.detection import SampleJob
+from samples.image_tasks import make_classification_job, make_segmentation_job
 
 from .chromium import dump_dom, screenshot
 

@@ -11,7 +11,7 @@ from gt2yolo.insights.colors import name_color, rgb
 from gt2yolo_cli.main import main
 from PIL import Image
 
-from localrun.video_samples import make_video_job
+from samples.video import make_video_job
 
 from .chromium import dump_dom, screenshot
 

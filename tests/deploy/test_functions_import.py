@@ -82,7 +82,7 @@ def test_heavy_libraries_are_imported_only_by_functions_whose_layers_bring_them(
                 module in sandbox.modules.get(folder, []) for folder in layer_folders
             )
             assert module not in loaded or from_own_layer, (name, module)
-            if shape.functions[name]["handler"] == REPORT_HANDLER and module == "PIL":
+            if shape.functions[name].handler == REPORT_HANDLER and module == "PIL":
                 # the Report function draws: its graph needs Pillow, from its own layer
                 assert str(STAND_INS / stand_in / "python") in layer_folders
                 assert from_own_layer, (name, sandbox.modules)
@@ -91,7 +91,7 @@ def test_heavy_libraries_are_imported_only_by_functions_whose_layers_bring_them(
 def test_the_converters_have_the_opencv_layer_and_do_not_import_it_at_cold_start(
     shape: LocalCloud,
 ) -> None:
-    converters = [n for n, f in shape.functions.items() if f["handler"] in CONVERTER_HANDLERS]
+    converters = [n for n, f in shape.functions.items() if f.handler in CONVERTER_HANDLERS]
     assert len(converters) == len(CONVERTER_HANDLERS)
     for name in converters:
         sandbox = shape.cold_start(name)
@@ -125,7 +125,7 @@ def test_a_report_function_without_its_pillow_layer_cannot_import(
     assert len(report["Properties"]["Layers"]) == len(layers) - 1
     # When its sandbox starts
     with LocalCloud(Assembly(default_assembly.directory, template)) as cloud:
-        [name] = [n for n, spec in cloud.functions.items() if spec["handler"] == REPORT_HANDLER]
+        [name] = [n for n, spec in cloud.functions.items() if spec.handler == REPORT_HANDLER]
         error = cloud.cold_start(name).init_error
     # Then the import fails as it would in AWS
     assert error is not None

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from localrun.cloud import LocalCloud
-from localrun.samples import CUSTOMER_IMAGES, PARTNER_IMAGES, SampleJob, make_sample_job
 from localrun.synth import Assembly, synthesize
+from samples.detection import CUSTOMER_IMAGES, PARTNER_IMAGES, SampleJob, make_sample_job
 
 # Images in the customer's own buckets, as most real jobs have them: a whole bucket, and the
 # `shapes/` prefix of a bucket of another account (see test_image_buckets.py).

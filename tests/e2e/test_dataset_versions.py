@@ -19,8 +19,8 @@ from gt2yolo.versions import label_of
 
 from localrun.cloud import LocalCloud
 from localrun.demo import completion_event
-from localrun.samples import CUSTOMER_IMAGES, SampleJob, make_sample_job, relabeled
 from localrun.synth import Assembly
+from samples.detection import CUSTOMER_IMAGES, SampleJob, make_sample_job, relabeled
 
 RELABELED = 3  # lines whose boxes move in the rerun
 

@@ -19,8 +19,8 @@ from gt2yolo.storage import LocalStorage
 
 from localrun.cloud import LocalCloud
 from localrun.demo import completion_event
-from localrun.samples import CUSTOMER_IMAGES, SampleJob, make_sample_job
 from localrun.synth import Assembly
+from samples.detection import CUSTOMER_IMAGES, SampleJob, make_sample_job
 
 # The sample manifest is a few KiB: these make Convert plan chunks of a few lines each.
 SMALL_FAN_OUT = {"FAN_OUT_BYTES": "1000", "CHUNK_BYTES": "2500"}

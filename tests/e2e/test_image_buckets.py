@@ -9,7 +9,7 @@ import json
 
 from localrun.cloud import LocalCloud
 from localrun.lambda_events import object_created_event
-from localrun.samples import CUSTOMER_IMAGES, PARTNER_IMAGES, SampleJob, make_sample_job
+from samples.detection import CUSTOMER_IMAGES, PARTNER_IMAGES, SampleJob, make_sample_job
 
 MANIFEST = "manifests/customer/shapes.manifest"
 DATASET = "datasets/customer/shapes/"

@@ -12,8 +12,8 @@ import pytest
 from localrun.cloud import LocalCloud
 from localrun.demo import DEMO_CONTEXT, INTAKE_DATASET, INTAKE_JOB, STRAY_FILE, run_intake_loop
 from localrun.lambda_events import object_created_event
-from localrun.samples import CLASSES
 from localrun.synth import Assembly, synthesize
+from samples.detection import CLASSES
 
 
 @pytest.fixture(scope="module")

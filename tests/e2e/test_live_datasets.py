@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from localrun.cloud import LocalCloud
-from localrun.samples import SampleJob
+from samples.detection import SampleJob
 
 
 def _in_progress(job: SampleJob) -> dict[str, Any]:

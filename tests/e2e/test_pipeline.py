@@ -9,7 +9,7 @@ import yaml
 
 from localrun.cloud import LocalCloud
 from localrun.demo import completion_event, object_created_event
-from localrun.samples import CLASSES, SampleJob
+from samples.detection import CLASSES, SampleJob
 
 
 def _read(cloud: LocalCloud, key: str) -> bytes:

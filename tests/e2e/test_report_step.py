@@ -8,7 +8,7 @@ import json
 
 from localrun.cloud import LocalCloud
 from localrun.demo import completion_event
-from localrun.samples import WORKERS, SampleJob
+from samples.detection import WORKERS, SampleJob
 
 
 def _keys(cloud: LocalCloud, prefix: str) -> set[str]:

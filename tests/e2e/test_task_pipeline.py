@@ -26,10 +26,10 @@ from gt2yolo.storage import LocalStorage, S3Mirror
 from localrun.cloud import LocalCloud
 from localrun.demo import completion_event
 from localrun.lambda_events import object_created_event
-from localrun.samples import CUSTOMER_IMAGES, SampleJob
 from localrun.synth import Assembly
-from localrun.task_samples import make_classification_job, make_segmentation_job
-from localrun.video_samples import make_video_job
+from samples.detection import CUSTOMER_IMAGES, SampleJob
+from samples.image_tasks import make_classification_job, make_segmentation_job
+from samples.video import make_video_job
 
 SMALL_FAN_OUT = {"FAN_OUT_BYTES": "1000", "CHUNK_BYTES": "2500"}
 

@@ -30,7 +30,7 @@ from moto import mock_aws
 from moto.sns.models import Subscription as SnsSubscription
 
 from localrun.published import version_files
-from localrun.samples import SampleJob, make_sample_job
+from samples.detection import SampleJob, make_sample_job
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -17,8 +17,8 @@ from gt2yolo_cli.main import main
 from workflow.models import ConversionSummary
 
 from localrun.published import upload_as_version
-from localrun.samples import SampleJob
-from localrun.task_samples import make_classification_job, make_segmentation_job
+from samples.detection import SampleJob
+from samples.image_tasks import make_classification_job, make_segmentation_job
 
 IMAGES = "customer-images"
 JOBS: dict[str, Callable[[str], SampleJob]] = {

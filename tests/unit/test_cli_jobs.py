@@ -18,8 +18,8 @@ from gt2yolo_cli.main import main
 from gt_builders import box, line, ref
 from video_builders import mirror_sample
 
-from localrun.task_samples import make_segmentation_job
-from localrun.video_samples import make_video_job
+from samples.image_tasks import make_segmentation_job
+from samples.video import make_video_job
 
 BUCKET, IMAGES = "stack-bucket", "customer-images"
 

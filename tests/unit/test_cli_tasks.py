@@ -1,6 +1,6 @@
 """`gt2yolo convert --s3-mirror DIR` on segmentation and classification jobs, with no S3 at all.
 
-The sample jobs (localrun.task_samples) are written into a folder laid out as `aws s3 sync` makes
+The sample jobs (samples.image_tasks) are written into a folder laid out as `aws s3 sync` makes
 it; the manifest, the label config, masks and images are all read from there. Without the mirror
 and without S3 access, the command fails with one line, no traceback.
 """
@@ -16,8 +16,8 @@ import pytest
 import yaml
 from gt2yolo_cli.main import main
 
-from localrun.samples import SampleJob
-from localrun.task_samples import make_classification_job, make_segmentation_job
+from samples.detection import SampleJob
+from samples.image_tasks import make_classification_job, make_segmentation_job
 
 BUCKET, IMAGES = "stack-bucket", "customer-images"
 

@@ -1,6 +1,6 @@
 """`gt2yolo convert --s3-mirror DIR --frame-step N` on a video frame job, with no S3 at all.
 
-The sample tracking job (localrun.video_samples) is written into a folder laid out as `aws s3
+The sample tracking job (samples.video) is written into a folder laid out as `aws s3
 sync` makes it; the manifest, label config, sequence files, SeqLabel.json files and frames are all
 read from there. The command says the task and what it found: sequences, frames, tracks.
 """
@@ -14,7 +14,7 @@ import pytest
 from gt2yolo_cli.main import main
 from video_builders import mirror_sample
 
-from localrun.video_samples import VideoSampleJob, make_video_job
+from samples.video import VideoSampleJob, make_video_job
 
 BUCKET, IMAGES = "stack-bucket", "customer-images"
 

@@ -16,8 +16,8 @@ from gt2yolo.fanout import Chunk, FanOutPlan, convert_chunk, finalize, plan_fan_
 from gt2yolo.split import SplitFractions
 from gt2yolo.storage import LocalManifest, LocalStorage, MirrorImageSink, S3Mirror
 
-from localrun.samples import SampleJob
-from localrun.task_samples import make_classification_job, make_segmentation_job
+from samples.detection import SampleJob
+from samples.image_tasks import make_classification_job, make_segmentation_job
 
 BUCKET, IMAGES = "stack-bucket", "customer-images"
 

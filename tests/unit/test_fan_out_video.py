@@ -16,7 +16,7 @@ from gt2yolo.split import SplitFractions
 from gt2yolo.storage import LocalManifest, LocalStorage, MirrorImageSink, S3Mirror
 from video_builders import mirror_sample
 
-from localrun.video_samples import VideoSampleJob, make_video_job
+from samples.video import VideoSampleJob, make_video_job
 
 BUCKET, IMAGES = "stack-bucket", "customer-images"
 

@@ -34,7 +34,7 @@ from video_builders import (
     tracked,
 )
 
-from localrun.video_samples import VideoSampleJob, make_video_job
+from samples.video import VideoSampleJob, make_video_job
 
 BUCKET, IMAGES = "stack-bucket", "customer-images"
 CAR, PERSON, BICYCLE = 0, 1, 2

@@ -32,8 +32,8 @@ from gt_builders import Workspace, box, line, ref
 from PIL import Image
 from worker_builders import answer, write_response
 
-from localrun.samples import SampleJob
-from localrun.task_samples import make_classification_job, make_segmentation_job
+from samples.detection import SampleJob
+from samples.image_tasks import make_classification_job, make_segmentation_job
 
 BUCKET, IMAGES = "stack-bucket", "customer-images"
 

@@ -22,7 +22,7 @@ from gt2yolo_report import ReportOptions, build_report
 from gt_builders import Workspace, box, line, ref
 from test_report_tasks import _page
 
-from localrun.video_samples import make_video_job
+from samples.video import make_video_job
 
 BUCKET, IMAGES = "stack-bucket", "customer-images"
 SEQUENCES, FRAMES = 3, 20

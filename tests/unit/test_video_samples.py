@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from localrun.samples import Shape
-from localrun.video_samples import VIDEO_LABEL_ATTRIBUTE, VideoSampleJob, make_video_job
+from samples.detection import Shape
+from samples.video import VIDEO_LABEL_ATTRIBUTE, VideoSampleJob, make_video_job
 
 BUCKET, IMAGES = "stack-bucket", "customer-images"
 

@@ -21,7 +21,7 @@ from gt2yolo.paths import Layout
 from gt_builders import Dataset
 from task_builders import MirrorWorkspace, jpeg
 
-from localrun.samples import SampleJob
+from samples.detection import SampleJob
 
 FRAMES = "s3://frames/clips"  # the frames of sequence <name> are under FRAMES/<name>/
 INPUTS = "s3://bucket/input"  # the input sequence files: INPUTS/<name>.json

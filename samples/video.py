@@ -27,7 +27,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from localrun.samples import SampleJob, Shape
+from samples.detection import SampleJob, Shape
 
 # The job's label categories in their order: `class-id` is the position here (bicycle is never
 # drawn, so the sparse class-map leaves it out).

@@ -1,6 +1,6 @@
 """Sample jobs of the other image tasks: semantic segmentation and image classification.
 
-Like `samples.make_sample_job`, with what a real team's output holds: images in the customer's
+Like `detection.make_sample_job`, with what a real team's output holds: images in the customer's
 own bucket, consolidated masks where Ground Truth writes them (`<job>/annotations/
 consolidated-annotation/output/`), masks as palette, RGB and RGBA PNGs, a ring-shaped region
 (a hole), a speck below the minimum area, a failed line, a line never labeled, a mask missing
@@ -18,7 +18,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from localrun.samples import SampleJob
+from samples.detection import SampleJob
 
 # Ground Truth's default label colors (its UI palette), and white for unlabeled pixels.
 SEGMENT_CLASSES = ("road", "car", "person")
