@@ -11,7 +11,7 @@ python -m benchmarks.same_output --task all --old-rev REV   # all of these, agai
 
 For a speed-up that must not change a byte. On tmpfs, with the old revision's `lambdas/` taken
 from git (`git archive`):
-- datasets: `gt2yolo convert` of the benchmark's segmentation job and of localrun's sample job
+- datasets: `gt2yolo convert` of the benchmark's segmentation job and of the sample segmentation job (samples/)
   (palette, RGB and RGBA masks, a ring, a speck, a missing mask, a wrong size, a stray color),
   each with the default rules and three other tolerance / minimum-area settings, run by the old
   and the new code; every file of the two datasets compared.
@@ -21,11 +21,11 @@ from git (`git archive`):
   `--jobs 2`, no label config), a manifest of awkward lines (colliding names, a source-ref
   labeled twice, fields csv quotes, escapes, dropped boxes, rejected lines) under four rules,
   and the unit suite's fuzz manifests: every file, the exit code and the error output compared.
-- `--task classify`: localrun's single- and multi-label sample jobs (images in another bucket,
+- `--task classify`: the single- and multi-label sample jobs (images in another bucket,
   copied) under five rules and from class-maps alone, the first also through `gt2yolo report`
   (report.html and previews compared), and manifests of awkward lines (classes unknown or
   missing, names colliding by case and extension, a source-ref labeled twice, failed lines).
-- `--task video`: localrun's tracking and detection sample jobs and the video benchmark's job
+- `--task video`: the tracking and detection sample jobs and the video benchmark's job
   under five rules (frame step, flat layout, --jobs 2, splits), the samples also through
   `gt2yolo report`.
 - `--task demo`: `make demo` run by the old revision's whole tree and by this one (the local
@@ -100,7 +100,7 @@ def count_files(folder: Path) -> int:
 
 
 def sample_job(folder: Path) -> tuple[Path, Path, list[str]]:
-    """localrun's sample segmentation job written as a mirror: (manifest, mirror, options)."""
+    """The sample segmentation job (samples/) written as a mirror: (manifest, mirror, options)."""
     sys.path.insert(0, str(REPO_ROOT / "lambdas"))
     from samples.image_tasks import make_segmentation_job
 
@@ -119,7 +119,7 @@ def compare_datasets(old: Path, new: Path, scratch: Path, images: int, seed: int
     [job] = mask_jobs(scratch / "bench-job", [images], seed)
     bench_options = ["--label-attribute", job.label_attribute, "--label-config", str(job.label_config)]  # fmt: skip
     inputs = [("benchmark job", job.manifest, job.mirror, bench_options),
-              ("localrun sample job", *sample_job(scratch / "sample-job"))]  # fmt: skip
+              ("sample job (samples/)", *sample_job(scratch / "sample-job"))]  # fmt: skip
     failures = 0
     for name, manifest, mirror, options in inputs:
         for rules in RULES:
@@ -420,7 +420,7 @@ def awkward_classification_lines(multilabel: bool) -> list[str]:
 
 
 def classify_cases(folder: Path) -> list[Case]:
-    from localrun.task_samples import make_classification_job
+    from samples.image_tasks import make_classification_job
 
     cases: list[Case] = []
     for multilabel in (False, True):
@@ -445,7 +445,7 @@ def classify_cases(folder: Path) -> list[Case]:
 
 def video_cases(folder: Path, seed: int) -> list[Case]:
     from benchmarks.synthetic_video import video_jobs
-    from localrun.video_samples import make_video_job
+    from samples.video import make_video_job
 
     cases: list[Case] = []
     for tracking in (True, False):
