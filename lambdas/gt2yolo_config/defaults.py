@@ -8,6 +8,7 @@ referenced here, never re-typed.
 from __future__ import annotations
 
 from gt2yolo.fanout import DEFAULT_CHUNK_BYTES
+from gt2yolo.insights.sampling import DEFAULT_FLAGGED_LIMIT, DEFAULT_SAMPLE
 from gt2yolo.intake import IMAGES_PREFIX, INTAKE_PREFIX
 from gt2yolo.split import SplitFractions
 from gt2yolo.versions import DEFAULT_KEEP
@@ -51,9 +52,9 @@ CHUNK_BYTES = DEFAULT_CHUNK_BYTES  # one chunk of a fanned-out manifest
 # ranged GET (its size), a copy and a label PUT: sequences beyond this many fan out, by sequence.
 SEQUENCES_PER_CHUNK = 10
 KEEP_VERSIONS = DEFAULT_KEEP  # dataset versions kept, the current one included
-# The Report step: images drawn into previews, and the most flagged images listed.
-PREVIEW_SAMPLE = 50
-PREVIEW_FLAGGED_LIMIT = 500
+# The Report step: images drawn into previews, and at most this many flagged ones drawn.
+PREVIEW_SAMPLE = DEFAULT_SAMPLE
+PREVIEW_FLAGGED_LIMIT = DEFAULT_FLAGGED_LIMIT
 # Publish announces datasets on the default event bus, as this source.
 EVENT_BUS_NAME = "default"
 EVENT_SOURCE = "gt2yolo"
