@@ -320,7 +320,10 @@ def test_the_contract_references_the_cores_defaults() -> None:
 
 
 def test_rendering_refuses_a_variable_the_handler_does_not_read_and_one_left_out() -> None:
-    given = {"GROUNDTRUTH_PREFIX": "groundtruth/", "PREVIEW_SAMPLE": 50}
+    given: dict[str, str | int | bool] = {
+        "GROUNDTRUTH_PREFIX": "groundtruth/",
+        "PREVIEW_SAMPLE": 50,
+    }
     with pytest.raises(ValueError, match="missing variables \\['PREVIEW_FLAGGED_LIMIT'\\]"):
         render(ReportEnv, **given)
     with pytest.raises(ValueError, match="unknown variables \\['PREVIEW_LIMIT'\\]"):
@@ -361,7 +364,7 @@ def test_the_context_defaults_come_from_the_contract() -> None:
 
 def _docstring_defaults() -> dict[str, str]:
     """`key` -> the text after "Default:" in its entry of the stack's docstring."""
-    found = {}
+    found: dict[str, str] = {}
     for entry in (gt2yolo_stack.__doc__ or "").split("\n- `")[1:]:
         key, _, text = entry.partition("`")
         default = re.search(r'Default: "?([^".\s]+(?:\.\d+)?)"?', " ".join(text.split()))
@@ -377,7 +380,7 @@ def test_the_stack_docstring_states_the_contracts_defaults() -> None:
 
 def _table_defaults(text: str) -> dict[str, str]:
     """The `| `key` / `key` | default / default |` rows of a markdown table of context values."""
-    found = {}
+    found: dict[str, str] = {}
     for line in text.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) < 2 or not re.fullmatch(r"`\w+`( / `\w+`)*", cells[0]):
