@@ -15,16 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from constructs import Construct
+from gt2yolo_config import defaults
 
 DEFAULT_POWERTOOLS_LAYER_VERSION = 27
-DEFAULT_VAL_FRACTION = "0.2"
-DEFAULT_TEST_FRACTION = "0"
+# The pipeline's own defaults, as context values (gt2yolo_config.defaults defines them).
+DEFAULT_VAL_FRACTION = defaults.fraction_text(defaults.SPLIT.val)
+DEFAULT_TEST_FRACTION = defaults.fraction_text(defaults.SPLIT.test)
 # Manifests above this size convert through the Distributed Map, in chunks of about CHUNK_MIB.
-DEFAULT_FAN_OUT_MIB = 64
-DEFAULT_CHUNK_MIB = 64
+DEFAULT_FAN_OUT_MIB = defaults.FAN_OUT_BYTES // defaults.MIB
+DEFAULT_CHUNK_MIB = defaults.CHUNK_BYTES // defaults.MIB
 DEFAULT_MAX_CHUNK_CONCURRENCY = 40
 # Dataset versions kept (the current one included) so a model's training data can be restored.
-DEFAULT_KEEP_VERSIONS = 3
+DEFAULT_KEEP_VERSIONS = defaults.KEEP_VERSIONS
 # Live datasets: minutes between sweeps of the jobs in progress; 0 leaves the sweep out.
 DEFAULT_LIVE_INTERVAL_MINUTES = 60
 

@@ -72,9 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--label-config", metavar="FILE_OR_S3_URI",
                          help='label category config ({"labels":[{"label":"cat"}]}): class ids '
                          "follow its order; without it, the lines' class-maps give the order")  # fmt: skip
-    convert.add_argument("--val-fraction", type=float, default=0.2, metavar="F",
+    convert.add_argument("--val-fraction", type=float, default=SplitFractions().val, metavar="F",
                          help="fraction of images in val (default 0.2)")  # fmt: skip
-    convert.add_argument("--test-fraction", type=float, default=0.0, metavar="F",
+    convert.add_argument("--test-fraction", type=float, default=SplitFractions().test, metavar="F",
                          help="fraction of images in test (default 0: no test split)")  # fmt: skip
     convert.add_argument("--images", choices=("copy", "skip"), default="copy",
                          help="copy each image into images/<split>/ (default), or write "

@@ -22,7 +22,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = parse(event=event, model=ChunkTask)
     logger.append_keys(plan_uri=task.plan_uri, chunk=task.chunk.get("index"))
     with transient_errors():
-        result = convert_chunk_task(task, settings.convert_settings(), clients.s3())
+        result = convert_chunk_task(task, settings.convert_chunk_settings(), clients.s3())
     logger.info("chunk converted", extra=result)
     metrics.add_metric(name="ChunkImages", unit=MetricUnit.Count, value=result["images"])
     return result

@@ -22,7 +22,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = parse(event=event, model=FanOutStarted)
     logger.set_correlation_id(started.job_name)
     with transient_errors():
-        outcome = finalize_fan_out(started, settings.convert_settings(), clients.s3())
+        outcome = finalize_fan_out(started, settings.finalize_settings(), clients.s3())
     summary = outcome.summary
     logger.info(
         "merged",

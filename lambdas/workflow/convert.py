@@ -34,6 +34,7 @@ from gt2yolo_aws.s3 import (
     get_if_exists,
     read_object,
 )
+from gt2yolo_config import defaults
 
 from workflow import dataset_lock
 from workflow.image_access import ImageAccess, access_denied, require_image_access
@@ -52,12 +53,9 @@ PLAN_NAME = "_parts/plan.json"
 CHUNKS_NAME = "_parts/chunks.json"
 
 
-# Above this manifest size Convert plans a fan-out instead of converting in one Lambda: 64 MiB
-# (~90k lines) converts in one vCPU-minute; a 1M-line job (~700 MiB) would not fit 15 minutes.
-DEFAULT_FAN_OUT_BYTES = 64 * 1024 * 1024
-# A video frame job's line is a sequence (Ground Truth: up to 2,000 frames). Each frame costs a
-# ranged GET (its size), a copy and a label PUT: sequences beyond this many fan out, by sequence.
-DEFAULT_SEQUENCES_PER_CHUNK = 10
+# When Convert plans a fan-out instead of converting in one Lambda (gt2yolo_config.defaults).
+DEFAULT_FAN_OUT_BYTES = defaults.FAN_OUT_BYTES
+DEFAULT_SEQUENCES_PER_CHUNK = defaults.SEQUENCES_PER_CHUNK
 # The head of a manifest read to tell a video frame job from its lines (when no job says so).
 VIDEO_SNIFF_BYTES = 64 * 1024
 # A fan-out holds the dataset lock across the Map and Finalize: up to the state machine timeout.
@@ -67,13 +65,13 @@ FAN_OUT_LOCK_HOLD = timedelta(hours=2, minutes=5)
 @dataclass(frozen=True)
 class ConvertSettings:
     bucket: str
-    datasets_prefix: str = "datasets/"
-    val_fraction: float = 0.2
-    test_fraction: float = 0.0
+    datasets_prefix: str = defaults.DATASETS_PREFIX
+    val_fraction: float = defaults.SPLIT.val
+    test_fraction: float = defaults.SPLIT.test
     copy_images: bool = True
     fan_out_bytes: int = DEFAULT_FAN_OUT_BYTES
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
-    images_prefix: str = "images/"
+    images_prefix: str = defaults.IMAGES_PREFIX
     image_buckets: str = ""  # the `imageBuckets` entries, comma separated
     sequences_per_chunk: int = DEFAULT_SEQUENCES_PER_CHUNK
 

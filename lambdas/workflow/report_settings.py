@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gt2yolo_config import defaults
+
 
 @dataclass(frozen=True)
 class ReportSettings:
     bucket: str
-    groundtruth_prefix: str = "groundtruth/"
-    sample_size: int = 50
-    flagged_limit: int = 500
+    groundtruth_prefix: str = defaults.GROUNDTRUTH_PREFIX
+    sample_size: int = defaults.PREVIEW_SAMPLE
+    flagged_limit: int = defaults.PREVIEW_FLAGGED_LIMIT

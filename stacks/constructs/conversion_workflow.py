@@ -18,10 +18,21 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
+from gt2yolo_config import defaults
+from gt2yolo_config.environment import (
+    ConvertChunkEnv,
+    ConvertEnv,
+    FinalizeEnv,
+    NotifyEnv,
+    PublishEnv,
+    ResolveEnv,
+    render,
+)
 
 from stacks.constructs.dataset_storage import (
     DATASETS_PREFIX,
     GROUNDTRUTH_PREFIX,
+    IMAGES_PREFIX,
     MANIFESTS_PREFIX,
     DatasetStorage,
 )
@@ -41,13 +52,12 @@ from stacks.constructs.report_step import pillow_layer, report_environment, repo
 from stacks.constructs.steps import invoke, logged_state_machine
 from stacks.settings import Settings
 
-EVENT_SOURCE = "gt2yolo"  # `source` of the events Publish puts on the default bus
-DEFAULT_EVENT_BUS = "default"
+EVENT_SOURCE = defaults.EVENT_SOURCE  # `source` of the events Publish puts on the default bus
+DEFAULT_EVENT_BUS = defaults.EVENT_BUS_NAME
 
 # State names (the e2e harness and the runbook refer to them).
 STATE_RESOLVE = "Resolve"
 STATE_SHOULD_CONVERT = "ShouldConvert?"
-SEQUENCES_PER_CHUNK = 10
 STATE_CONVERT = "Convert"
 STATE_FAN_OUT = "FanOut?"
 STATE_CONVERT_CHUNKS = "ConvertChunks"
@@ -61,7 +71,7 @@ STATE_NOTIFY_FAILURE = "NotifyFailure"
 STATE_FAILED = "ConversionFailed"
 ACTION_CONVERT = "convert"  # Resolve's `action` that leads to Convert
 MODE_FAN_OUT = "fan_out"  # Convert's `mode` when it planned chunks instead of converting
-MIB = 1024 * 1024
+MIB = defaults.MIB
 CHUNK_LIST_NAME = "_parts/chunks.json"  # workflow.convert.CHUNKS_NAME, in the version written
 
 # A duplicate event finds the dataset locked by the execution that converts it: wait for that
@@ -122,11 +132,12 @@ class ConversionWorkflow(Construct):
             name="Resolve",
             handler="handlers.resolve.handler",
             description="Decides from an event which manifest to convert, if any",
-            environment={
-                "JOB_NAME_PREFIX": self._settings.job_name_prefix,
-                "CONVERT_STOPPED_JOBS": _flag(self._settings.convert_stopped_jobs),
-                "MANIFESTS_PREFIX": MANIFESTS_PREFIX,
-            },
+            environment=render(
+                ResolveEnv,
+                JOB_NAME_PREFIX=self._settings.job_name_prefix,
+                CONVERT_STOPPED_JOBS=self._settings.convert_stopped_jobs,
+                MANIFESTS_PREFIX=MANIFESTS_PREFIX,
+            ),
             statements=[
                 allow(["sagemaker:DescribeLabelingJob"], [labeling_jobs]),
                 allow(["s3:GetObject"], [self._storage.objects_arn(MANIFESTS_PREFIX)]),
@@ -142,18 +153,20 @@ class ConversionWorkflow(Construct):
             name="Convert",
             handler="handlers.convert.handler",
             description="Converts a Ground Truth output manifest into a YOLO dataset",
-            environment={
-                "DATASETS_PREFIX": DATASETS_PREFIX,
-                "VAL_FRACTION": self._settings.val_fraction,
-                "TEST_FRACTION": self._settings.test_fraction,
-                "COPY_IMAGES": "true",
-                "FAN_OUT_BYTES": str(self._settings.fan_out_threshold_mib * MIB),
+            environment=render(
+                ConvertEnv,
+                DATASETS_PREFIX=DATASETS_PREFIX,
+                VAL_FRACTION=self._settings.val_fraction,
+                TEST_FRACTION=self._settings.test_fraction,
+                COPY_IMAGES=True,
+                FAN_OUT_BYTES=self._settings.fan_out_threshold_mib * MIB,
                 # Video frame jobs fan out by sequence: each frame is a ranged GET, a copy and
                 # a label PUT, so ten sequences (of up to 2,000 frames) per Lambda.
-                "SEQUENCES_PER_CHUNK": str(SEQUENCES_PER_CHUNK),
-                "CHUNK_BYTES": str(self._settings.chunk_mib * MIB),
-                **self._images.environment(),
-            },
+                SEQUENCES_PER_CHUNK=defaults.SEQUENCES_PER_CHUNK,
+                CHUNK_BYTES=self._settings.chunk_mib * MIB,
+                IMAGES_PREFIX=IMAGES_PREFIX,
+                IMAGE_BUCKETS=self._images.setting,
+            ),
             statements=[
                 *self._read_inputs(),
                 *self._images.read_statements(),
@@ -179,13 +192,15 @@ class ConversionWorkflow(Construct):
             name="ConvertChunk",
             handler="handlers.convert_chunk.handler",
             description="Converts one byte range of a big manifest (a Distributed Map item)",
-            environment={
-                "DATASETS_PREFIX": DATASETS_PREFIX,
-                "VAL_FRACTION": self._settings.val_fraction,
-                "TEST_FRACTION": self._settings.test_fraction,
-                "COPY_IMAGES": "true",
-                **self._images.environment(),
-            },
+            environment=render(
+                ConvertChunkEnv,
+                DATASETS_PREFIX=DATASETS_PREFIX,
+                VAL_FRACTION=self._settings.val_fraction,
+                TEST_FRACTION=self._settings.test_fraction,
+                COPY_IMAGES=True,
+                IMAGES_PREFIX=IMAGES_PREFIX,
+                IMAGE_BUCKETS=self._images.setting,
+            ),
             statements=[
                 *self._read_inputs(),
                 *self._images.read_statements(),
@@ -206,11 +221,12 @@ class ConversionWorkflow(Construct):
             name="Finalize",
             handler="handlers.finalize.handler",
             description="Merges the chunks of a fanned-out conversion into one dataset",
-            environment={
-                "DATASETS_PREFIX": DATASETS_PREFIX,
-                "VAL_FRACTION": self._settings.val_fraction,
-                "TEST_FRACTION": self._settings.test_fraction,
-            },
+            environment=render(
+                FinalizeEnv,
+                DATASETS_PREFIX=DATASETS_PREFIX,
+                VAL_FRACTION=self._settings.val_fraction,
+                TEST_FRACTION=self._settings.test_fraction,
+            ),
             statements=[
                 allow(
                     ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
@@ -266,12 +282,13 @@ class ConversionWorkflow(Construct):
             name="Publish",
             handler="handlers.publish.handler",
             description="Announces a finished dataset on EventBridge and SNS",
-            environment={
-                "TOPIC_ARN": topic.topic_arn,
-                "EVENT_BUS_NAME": DEFAULT_EVENT_BUS,
-                "EVENT_SOURCE": EVENT_SOURCE,
-                "KEEP_VERSIONS": str(self._settings.keep_versions),
-            },
+            environment=render(
+                PublishEnv,
+                TOPIC_ARN=topic.topic_arn,
+                EVENT_BUS_NAME=DEFAULT_EVENT_BUS,
+                EVENT_SOURCE=EVENT_SOURCE,
+                KEEP_VERSIONS=self._settings.keep_versions,
+            ),
             statements=[
                 # Publish flips the pointer, deletes the versions no longer kept (what no kept
                 # version names) and releases the dataset lock Convert took.
@@ -291,7 +308,7 @@ class ConversionWorkflow(Construct):
             name="NotifyFailure",
             handler="handlers.notify_failure.handler",
             description="Tells the topic's subscribers that a conversion failed",
-            environment={"TOPIC_ARN": topic.topic_arn},
+            environment=render(NotifyEnv, TOPIC_ARN=topic.topic_arn),
             statements=_publish_to_topic_statements(topic, topic_key),
         )
 
@@ -417,7 +434,3 @@ def _publish_to_topic_statements(
         allow(["sns:Publish"], [topic.topic_arn]),
         allow(["kms:Decrypt", "kms:GenerateDataKey"], [topic_key.key_arn], via_service="sns"),
     ]
-
-
-def _flag(value: bool) -> str:
-    return "true" if value else "false"

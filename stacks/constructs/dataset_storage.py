@@ -9,14 +9,28 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+# Where things live in the bucket: the contract's layout. The IAM policies of the workflow are
+# scoped to these prefixes.
+from gt2yolo_config.defaults import (
+    DATASETS_PREFIX,
+    GROUNDTRUTH_PREFIX,
+    IMAGES_PREFIX,
+    INTAKE_PREFIX,
+    MANIFESTS_PREFIX,
+)
+
 from stacks.settings import KMS_KEY_CREATE, Settings
 
-# Where things live in the bucket. The IAM policies of the workflow are scoped to these.
-IMAGES_PREFIX = "images/"  # images to label (input of Ground Truth jobs)
-GROUNDTRUTH_PREFIX = "groundtruth/"  # OutputConfig.S3OutputPath of labeling jobs
-MANIFESTS_PREFIX = "manifests/"  # drop an output.manifest here to convert it without SageMaker
-INTAKE_PREFIX = "manifests/input/"  # reserved for the intake feature: never converted on drop
-DATASETS_PREFIX = "datasets/"  # YOLO datasets written by the workflow
+__all__ = [
+    "ACCESS_LOG_RETENTION",
+    "DATASETS_PREFIX",
+    "GROUNDTRUTH_PREFIX",
+    "IMAGES_PREFIX",
+    "INTAKE_PREFIX",
+    "MANIFESTS_PREFIX",
+    "NONCURRENT_VERSION_RETENTION",
+    "DatasetStorage",
+]
 
 ACCESS_LOG_RETENTION = cdk.Duration.days(90)
 NONCURRENT_VERSION_RETENTION = cdk.Duration.days(30)

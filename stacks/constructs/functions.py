@@ -16,6 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+from gt2yolo_config import defaults, environment
 
 from stacks.constructs.dataset_storage import DatasetStorage
 
@@ -33,8 +34,8 @@ POWERTOOLS_LAYER_ACCOUNT = "017000801446"
 # The development pin (requirements-dev.txt) and the local stand-in of the layer
 # (requirements-layer-powertools.txt) must equal the default's entry; a test checks it.
 POWERTOOLS_LAYER_CONTENTS = {27: "3.23.0"}
-SERVICE_NAME = "gt2yolo"
-METRICS_NAMESPACE = "Gt2Yolo"
+SERVICE_NAME = defaults.SERVICE_NAME
+METRICS_NAMESPACE = defaults.METRICS_NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class FunctionSpec:
     name: str
     handler: str
     description: str
+    # The function's own variables (`gt2yolo_config.environment.render`); the factory adds those
+    # of every function.
     environment: dict[str, str]
     statements: list[iam.PolicyStatement]
     memory_mb: int = 256
@@ -84,6 +87,11 @@ class FunctionFactory:
         )
         for statement in spec.statements:
             role.add_to_policy(statement)
+        variables = self._common_environment() | spec.environment
+        # The contract: a function gets exactly the variables its handler reads.
+        problems = environment.environment_problems(spec.handler, set(variables))
+        if problems:
+            raise ValueError("; ".join(problems))
         return lambda_.Function(
             scope,
             f"{spec.name}Function",
@@ -96,7 +104,7 @@ class FunctionFactory:
             memory_size=spec.memory_mb,
             timeout=spec.timeout,
             ephemeral_storage_size=cdk.Size.mebibytes(spec.ephemeral_storage_mb),
-            environment=self._common_environment() | spec.environment,
+            environment=variables,
             role=role,
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,
@@ -107,9 +115,9 @@ class FunctionFactory:
 
     def _common_environment(self) -> dict[str, str]:
         return {
-            "BUCKET_NAME": self._storage.bucket.bucket_name,
-            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            environment.BUCKET_NAME: self._storage.bucket.bucket_name,
+            environment.POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+            environment.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         }
 
 

@@ -35,7 +35,7 @@ POLICY_VERSION = "2012-10-17"
 
 @dataclass(frozen=True)
 class ImageSources:
-    """The image sources of one deployment, as IAM statements, environment and policies."""
+    """The image sources of one deployment, as IAM statements, a setting and policies."""
 
     settings: Settings
     storage: DatasetStorage
@@ -81,12 +81,11 @@ class ImageSources:
             return None  # the whole bucket is a source
         return {"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}}
 
-    def environment(self) -> dict[str, str]:
-        """What a reader needs to say which option to set when S3 refuses an image."""
-        return {
-            "IMAGES_PREFIX": IMAGES_PREFIX,
-            "IMAGE_BUCKETS": ",".join(str(source) for source in self.settings.image_buckets),
-        }
+    @property
+    def setting(self) -> str:
+        """The sources as the readers' IMAGE_BUCKETS variable has them: comma separated (a
+        reader names the option to set when S3 refuses an image)."""
+        return ",".join(str(source) for source in self.settings.image_buckets)
 
     # --- what the owners of other accounts' buckets and keys add ----------------------------
 

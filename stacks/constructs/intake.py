@@ -29,6 +29,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
+from gt2yolo_config.environment import IntakeEnv, StartJobEnv, render
 
 from stacks.constructs.dataset_storage import (
     GROUNDTRUTH_PREFIX,
@@ -151,10 +152,9 @@ class Intake(Construct):
             name="Intake",
             handler="handlers.intake.handler",
             description="Registers dropped images and keeps their input manifest current",
-            environment={
-                "TABLE_NAME": self.table.table_name,
-                "STREAMING_TOPIC_ARN": topic or "",
-            },
+            environment=render(
+                IntakeEnv, TABLE_NAME=self.table.table_name, STREAMING_TOPIC_ARN=topic or ""
+            ),
             statements=[
                 # HeadObject of the dropped object needs GetObject.
                 allow(["s3:GetObject"], [storage.objects_arn(IMAGES_PREFIX)]),
@@ -235,13 +235,14 @@ class Intake(Construct):
         return [] if key is None else [allow(["kms:Decrypt"], [key.key_arn], via_service="sqs")]
 
     def _start_job_environment(self) -> dict[str, str]:
-        return {
-            "TABLE_NAME": self.table.table_name,
-            "GROUND_TRUTH_ROLE_ARN": self.ground_truth_role.role_arn,
-            "WORKTEAM_ARN": self._settings.workteam_arn or "",
-            "JOB_NAME_PREFIX": self._settings.job_name_prefix,
-            "OUTPUT_PREFIX": GROUNDTRUTH_PREFIX,
-        }
+        return render(
+            StartJobEnv,
+            TABLE_NAME=self.table.table_name,
+            GROUND_TRUTH_ROLE_ARN=self.ground_truth_role.role_arn,
+            WORKTEAM_ARN=self._settings.workteam_arn or "",
+            JOB_NAME_PREFIX=self._settings.job_name_prefix,
+            OUTPUT_PREFIX=GROUNDTRUTH_PREFIX,
+        )
 
     def _ground_truth_role(self) -> iam.Role:
         """The execution role SageMaker assumes to run the jobs started here."""

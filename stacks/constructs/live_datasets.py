@@ -14,6 +14,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
+from gt2yolo_config.environment import LiveEnv, render
 
 from stacks.constructs.dataset_storage import GROUNDTRUTH_PREFIX, DatasetStorage
 from stacks.constructs.functions import (
@@ -82,11 +83,12 @@ def _sweep_spec(
         handler="handlers.live.handler",
         description="Starts a partial conversion of each new intermediate manifest of jobs in "
         "progress",
-        environment={
-            "JOB_NAME_PREFIX": settings.job_name_prefix,
-            "GROUNDTRUTH_PREFIX": GROUNDTRUTH_PREFIX,
-            "STATE_MACHINE_ARN": state_machine.state_machine_arn,
-        },
+        environment=render(
+            LiveEnv,
+            JOB_NAME_PREFIX=settings.job_name_prefix,
+            GROUNDTRUTH_PREFIX=GROUNDTRUTH_PREFIX,
+            STATE_MACHINE_ARN=state_machine.state_machine_arn,
+        ),
         statements=[
             # ListLabelingJobs supports no resource-level permissions (Resource "*").
             allow(["sagemaker:ListLabelingJobs"], ["*"]),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
+from gt2yolo_config.defaults import PREVIEW_FLAGGED_LIMIT, PREVIEW_SAMPLE
+from gt2yolo_config.environment import ReportEnv, render
 
 from stacks.constructs.dataset_storage import DATASETS_PREFIX, GROUNDTRUTH_PREFIX, DatasetStorage
 from stacks.constructs.layers import BUILT_LAYERS_DIR, REPO_ROOT, built_layer
@@ -18,8 +20,6 @@ PILLOW_LAYER_DIR = BUILT_LAYERS_DIR / "pillow"
 PILLOW_REQUIREMENTS = REPO_ROOT / "requirements-layer-pillow.txt"
 # What Report writes into a dataset, and nothing else there.
 REPORT_OUTPUTS = ("previews/*", "report.html", "workers.csv", "workers_daily.csv")
-PREVIEW_SAMPLE = 50
-PREVIEW_FLAGGED_LIMIT = 500
 
 
 def pillow_layer(
@@ -38,11 +38,12 @@ def pillow_layer(
 
 
 def report_environment() -> dict[str, str]:
-    return {
-        "GROUNDTRUTH_PREFIX": GROUNDTRUTH_PREFIX,
-        "PREVIEW_SAMPLE": str(PREVIEW_SAMPLE),
-        "PREVIEW_FLAGGED_LIMIT": str(PREVIEW_FLAGGED_LIMIT),
-    }
+    return render(
+        ReportEnv,
+        GROUNDTRUTH_PREFIX=GROUNDTRUTH_PREFIX,
+        PREVIEW_SAMPLE=PREVIEW_SAMPLE,
+        PREVIEW_FLAGGED_LIMIT=PREVIEW_FLAGGED_LIMIT,
+    )
 
 
 def report_statements(storage: DatasetStorage) -> list[iam.PolicyStatement]:

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import assertions
+from gt2yolo.split import SplitFractions
+from gt2yolo_config import defaults
+from gt2yolo_config.environment import (
+    BUCKET_NAME,
+    ENVIRONMENTS,
+    GIVEN_UNREAD,
+    READ_BY_POWERTOOLS,
+    ConvertEnv,
+    NotifyEnv,
+    ReportEnv,
+    Source,
+    render,
+    variables,
+)
 
 from stacks import gt2yolo_stack
+from stacks.app_factory import cdk_json_context
 from stacks.settings import CONTEXT_KEYS, ImageSource, Settings, SettingsError
+
+from .cfn import resources
+from .synthesis import EVERY_OPTION, Synthesize
 
 
 def test_defaults_convert_completed_jobs_of_any_name_into_sse_s3() -> None:
@@ -199,3 +222,221 @@ def test_live_interval_is_whole_minutes_60_by_default_and_0_turns_it_off(
 def test_a_live_interval_that_is_no_whole_number_of_minutes_fails_the_synth(raw: Any) -> None:
     with pytest.raises(SettingsError, match="liveIntervalMinutes must be a whole number"):
         Settings.from_context({"liveIntervalMinutes": raw})
+
+
+# --- the configuration contract: the stack sets what each handler reads, nothing else --------
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Shapes that together deploy every function, with every optional value set and unset.
+CONTRACT_SHAPES = {
+    "default": {},
+    "every option": EVERY_OPTION,
+    "intake and live datasets off": {"intake": "false", "liveIntervalMinutes": "0"},
+}
+
+
+def _function_environments(template: assertions.Template) -> dict[str, dict[str, Any]]:
+    """Handler -> the environment variables its function is deployed with."""
+    found: dict[str, dict[str, Any]] = {}
+    for function in resources(template, "AWS::Lambda::Function").values():
+        props = function["Properties"]
+        if str(props.get("Handler", "")).startswith("handlers."):
+            found[props["Handler"]] = props.get("Environment", {}).get("Variables", {})
+    return found
+
+
+def _read_by_handler(handler: str) -> set[str]:
+    """What the handler's environment class declares, less what Lambda itself sets."""
+    return {v.name for v in variables(ENVIRONMENTS[handler]) if v.source is Source.STACK}
+
+
+@pytest.mark.parametrize("shape", list(CONTRACT_SHAPES), ids=list(CONTRACT_SHAPES))
+def test_every_function_gets_exactly_the_variables_its_handler_reads(
+    synthesize: Synthesize, shape: str
+) -> None:
+    # Given the functions of a deploy shape
+    deployed = _function_environments(synthesize(CONTRACT_SHAPES[shape]))
+    assert deployed
+    for handler, environment in deployed.items():
+        # Then each handler has an environment in the contract
+        assert handler in ENVIRONMENTS, handler
+        got = set(environment) - READ_BY_POWERTOOLS
+        unread = GIVEN_UNREAD.get(ENVIRONMENTS[handler], frozenset())
+        # and the stack sets every variable the handler reads, and no other
+        assert got - unread == _read_by_handler(handler), handler
+        # (Powertools reads its own two, in every function)
+        assert set(environment) >= READ_BY_POWERTOOLS, handler
+
+
+def test_the_only_variable_given_unread_is_the_bucket_to_notify_failure() -> None:
+    # The factory gives BUCKET_NAME to every function; NotifyFailure only publishes.
+    assert {NotifyEnv: frozenset({BUCKET_NAME})} == GIVEN_UNREAD
+    assert all(BUCKET_NAME in _read_by_handler(h) for h, e in ENVIRONMENTS.items()
+               if e is not NotifyEnv)  # fmt: skip
+
+
+def test_every_environment_of_the_contract_belongs_to_a_deployed_function(
+    synthesize: Synthesize,
+) -> None:
+    assert set(_function_environments(synthesize(EVERY_OPTION))) == set(ENVIRONMENTS)
+
+
+def _parsed(kind: type, text: str) -> Any:
+    """A variable's text as the handler's pydantic model reads it (the forms the stack writes)."""
+    if kind is bool:
+        assert text in ("true", "false"), text
+        return text == "true"
+    return kind(text)
+
+
+def test_the_values_the_stack_sets_by_default_are_the_handlers_defaults(
+    template: assertions.Template,
+) -> None:
+    # Given the default deployment's literal variables (not references to resources)
+    for handler, environment in _function_environments(template).items():
+        for variable in variables(ENVIRONMENTS[handler]):
+            value = environment.get(variable.name)
+            if variable.required or not isinstance(value, str):
+                continue
+            # Then each parses to the default the handler falls back on without it
+            assert _parsed(variable.type, value) == variable.default, (handler, variable.name)
+
+
+def test_the_contract_references_the_cores_defaults() -> None:
+    from gt2yolo.fanout import DEFAULT_CHUNK_BYTES
+    from gt2yolo.insights.sampling import DEFAULT_FLAGGED_LIMIT, DEFAULT_SAMPLE
+    from gt2yolo.versions import DEFAULT_KEEP
+
+    split = SplitFractions()
+    by_name = {v.name: v.default for v in variables(ConvertEnv)}
+    assert (by_name["VAL_FRACTION"], by_name["TEST_FRACTION"]) == (split.val, split.test)
+    assert by_name["CHUNK_BYTES"] == DEFAULT_CHUNK_BYTES
+    report = {v.name: v.default for v in variables(ReportEnv)}
+    assert (report["PREVIEW_SAMPLE"], report["PREVIEW_FLAGGED_LIMIT"]) == (
+        DEFAULT_SAMPLE,
+        DEFAULT_FLAGGED_LIMIT,
+    )
+    assert defaults.KEEP_VERSIONS == DEFAULT_KEEP
+
+
+def test_rendering_refuses_a_variable_the_handler_does_not_read_and_one_left_out() -> None:
+    given: dict[str, str | int | bool] = {
+        "GROUNDTRUTH_PREFIX": "groundtruth/",
+        "PREVIEW_SAMPLE": 50,
+    }
+    with pytest.raises(ValueError, match="missing variables \\['PREVIEW_FLAGGED_LIMIT'\\]"):
+        render(ReportEnv, **given)
+    with pytest.raises(ValueError, match="unknown variables \\['PREVIEW_LIMIT'\\]"):
+        render(ReportEnv, **given, PREVIEW_FLAGGED_LIMIT=500, PREVIEW_LIMIT=5)
+    assert render(ReportEnv, **given, PREVIEW_FLAGGED_LIMIT=500) == {
+        "GROUNDTRUTH_PREFIX": "groundtruth/",
+        "PREVIEW_SAMPLE": "50",
+        "PREVIEW_FLAGGED_LIMIT": "500",
+    }
+
+
+# --- the context defaults, where they are written for people --------------------------------
+
+# Context key -> its default as documentation writes it (from the parsed defaults).
+_DEFAULTS = Settings.from_context({})
+DOCUMENTED_DEFAULTS = {
+    "convertStoppedJobs": "false",
+    "intake": "true",
+    "valFraction": _DEFAULTS.val_fraction,
+    "testFraction": _DEFAULTS.test_fraction,
+    "powertoolsLayerVersion": str(_DEFAULTS.powertools_layer_version),
+    "fanOutThresholdMiB": str(_DEFAULTS.fan_out_threshold_mib),
+    "chunkMiB": str(_DEFAULTS.chunk_mib),
+    "maxChunkConcurrency": str(_DEFAULTS.max_chunk_concurrency),
+    "keepVersions": str(_DEFAULTS.keep_versions),
+    "liveIntervalMinutes": str(_DEFAULTS.live_interval_minutes),
+}
+
+
+def test_the_context_defaults_come_from_the_contract() -> None:
+    assert float(_DEFAULTS.val_fraction) == defaults.SPLIT.val
+    assert float(_DEFAULTS.test_fraction) == defaults.SPLIT.test
+    assert _DEFAULTS.fan_out_threshold_mib * defaults.MIB == defaults.FAN_OUT_BYTES
+    assert _DEFAULTS.chunk_mib * defaults.MIB == defaults.CHUNK_BYTES
+    assert _DEFAULTS.keep_versions == defaults.KEEP_VERSIONS
+    assert not _DEFAULTS.convert_stopped_jobs
+
+
+def _docstring_defaults() -> dict[str, str]:
+    """`key` -> the text after "Default:" in its entry of the stack's docstring."""
+    found: dict[str, str] = {}
+    for entry in (gt2yolo_stack.__doc__ or "").split("\n- `")[1:]:
+        key, _, text = entry.partition("`")
+        default = re.search(r'Default: "?([^".\s]+(?:\.\d+)?)"?', " ".join(text.split()))
+        if default is not None:
+            found[key] = default.group(1)
+    return found
+
+
+def test_the_stack_docstring_states_the_contracts_defaults() -> None:
+    documented = _docstring_defaults()
+    assert {key: documented.get(key) for key in DOCUMENTED_DEFAULTS} == DOCUMENTED_DEFAULTS
+
+
+def _table_defaults(text: str) -> dict[str, str]:
+    """The `| `key` / `key` | default / default |` rows of a markdown table of context values."""
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) < 2 or not re.fullmatch(r"`\w+`( / `\w+`)*", cells[0]):
+            continue
+        keys = re.findall(r"`(\w+)`", cells[0])
+        values = [value.strip() for value in cells[1].split(" / ")]
+        if len(keys) == len(values):
+            found.update(zip(keys, values, strict=True))
+    return found
+
+
+def test_the_documented_context_tables_state_the_contracts_defaults() -> None:
+    pages = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").rglob("*.md"))]
+    documented: dict[str, str] = {}
+    for page in pages:
+        if page.is_file():
+            documented.update(_table_defaults(page.read_text(encoding="utf-8")))
+    compared = {key: documented[key] for key in DOCUMENTED_DEFAULTS if key in documented}
+    assert "valFraction" in compared, "no table of context values found in the docs"
+    assert compared == {key: DOCUMENTED_DEFAULTS[key] for key in compared}
+
+
+def test_cdk_json_sets_no_context_value_other_than_its_default() -> None:
+    context: Mapping[str, Any] = cdk_json_context()
+    for key in set(context) & set(DOCUMENTED_DEFAULTS):
+        assert str(context[key]).lower() == DOCUMENTED_DEFAULTS[key], key
+
+
+# --- the handlers build the use cases' settings from the same contract ------------------------
+
+
+def test_the_handlers_defaults_are_the_use_cases_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    from handlers import settings
+    from workflow.convert import ConvertSettings
+    from workflow.report_settings import ReportSettings
+
+    # Given a function deployed with only what it requires
+    for name in {v.name for env in ENVIRONMENTS.values() for v in variables(env)}:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(BUCKET_NAME, "gt2yolo-data")
+    settings.reset()
+    try:
+        # Then every setting it falls back on is the use case's own default
+        assert settings.convert_settings() == ConvertSettings(bucket="gt2yolo-data")
+        assert settings.convert_chunk_settings() == ConvertSettings(bucket="gt2yolo-data")
+        assert settings.finalize_settings() == ConvertSettings(bucket="gt2yolo-data")
+        assert settings.report_settings() == ReportSettings(bucket="gt2yolo-data")
+    finally:
+        settings.reset()
+
+
+def test_the_handlers_parse_each_environment_class_with_its_own_fields() -> None:
+    from handlers.settings import _model
+
+    for environment in set(ENVIRONMENTS.values()):
+        fields = _model(environment).model_fields
+        assert list(fields) == [f.name for f in dataclasses.fields(environment)]
+        for variable in variables(environment):
+            assert fields[variable.name].is_required() is variable.required

@@ -1,0 +1,69 @@
+"""Where things live in the bucket, and the pipeline's defaults: each defined once.
+
+The stack scopes its IAM policies to these prefixes and sets them in the functions'
+environment; the functions fall back on the same values. Defaults the conversion core owns are
+referenced here, never re-typed.
+"""
+
+from __future__ import annotations
+
+from gt2yolo.fanout import DEFAULT_CHUNK_BYTES
+from gt2yolo.insights.sampling import DEFAULT_FLAGGED_LIMIT, DEFAULT_SAMPLE
+from gt2yolo.intake import IMAGES_PREFIX, INTAKE_PREFIX
+from gt2yolo.split import SplitFractions
+from gt2yolo.versions import DEFAULT_KEEP
+
+__all__ = [
+    "CHUNK_BYTES",
+    "DATASETS_PREFIX",
+    "EVENT_BUS_NAME",
+    "EVENT_SOURCE",
+    "FAN_OUT_BYTES",
+    "GROUNDTRUTH_PREFIX",
+    "IMAGES_PREFIX",
+    "INTAKE_PREFIX",
+    "KEEP_VERSIONS",
+    "MANIFESTS_PREFIX",
+    "METRICS_NAMESPACE",
+    "MIB",
+    "PREVIEW_FLAGGED_LIMIT",
+    "PREVIEW_SAMPLE",
+    "SEQUENCES_PER_CHUNK",
+    "SERVICE_NAME",
+    "SPLIT",
+    "fraction_text",
+]
+
+MIB = 1024 * 1024
+
+# The bucket layout (IMAGES_PREFIX: images to label, INTAKE_PREFIX: the intake's input
+# manifests, never converted on drop; both the core's).
+GROUNDTRUTH_PREFIX = "groundtruth/"  # OutputConfig.S3OutputPath of labeling jobs
+MANIFESTS_PREFIX = "manifests/"  # drop an output.manifest here to convert it without SageMaker
+DATASETS_PREFIX = "datasets/"  # YOLO datasets written by the workflow
+
+# The split of images into train / val / test (the core's default fractions).
+SPLIT = SplitFractions()
+# Above this manifest size Convert plans a fan-out instead of converting in one Lambda: 64 MiB
+# (~90k lines) converts in one vCPU-minute; a 1M-line job (~700 MiB) would not fit 15 minutes.
+FAN_OUT_BYTES = 64 * MIB
+CHUNK_BYTES = DEFAULT_CHUNK_BYTES  # one chunk of a fanned-out manifest
+# A video frame job's line is a sequence (Ground Truth: up to 2,000 frames). Each frame costs a
+# ranged GET (its size), a copy and a label PUT: sequences beyond this many fan out, by sequence.
+SEQUENCES_PER_CHUNK = 10
+KEEP_VERSIONS = DEFAULT_KEEP  # dataset versions kept, the current one included
+# The Report step: images drawn into previews, and at most this many flagged ones drawn.
+PREVIEW_SAMPLE = DEFAULT_SAMPLE
+PREVIEW_FLAGGED_LIMIT = DEFAULT_FLAGGED_LIMIT
+# Publish announces datasets on the default event bus, as this source.
+EVENT_BUS_NAME = "default"
+EVENT_SOURCE = "gt2yolo"
+# Powertools' service name and metrics namespace, the same for every function.
+SERVICE_NAME = "gt2yolo"
+METRICS_NAMESPACE = "Gt2Yolo"
+
+
+def fraction_text(fraction: float) -> str:
+    """A default fraction as the context and the environment write it: 0.2 -> "0.2", 0.0 -> "0"."""
+    text = repr(fraction)
+    return text.removesuffix(".0")
