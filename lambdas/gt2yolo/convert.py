@@ -40,7 +40,7 @@ from gt2yolo.report import ConversionReport
 from gt2yolo.split import Split, SplitFractions, assign_split
 from gt2yolo.storage import ImageSink, SourceObjects, Storage
 from gt2yolo.survey import Survey, survey_manifests
-from gt2yolo.tasks import LabelTask
+from gt2yolo.task_types import LabelTask
 from gt2yolo.writers import BoxOutcome, DatasetWriter, KeptBoxes, image_key, label_key
 
 # progress(phase, lines): phase is "survey" (pass 1) or "convert" (pass 2).

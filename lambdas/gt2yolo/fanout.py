@@ -32,7 +32,7 @@ from gt2yolo.manifest import ManifestSource
 from gt2yolo.names import DatasetNames
 from gt2yolo.storage import ImageSink, PartReader, SourceObjects, Storage
 from gt2yolo.survey import Survey
-from gt2yolo.tasks import LabelTask
+from gt2yolo.task_types import LabelTask
 
 PLAN_VERSION = 2
 PARTS_PREFIX = "_parts/"

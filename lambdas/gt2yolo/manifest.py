@@ -31,7 +31,7 @@ from gt2yolo.records import (
     SegmentedImage,
     VideoSequence,
 )
-from gt2yolo.tasks import LabelTask, task_of_metadata_type
+from gt2yolo.task_types import LabelTask, task_of_metadata_type
 
 # orjson, when installed, decodes a line 2 to 3 times faster than json. It is optional: the core
 # stays standard-library only (Lambda and the CLI share it as is) and works the same without it.

@@ -29,7 +29,7 @@ from gt2yolo.manifest import (
 from gt2yolo.names import DatasetNames, NaturalNames, source_ref_starts, source_refs_at
 from gt2yolo.paths import S3_SCHEME, InvalidSourceRef, common_folder, source_ref_segments
 from gt2yolo.segmentation import REF_SUFFIX
-from gt2yolo.tasks import LabelTask
+from gt2yolo.task_types import LabelTask
 
 
 @dataclass(frozen=True)

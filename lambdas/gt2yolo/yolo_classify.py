@@ -26,7 +26,7 @@ from gt2yolo.paths import name_key
 from gt2yolo.records import BoxDrop, ClassifiedImage, ImageClass, LineRejection, RejectedLine
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
-from gt2yolo.tasks import LabelTask
+from gt2yolo.task_types import LabelTask
 from gt2yolo.writers import CLASSES_TXT, LIST_SEPARATOR, REPORT_JSON, DatasetWriter, image_key
 
 ANNOT_COLUMNS = (

@@ -39,7 +39,7 @@ from gt2yolo.fanout import (
 )
 from gt2yolo.manifest import ManifestSource
 from gt2yolo.storage import LocalManifest, LocalStorage, S3Mirror
-from gt2yolo.tasks import LabelTask
+from gt2yolo.task_types import LabelTask
 
 # Below this much manifest (~11k lines of a typical bounding-box job, under a second on one core)
 # a pool costs more than it saves.

@@ -19,7 +19,7 @@ from gt2yolo.manifest import parse_line
 from gt2yolo.records import ClassifiedImage, LabeledImage, LineOrigin, SegmentedImage
 from gt2yolo.storage import LocalManifest
 from gt2yolo.survey import survey_manifests
-from gt2yolo.tasks import LabelTask, UnsupportedTask, task_of_pre_annotation_lambda
+from gt2yolo.task_types import LabelTask, UnsupportedTask, task_of_pre_annotation_lambda
 from gt_builders import Workspace, box, record, ref
 from task_builders import (
     MASKS,
