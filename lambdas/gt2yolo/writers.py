@@ -14,25 +14,12 @@ import re
 import shutil
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, Any, NamedTuple, TextIO
+from typing import IO, Any, Self, TextIO
 
-from gt2yolo.geometry import yolo_line
-from gt2yolo.records import DrawnBox, LabeledImage, RejectedLine, YoloBox, slot_setters
+from gt2yolo.records import LabeledImage, RejectedLine
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
-
-# The seed blog's columns first, in its order, so existing notebooks keep working.
-BLOG_COLUMNS = (
-    "img_file", "category", "box_left", "box_top", "box_height", "box_width", "img_width",
-    "img_height",
-)  # fmt: skip
-ANNOT_COLUMNS = (*BLOG_COLUMNS, "class_id", "source_ref", "split", "confidence", "label", "status")
-IMAGES_COLUMNS = (
-    "source_ref", "image", "label", "split", "width", "height", "boxes", "dropped_boxes",
-    "clamped_boxes", "manifest", "line",
-)  # fmt: skip
 
 MAX_REMEMBERED_CATEGORIES = 4096
 
@@ -68,53 +55,6 @@ def table_keys(splits: Sequence[Split]) -> tuple[str, ...]:
     return (ANNOT_CSV, IMAGES_CSV, REJECTED_JSONL, *(list_key(split) for split in splits))
 
 
-@dataclass(frozen=True, slots=True)
-class BoxOutcome:
-    """One drawn box and what the rules made of it (kept, clamped, or dropped with a reason)."""
-
-    drawn: DrawnBox
-    category: str | None
-    yolo: YoloBox | None
-    status: str
-    # yolo_line(yolo) when the rules already formatted it (they do, to find duplicates).
-    line: str | None = None
-
-    def __init__(
-        self,
-        drawn: DrawnBox,
-        category: str | None,
-        yolo: YoloBox | None,
-        status: str,
-        line: str | None = None,
-    ) -> None:
-        # Direct slot stores, as in DrawnBox: one of these is made per box of every line.
-        _outcome_drawn(self, drawn)
-        _outcome_category(self, category)
-        _outcome_yolo(self, yolo)
-        _outcome_status(self, status)
-        _outcome_line(self, line)
-
-
-_outcome_drawn, _outcome_category, _outcome_yolo, _outcome_status, _outcome_line = slot_setters(
-    BoxOutcome, "drawn", "category", "yolo", "status", "line"
-)
-
-
-class KeptBoxes(NamedTuple):
-    """An image whose every box the rules kept as drawn (none clamped, none dropped): per box of
-    `image.boxes`, in order, its YOLO line, category and class id. The common image, written
-    without a BoxOutcome and a YoloBox per box (see convert.kept_boxes)."""
-
-    lines: list[str]
-    categories: list[str | None]
-    class_ids: list[int]
-
-
-def _number(value: float) -> str:
-    """Pixels as drawn: `111`, not `111.0`, when the labeler's value was whole."""
-    return str(int(value)) if value.is_integer() else repr(value)
-
-
 def _is_plain(field: str) -> bool:
     """A field csv.writer (QUOTE_MINIMAL, `,` `"` `\\n`) writes as is: printable, no `,` or `"`.
 
@@ -124,60 +64,14 @@ def _is_plain(field: str) -> bool:
     return field.isprintable() and "," not in field and '"' not in field
 
 
-def _plain_annot_rows(
-    image: LabeledImage, path: str, label_file: str, split: Split, boxes: Sequence[BoxOutcome]
-) -> str:
-    """DatasetWriter._annot_row of each box, as csv.writer writes them when nothing needs quoting."""
-    size = f",{image.width},{image.height},"  # the fields every row of the image shares
-    where = f",{image.source_ref},{split},"
-    rows = []
-    pixels = _PIXEL_TEXT.get
-    for box in boxes:
-        drawn, yolo, confidence = box.drawn, box.yolo, box.drawn.confidence
-        left, top, height, width = drawn.left, drawn.top, drawn.height, drawn.width
-        rows.append(
-            f"{path},{box.category or ''},{pixels(left) or _number(left)},"
-            f"{pixels(top) or _number(top)},{pixels(height) or _number(height)},"
-            f"{pixels(width) or _number(width)}{size}"
-            f"{'' if yolo is None else yolo.class_id}{where}"
-            f"{'' if confidence is None else repr(confidence)},{label_file},{box.status}\n"
-        )
-    return "".join(rows)
-
-
-def _kept_annot_rows(
-    image: LabeledImage, path: str, label_file: str, split: Split, kept: KeptBoxes
-) -> str:
-    """_plain_annot_rows of an image whose every box was kept as drawn (status `kept`)."""
-    size = f",{image.width},{image.height},"
-    where = f",{image.source_ref},{split},"
-    end = f",{label_file},kept\n"
-    rows = []
-    pixels = _PIXEL_TEXT.get
-    for drawn, category, class_id in zip(image.boxes, kept.categories, kept.class_ids, strict=True):
-        left, top, height, width = drawn.left, drawn.top, drawn.height, drawn.width
-        confidence = drawn.confidence
-        rows.append(
-            f"{path},{category or ''},{pixels(left) or _number(left)},"
-            f"{pixels(top) or _number(top)},{pixels(height) or _number(height)},"
-            f"{pixels(width) or _number(width)}{size}{class_id}{where}"
-            f"{'' if confidence is None else repr(confidence)}{end}"
-        )
-    return "".join(rows)
-
-
-# _number of the pixel values most boxes have, looked up instead of formatted.
-_PIXEL_TEXT = {float(i): str(i) for i in range(-64, 8193)}
-
-
 class DatasetWriter:
-    """Streams the per-image files and tables while records arrive; writes the summary last.
+    """The tables every YOLO dataset streams while records arrive (annot.csv, images.csv,
+    rejected.jsonl, the split lists), and its summary files, written last.
 
-    This writes detection datasets; the other YOLO tasks' writers (yolo_segment, yolo_classify)
-    keep its streams and summary, with their own table columns and per-image files."""
+    Each task's YOLO writer (gt2yolo.tasks.<task>.yolo) adds its columns and per-image files."""
 
-    annot_columns: tuple[str, ...] = ANNOT_COLUMNS
-    images_columns: tuple[str, ...] = IMAGES_COLUMNS
+    annot_columns: tuple[str, ...] = ()
+    images_columns: tuple[str, ...] = ()
     # data.yaml's `task:` (None: detect, which Ultralytics assumes)
     yolo_task: str | None = None
     # obj.data: Darknet trains detectors only
@@ -222,70 +116,13 @@ class DatasetWriter:
         """Copy a chunk's part of table `key` (annot.csv, train.txt, ...) to its end, streamed."""
         shutil.copyfileobj(io.TextIOWrapper(part, encoding="utf-8", newline=""), self._streams[key])
 
-    def __enter__(self) -> DatasetWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._stack.__exit__(kind, exc, tb)
-
-    def add_image(
-        self, image: LabeledImage, path: str, label: str, split: Split, boxes: Sequence[BoxOutcome]
-    ) -> None:
-        lines = [
-            box.line if box.line is not None else yolo_line(box.yolo)
-            for box in boxes
-            if box.yolo is not None
-        ]
-        # Each line and its "\n": one join, and none for a background image.
-        body = ("\n".join(lines) + "\n").encode() if lines else b""
-        label_file = label_key(split, label)
-        self.storage.write_bytes(label_file, body)
-        image_path = image_key(split, path)
-        self._lists[split].write(f"./{image_path}\n")
-        kept = len(lines)
-        clamped = 0
-        for box in boxes:
-            if box.status == "clamped":
-                clamped += 1
-        images_row = (
-            image.source_ref, image_path, label_file, split, image.width, image.height, kept,
-            len(boxes) - kept, clamped, image.origin.manifest, image.origin.line,
-        )  # fmt: skip
-        if self._plain_row(image, path, label_file, (box.category for box in boxes)):
-            # No field needs quoting: csv.writer would write exactly these bytes, only slower.
-            self._images_text.write(",".join(map(str, images_row)) + "\n")
-            self._annot_text.write(_plain_annot_rows(image, path, label_file, split, boxes))
-            return
-        self._images.writerow(images_row)
-        self._annot.writerows(self._annot_row(image, path, label, split, box) for box in boxes)
-
-    def add_kept_image(
-        self, image: LabeledImage, path: str, label: str, split: Split, kept: KeptBoxes
-    ) -> bool:
-        """add_image for an image whose boxes were all kept as drawn, when no field of its rows
-        needs csv quoting; False, having written nothing, otherwise (then add_image writes it).
-
-        The same bytes as add_image, in the same order (the label file first: a name clash
-        raises before anything else of the image is written), with two loops over the boxes
-        instead of five and no per-box objects: this runs for nearly every image.
-        """
-        label_file = label_key(split, label)
-        if not self._plain_row(image, path, label_file, kept.categories):
-            return False
-        lines = kept.lines
-        self.storage.write_bytes(label_file, ("\n".join(lines) + "\n").encode() if lines else b"")
-        image_path = image_key(split, path)
-        self._lists[split].write(f"./{image_path}\n")
-        origin = image.origin
-        self._images_text.write(
-            f"{image.source_ref},{image_path},{label_file},{split},{image.width},{image.height},"
-            f"{len(lines)},0,0,{origin.manifest},{origin.line}\n"
-        )
-        if lines:
-            self._annot_text.write(_kept_annot_rows(image, path, label_file, split, kept))
-        return True
 
     def _plain_row(
         self, image: LabeledImage, path: str, label_file: str, categories: Iterable[str | None]
@@ -323,19 +160,6 @@ class DatasetWriter:
                 self._plain_categories[category] = plain
         return plain
 
-    @staticmethod
-    def _annot_row(
-        image: LabeledImage, path: str, label: str, split: Split, box: BoxOutcome
-    ) -> tuple[Any, ...]:
-        drawn = box.drawn
-        return (
-            path, box.category or "", _number(drawn.left), _number(drawn.top),
-            _number(drawn.height), _number(drawn.width), image.width, image.height,
-            box.yolo.class_id if box.yolo else "", image.source_ref, split,
-            "" if drawn.confidence is None else drawn.confidence, label_key(split, label),
-            box.status,
-        )  # fmt: skip
-
     def add_rejection(self, rejection: RejectedLine) -> None:
         entry = {
             "manifest": rejection.origin.manifest,
@@ -355,14 +179,17 @@ class DatasetWriter:
     def write_summary(
         self, classes: Sequence[str], splits: Sequence[Split], report: dict[str, Any]
     ) -> None:
-        """classes.txt, data.yaml, obj.data and report.json: written after every label file."""
+        """classes.txt, data.yaml and obj.data: written after every label file (report.json,
+        the run's, after every writer's summary)."""
         self.storage.write_bytes(CLASSES_TXT, "".join(f"{n}\n" for n in classes).encode())
         self.storage.write_bytes(DATA_YAML, data_yaml(classes, splits, self.yolo_task).encode())
         if self.darknet:
             self.storage.write_bytes(OBJ_DATA, obj_data(classes).encode())
-        self.storage.write_bytes(
-            REPORT_JSON, (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode()
-        )
+
+
+def report_json(report: dict[str, Any]) -> bytes:
+    """report.json's bytes."""
+    return (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode()
 
 
 # Characters YAML may not hold raw (PyYAML refuses them, Ultralytics strips them) or reads as
