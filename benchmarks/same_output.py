@@ -146,7 +146,7 @@ def load_functions(path: Path, names: Sequence[str]) -> SimpleNamespace:
     """Only the named functions of a module file: its other imports need the rest of its own
     revision, which is not on the path (its functions here need only functools.lru_cache)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    wanted = [
+    wanted: list[ast.stmt] = [
         node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name in names
     ]
     code = compile(
