@@ -12,8 +12,9 @@ import io
 import json
 import re
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Any, Self, TextIO
 
@@ -203,33 +204,78 @@ def _yaml_string(value: str) -> str:
     return _YAML_UNSAFE.sub(lambda found: f"\\u{ord(found.group()):04x}", quoted)
 
 
+@dataclass(frozen=True)
+class DataYaml:
+    """Ultralytics' dataset file as the writer writes it: the dataset's data.yaml (splits as
+    image folders) and a published version's `<v>.yaml` (splits as lists) are rendered from it."""
+
+    classes: tuple[str, ...]
+    splits: tuple[Split, ...]
+    task: str | None = None  # `task:` (None: detect, which Ultralytics assumes)
+
+    def render(self, lists: Mapping[Split, str] | None = None, version: str | None = None) -> str:
+        """data.yaml; `lists`: each split's list file instead of its image folder, and
+        `version`: the version whose files they list (a version's entry file)."""
+        lines = [
+            *([f"# Dataset version {version}: splits list its files (shared between versions)"]
+              if version is not None else []),
+            f"# Written by gt2yolo. Train with: yolo {self.task or 'detect'} train data=data.yaml",
+            # Ultralytics resolves a relative `path` against its own datasets folder and an
+            # absolute one is wrong once the dataset is copied; an absent one is this file's folder.
+            "# path: omitted on purpose: readers use the folder holding this file",
+            *([] if lists is not None else [_FOLDERS_NOTE]),
+        ]  # fmt: skip
+        if self.task is not None:
+            lines.append(f"task: {self.task}")
+        lines += [
+            f"{split}: {images_folder(split) if lists is None else lists[split]}"
+            for split in self.splits
+        ]
+        lines.append(f"nc: {len(self.classes)}")
+        lines.append("names:" if self.classes else "names: {}")  # a bare `names:` is YAML null
+        lines += [f"  {i}: {_yaml_string(name)}" for i, name in enumerate(self.classes)]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def parse(cls, text: str) -> DataYaml:
+        """The model of a data.yaml this writer wrote (render(parse(text)) == text); raises
+        ValueError for any other text."""
+        task = next((line[6:] for line in text.splitlines() if line.startswith("task: ")), None)
+        splits = tuple(Split(found) for found in _SPLIT_LINE.findall(text))
+        names = tuple(json.loads(found) for found in _NAME_LINE.findall(text))
+        model = cls(names, splits, task)
+        if model.render() != text:
+            raise ValueError("not a data.yaml gt2yolo writes")
+        return model
+
+
+_FOLDERS_NOTE = (
+    "# Splits are image folders, read recursively; train.txt, val.txt list the same images"
+)
+_SPLIT_LINE = re.compile(r"^(train|val|test): images/\1$", re.MULTILINE)
+_NAME_LINE = re.compile(r'^  [0-9]+: (".*")$', re.MULTILINE)
+
+
 def data_yaml(classes: Sequence[str], splits: Sequence[Split], task: str | None = None) -> str:
     """Ultralytics' dataset file; `train`/`val` are the split's image folders beside it."""
-    lines = [
-        f"# Written by gt2yolo. Train with: yolo {task or 'detect'} train data=data.yaml",
-        # Ultralytics resolves a relative `path` against its own datasets folder and an absolute
-        # one is wrong once the dataset is copied; an absent one is this file's folder.
-        "# path: omitted on purpose: readers use the folder holding this file",
-        "# Splits are image folders, read recursively; train.txt, val.txt list the same images",
-    ]
-    if task is not None:
-        lines.append(f"task: {task}")
-    lines += [f"{split}: {images_folder(split)}" for split in splits]
-    lines.append(f"nc: {len(classes)}")
-    lines.append("names:" if classes else "names: {}")  # a bare `names:` is YAML null
-    lines += [f"  {i}: {_yaml_string(name)}" for i, name in enumerate(classes)]
-    return "\n".join(lines) + "\n"
+    return DataYaml(tuple(classes), tuple(splits), task).render()
 
 
-def obj_data(classes: Sequence[str]) -> str:
-    """Darknet's data file, paths relative to the dataset folder (run darknet from there).
+def obj_data(
+    classes: Sequence[str],
+    train: str = list_key(Split.TRAIN),
+    valid: str = list_key(Split.VAL),
+    names: str = CLASSES_TXT,
+) -> str:
+    """Darknet's data file, paths relative to the dataset folder (run darknet from there); a
+    published version's names its own lists and classes.txt.
 
     Darknet reads `train` and `valid` only: a test split stays in test.txt."""
     lines = [
         f"classes = {len(classes)}",
-        f"train = {list_key(Split.TRAIN)}",
-        f"valid = {list_key(Split.VAL)}",
-        f"names = {CLASSES_TXT}",
+        f"train = {train}",
+        f"valid = {valid}",
+        f"names = {names}",
         "backup = backup/",
     ]
     return "\n".join(lines) + "\n"
