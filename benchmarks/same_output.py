@@ -34,9 +34,12 @@ from git (`git archive`):
 """
 
 from __future__ import annotations
+import __future__  # its feature flags: compiling an old revision's functions
 
 import argparse
+import ast
 import filecmp
+import functools
 import importlib.util
 import io
 import json
@@ -48,7 +51,7 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import cv2
@@ -145,6 +148,31 @@ def load_module(path: Path, name: str) -> ModuleType:
     return module
 
 
+# Where a revision keeps the mask tracer and the polygon rows (before and after the task packages).
+MASKS_FILES = ("gt2yolo/tasks/segment/masks.py", "gt2yolo/masks.py")
+SEGMENT_FILES = ("gt2yolo/tasks/segment/yolo.py", "gt2yolo/yolo_segment.py")
+POLYGON_FUNCTIONS = ("polygon_row", "_on_mask", "_coordinates")
+
+
+def _first_of(lambdas: Path, *paths: str) -> Path:
+    return next((lambdas / p for p in paths if (lambdas / p).is_file()), lambdas / paths[-1])
+
+
+def load_functions(path: Path, names: Sequence[str]) -> SimpleNamespace:
+    """Only the named functions of a module file: its other imports need the rest of its own
+    revision, which is not on the path (its functions here need only functools.lru_cache)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    wanted: list[ast.stmt] = [
+        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name in names
+    ]
+    code = compile(
+        ast.Module(wanted, []), str(path), "exec", flags=__future__.annotations.compiler_flag
+    )
+    namespace: dict[str, Any] = {"lru_cache": functools.lru_cache}
+    exec(code, namespace)
+    return SimpleNamespace(**{name: namespace[name] for name in names})
+
+
 def random_mask(rng: random.Random) -> tuple[bytes, list[Any]]:
     """A PNG of blocks of a few colors (some transparent, some stray) and its color map."""
     from gt2yolo.records import MaskColor
@@ -177,12 +205,12 @@ def random_mask(rng: random.Random) -> tuple[bytes, list[Any]]:
 
 def compare_functions(old_lambdas: Path, cases: int, seed: int) -> int:
     sys.path.insert(0, str(REPO_ROOT / "lambdas"))
-    from gt2yolo import masks as new_masks
-    from gt2yolo import yolo_segment as new_segment
-    from gt2yolo.masks import Region, TraceRules
+    from gt2yolo.tasks.segment import masks as new_masks
+    from gt2yolo.tasks.segment import yolo as new_segment
+    from gt2yolo.tasks.segment.masks import Region, TraceRules
 
-    old_masks = load_module(old_lambdas / "gt2yolo" / "masks.py", "old_masks")
-    old_segment = load_module(old_lambdas / "gt2yolo" / "yolo_segment.py", "old_segment")
+    old_masks = load_module(_first_of(old_lambdas, *MASKS_FILES), "old_masks")
+    old_segment = load_functions(_first_of(old_lambdas, *SEGMENT_FILES), POLYGON_FUNCTIONS)
     rng = random.Random(seed)
     failures = 0
 

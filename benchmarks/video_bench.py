@@ -47,7 +47,7 @@ RATIOS = {"ours-skip": "floor", "ours-copy": "floor-copy"}
 DEFAULT_SEQUENCES = (10, 100)
 DEFAULT_FRAMES = 300
 DEFAULT_S3_SEQUENCES = 2
-HEAD_BYTES = 16 * 1024  # what ours reads first of each frame (yolo_video.FIRST_HEAD_BYTES)
+HEAD_BYTES = 16 * 1024  # what ours reads first of each frame (tasks.video.yolo.FIRST_HEAD_BYTES)
 
 
 @dataclass(frozen=True)

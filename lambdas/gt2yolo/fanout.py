@@ -4,7 +4,7 @@
     convert_chunk  pass 2 over one chunk: label files in place, its part of every table aside
     finalize       the parts concatenated in chunk order, counters summed, summary files last
 
-Every rule runs in the same code as `convert_manifests` (`_Pass`), the class order, the common
+Every rule runs in the same code as `convert_manifests` (the task's pass), the class order, the common
 folder and the names of colliding images come from one survey of the whole input (carried in the
 plan), and splits hash the source-ref: the merged dataset is byte for byte the one a single pass
 writes (tests hold it so).
@@ -32,7 +32,7 @@ from gt2yolo.manifest import ManifestSource
 from gt2yolo.names import DatasetNames
 from gt2yolo.storage import ImageSink, PartReader, SourceObjects, Storage
 from gt2yolo.survey import Survey
-from gt2yolo.tasks import LabelTask
+from gt2yolo.task_types import LabelTask
 
 PLAN_VERSION = 2
 PARTS_PREFIX = "_parts/"
@@ -219,8 +219,7 @@ def convert_chunk(
     run = conversion_pass(plan.survey, options, storage, images, objects)
     run.check_ready()
     splits = options.fractions.splits()
-    with run.open_writer(storage, splits, tables_prefix=chunk.prefix, header=False) as writer:
-        run.writer = writer
+    with run.writing(storage, splits, tables_prefix=chunk.prefix, header=False):
         run.convert_source(ManifestChunk(source, chunk), None)
         storage.flush()
     counters = run.report.counters()
@@ -238,13 +237,14 @@ def finalize(
     splits = options.fractions.splits()
     for chunk in plan.chunks:
         run.report.absorb(json.loads(parts.read_bytes(chunk.prefix + COUNTERS_NAME)))
-    with run.open_writer(storage, splits) as writer:
-        for key in writer.tables():
-            for chunk in plan.chunks:
-                with parts.open_binary(chunk.prefix + key) as part:
-                    writer.append_part(key, part)
+    with run.writing(storage, splits) as writers:
+        for writer in writers:
+            for key in writer.tables():
+                for chunk in plan.chunks:
+                    with parts.open_binary(chunk.prefix + key) as part:
+                        writer.append_part(key, part)
         report = run.finish()
-        writer.write_summary(plan.survey.class_list.names, splits, report)
+        run.write_summary(splits, report)
         storage.flush()
     parts.remove_prefix(PARTS_PREFIX)
     _raise_for_unusable(run.report)

@@ -7,7 +7,6 @@ Line layout (Ground Truth output): the input keys (`source-ref`, pass-through ke
 from __future__ import annotations
 
 import codecs
-import functools
 import json
 import math
 import re
@@ -22,7 +21,6 @@ from gt2yolo.excerpts import shortened, shown
 from gt2yolo.paths import InvalidSourceRef, UnsafeSourceRef, source_ref_segments
 from gt2yolo.records import (
     ClassifiedImage,
-    DrawnBox,
     LabeledImage,
     LineOrigin,
     LineRejection,
@@ -31,7 +29,7 @@ from gt2yolo.records import (
     SegmentedImage,
     VideoSequence,
 )
-from gt2yolo.tasks import LabelTask, task_of_metadata_type
+from gt2yolo.task_types import LabelTask, task_of_metadata_type
 
 # orjson, when installed, decodes a line 2 to 3 times faster than json. It is optional: the core
 # stays standard-library only (Lambda and the CLI share it as is) and works the same without it.
@@ -53,8 +51,6 @@ else:
 _DIGITS_AND_BRACKETS = bytes.maketrans(b"0123456789[", b"0000000000{")
 _LONG_DIGIT_RUN = b"0" * 19
 _MAX_FAST_BRACKETS = 500
-# An image size the fast path takes as is; larger ints (beyond float range) take the checked path.
-_FAST_INT_LIMIT = 2**53
 
 
 def decode_json(raw: bytes | str) -> Any:
@@ -69,7 +65,6 @@ def decode_json(raw: bytes | str) -> Any:
     return json.loads(raw)
 
 
-OBJECT_DETECTION_TYPE = "groundtruth/object-detection"
 METADATA_SUFFIX = "-metadata"
 
 
@@ -84,7 +79,8 @@ class ManifestSource(Protocol):
 
 @dataclass(frozen=True)
 class LineRules:
-    """Which attribute holds the boxes, and which verification verdicts keep a line.
+    """Which attribute holds the labels, which verification verdicts keep a line, and the
+    reader of the task (from the task registry) that turns an accepted line into its record.
 
     `derived_classes`: the class list the survey derived from the lines' class-maps (no label
     config); a line whose class-map disagrees with it is rejected (`class_map_conflict`).
@@ -95,6 +91,7 @@ class LineRules:
     accepted_verdicts: frozenset[str] = field(default_factory=lambda: frozenset({"good"}))
     derived_classes: ClassList | None = None
     task: LabelTask = LabelTask.BOUNDING_BOX
+    reader: TaskReader = field(kw_only=True)
 
 
 _Reject = Rejected
@@ -188,11 +185,7 @@ def parse_line(
         _check_labeled(record, rules)
         _check_verified(record, rules)
         _check_class_map(record, rules)
-        if rules.task is LabelTask.BOUNDING_BOX:
-            return _labeled_image(record, source_ref, segments, origin, rules.label_attribute)
-        return task_reader(rules.task).read(
-            record, source_ref, segments, origin, rules.label_attribute
-        )
+        return rules.reader.read(record, source_ref, segments, origin, rules.label_attribute)
     except _Reject as rejection:
         shown_ref = None if source_ref is None else shortened(source_ref, MAX_SHOWN_SOURCE_REF)
         return RejectedLine(rejection.reason, shortened(rejection.detail), origin, shown_ref)
@@ -245,159 +238,14 @@ def _check_class_map(record: dict[str, Any], rules: LineRules) -> None:
     if classes is None:
         return
     # The same class-maps the survey derived the class list from (of lines typed as the task).
-    class_map = class_map_of(record, rules.label_attribute, rules.task)
+    class_map = class_map_of(record, rules.label_attribute, rules.task, rules.reader)
     if class_map:
         conflict = classes.class_map_conflict(class_map)
         if conflict is not None:
             raise _Reject(LineRejection.CLASS_MAP_CONFLICT, conflict)
 
 
-def _labeled_image(
-    record: dict[str, Any],
-    source_ref: str,
-    segments: tuple[str, ...],
-    origin: LineOrigin,
-    attribute: str,
-) -> LabeledImage:
-    annotation = record[attribute]
-    if not isinstance(annotation, dict):
-        raise _Reject(LineRejection.INVALID_ANNOTATION, f'"{attribute}" is not a box annotation')
-    width, height = _image_size(annotation)
-    metadata = record.get(attribute + METADATA_SUFFIX)
-    metadata = metadata if isinstance(metadata, dict) else {}
-    boxes = _drawn_boxes(annotation, metadata)
-    return LabeledImage(source_ref, width, height, boxes, origin, segments)
-
-
-def _image_size(annotation: dict[str, Any]) -> tuple[int, int]:
-    sizes = annotation.get("image_size")
-    # Fast path: the size as Ground Truth writes it, positive JSON integers (bool is not `int`).
-    if type(sizes) is list:
-        size = sizes[0] if sizes else None
-        if type(size) is dict:
-            width, height = size.get("width"), size.get("height")
-            if (
-                type(width) is int
-                and type(height) is int
-                and 0 < width < _FAST_INT_LIMIT
-                and 0 < height < _FAST_INT_LIMIT
-            ):
-                return width, height
-    return _checked_image_size(sizes)
-
-
-def _checked_image_size(sizes: Any) -> tuple[int, int]:
-    if not sizes:
-        raise _Reject(LineRejection.MISSING_IMAGE_SIZE, "no image_size: box sizes can't be scaled")
-    size = sizes[0] if isinstance(sizes, list) else None
-    if not isinstance(size, dict):
-        raise _Reject(LineRejection.INVALID_IMAGE_SIZE, f"image_size is {shown(sizes)}")
-    width, height = size.get("width"), size.get("height")
-    if not (_is_positive_int(width) and _is_positive_int(height)):
-        raise _Reject(
-            LineRejection.INVALID_IMAGE_SIZE, f"width={shown(width)} height={shown(height)}"
-        )
-    assert isinstance(width, int | float) and isinstance(height, int | float)
-    return int(width), int(height)
-
-
-def _is_positive_int(value: object) -> bool:
-    if not _is_number(value):
-        return False
-    assert isinstance(value, int | float)
-    return value > 0 and float(value).is_integer()
-
-
-def _drawn_boxes(annotation: dict[str, Any], metadata: dict[str, Any]) -> tuple[DrawnBox, ...]:
-    entries = annotation.get("annotations")
-    if not isinstance(entries, list):
-        raise _Reject(LineRejection.INVALID_ANNOTATION, 'no "annotations" list')
-    class_map = metadata.get("class-map")
-    class_map = class_map if isinstance(class_map, dict) else {}
-    objects = metadata.get("objects")
-    objects = objects if isinstance(objects, list) else []
-    boxes: list[DrawnBox] = []
-    for i, entry in enumerate(entries):
-        extra = objects[i] if i < len(objects) else None
-        fast = _fast_drawn_box(entry, class_map, extra) if type(entry) is dict else None
-        boxes.append(fast or _drawn_box(i, entry, class_map, extra))
-    return tuple(boxes)
-
-
-def _fast_drawn_box(
-    entry: dict[str, Any], class_map: dict[str, Any], extra: object
-) -> DrawnBox | None:
-    """_drawn_box for the common entry (JSON integers only), with fewer checks; None otherwise."""
-    try:  # subscripts, not .get(): the fields are nearly always there, and a call costs more
-        class_id, left, top = entry["class_id"], entry["left"], entry["top"]
-        width, height = entry["width"], entry["height"]
-    except KeyError:
-        return None
-    # `type(x) is int` excludes bool, which _class_id and _number refuse.
-    if not (
-        type(class_id) is int
-        and class_id >= 0
-        and type(left) is int
-        and type(top) is int
-        and type(width) is int
-        and type(height) is int
-    ):
-        return None
-    name = class_map.get(str(class_id))
-    confidence = extra.get("confidence") if type(extra) is dict else None
-    if type(confidence) is not float or not math.isfinite(confidence):
-        confidence = _confidence(confidence)
-    try:
-        return DrawnBox(
-            class_id,
-            name if type(name) is str else None,
-            float(left),
-            float(top),
-            float(width),
-            float(height),
-            confidence,
-        )
-    except OverflowError:  # an integer beyond float range: the checked reading refuses it
-        return None
-
-
-def _confidence(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and _is_number(value) else None
-
-
-def _drawn_box(position: int, entry: object, class_map: dict[str, Any], extra: object) -> DrawnBox:
-    if not isinstance(entry, dict):
-        raise _Reject(LineRejection.INVALID_ANNOTATION, f"annotation {position} is not an object")
-    class_id = _class_id(entry.get("class_id"), position)
-    numbers = [_number(entry, key, position) for key in ("left", "top", "width", "height")]
-    name = class_map.get(str(class_id))
-    confidence = extra.get("confidence") if isinstance(extra, dict) else None
-    return DrawnBox(
-        class_id=class_id,
-        class_name=name if isinstance(name, str) else None,
-        left=numbers[0],
-        top=numbers[1],
-        width=numbers[2],
-        height=numbers[3],
-        confidence=_confidence(confidence),
-    )
-
-
-def _class_id(value: object, position: int) -> int:
-    # Image jobs write an int; video jobs a string: accept both spellings of a non-negative id.
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        try:
-            return int(value)
-        except ValueError:  # more digits than int() reads: no class has such an id
-            pass
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    raise _Reject(
-        LineRejection.INVALID_ANNOTATION, f"annotation {position}: class_id {shown(value)}"
-    )
-
-
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     try:
@@ -406,14 +254,8 @@ def _is_number(value: object) -> bool:
         return False
 
 
-def _number(entry: dict[str, Any], key: str, position: int) -> float:
-    value = entry.get(key)
-    if not _is_number(value):
-        raise _Reject(
-            LineRejection.INVALID_ANNOTATION, f"annotation {position}: {key}={shown(value)}"
-        )
-    assert isinstance(value, int | float)
-    return float(value)
+def confidence(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and is_number(value) else None
 
 
 def metadata_type(record: dict[str, Any], attribute: str) -> object:
@@ -431,20 +273,17 @@ def labeled_attributes(record: dict[str, Any]) -> Iterator[tuple[str, LabelTask]
 
 
 def class_map_of(
-    record: dict[str, Any], attribute: str, task: LabelTask = LabelTask.BOUNDING_BOX
+    record: dict[str, Any], attribute: str, task: LabelTask, reader: TaskReader
 ) -> dict[str, Any] | None:
     """The line's own id -> name map of the attribute, if its metadata is typed as `task`."""
     metadata = record.get(attribute + METADATA_SUFFIX)
     if not isinstance(metadata, dict) or metadata.get("type") != task:
         return None
-    if task is LabelTask.BOUNDING_BOX:
-        class_map = metadata.get("class-map")
-        return class_map if isinstance(class_map, dict) and class_map else None
-    return task_reader(task).class_map(record, attribute, metadata)
+    return reader.class_map(record, attribute, metadata)
 
 
 class TaskReader(Protocol):
-    """The reader of one Ground Truth task besides bounding boxes (which `parse_line` inlines)."""
+    """The reader of one Ground Truth task: its lines' label attribute -> a typed record."""
 
     def read(
         self,
@@ -462,21 +301,6 @@ class TaskReader(Protocol):
     ) -> dict[str, Any] | None:
         """The line's class ids -> names, as a bounding-box class-map would give them."""
         ...
-
-
-@functools.cache
-def task_reader(task: LabelTask) -> TaskReader:
-    # Imported here: the readers import this module's helpers.
-    from gt2yolo import classification, segmentation, video
-
-    readers: dict[LabelTask, TaskReader] = {
-        LabelTask.VIDEO_OBJECT_DETECTION: video.DETECTION_READER,
-        LabelTask.VIDEO_OBJECT_TRACKING: video.TRACKING_READER,
-        LabelTask.SEMANTIC_SEGMENTATION: segmentation.READER,
-        LabelTask.IMAGE_CLASSIFICATION: classification.SINGLE_LABEL_READER,
-        LabelTask.IMAGE_CLASSIFICATION_MULTILABEL: classification.MULTILABEL_READER,
-    }
-    return readers[task]
 
 
 # Byte order marks of encodings json.loads would guess per line: a manifest starting with one is

@@ -55,6 +55,34 @@ class BoxDrop(StrEnum):
     SMALL_REGION = "small_region"
 
 
+class BoxStatus(StrEnum):
+    """What the rules made of a box (or a segmentation region): annot.csv's `status`."""
+
+    KEPT = "kept"
+    CLAMPED = "clamped"
+    DROPPED_CLASS_NOT_IN_CONFIG = "dropped:class_not_in_config"
+    DROPPED_UNKNOWN_CLASS_ID = "dropped:unknown_class_id"
+    DROPPED_ZERO_SIZE = "dropped:zero_size"
+    DROPPED_OUTSIDE_IMAGE = "dropped:outside_image"
+    DROPPED_DUPLICATE = "dropped:duplicate_box"
+    DROPPED_SMALL_REGION = "dropped:small_region"
+
+    @staticmethod
+    def dropped(drop: BoxDrop) -> BoxStatus:
+        """The status of a box dropped for `drop`."""
+        return _DROPPED_STATUS[drop]
+
+    @property
+    def drop(self) -> BoxDrop:
+        """Why a dropped box was dropped (KeyError for a kept or clamped one)."""
+        return _DROP_OF[self]
+
+
+# Every BoxDrop has its status (a missing one fails here, at import).
+_DROPPED_STATUS = {drop: BoxStatus(f"dropped:{drop}") for drop in BoxDrop}
+_DROP_OF = {status: drop for drop, status in _DROPPED_STATUS.items()}
+
+
 class Rejected(Exception):
     """Raised by a line reader: the line yields no image, for this reason (and detail)."""
 

@@ -26,20 +26,13 @@ from gt2yolo.manifest import (
     load_line,
     numbered_lines,
 )
-from gt2yolo.names import DatasetNames, NaturalNames, source_ref_starts, source_refs_at
+from gt2yolo.names import NaturalNames, source_ref_starts, source_refs_at
 from gt2yolo.paths import S3_SCHEME, InvalidSourceRef, common_folder, source_ref_segments
-from gt2yolo.segmentation import REF_SUFFIX
-from gt2yolo.tasks import LabelTask
+from gt2yolo.survey_result import Survey
+from gt2yolo.task_types import LabelTask
+from gt2yolo.tasks.registry import attribute_suffixes, reader_of
 
-
-@dataclass(frozen=True)
-class Survey:
-    label_attribute: str
-    class_list: ClassList
-    common_folder: tuple[str, ...]
-    lines: int
-    names: DatasetNames = field(default_factory=DatasetNames)
-    task: LabelTask = LabelTask.BOUNDING_BOX
+__all__ = ["Survey", "survey_manifests"]
 
 
 @dataclass
@@ -100,11 +93,12 @@ def _attribute(given: str | None, tally: _Tally) -> str:
     if given is None:
         return _detect_attribute(tally.detection)
     # A segmentation job's LabelAttributeName `seg` labels its lines as `seg-ref`.
-    ref = given + REF_SUFFIX
-    if not any(seen[given] for seen in tally.attributes_per_manifest.values()) and any(
-        seen[ref] for seen in tally.attributes_per_manifest.values()
-    ):
-        return ref
+    if any(seen[given] for seen in tally.attributes_per_manifest.values()):
+        return given
+    for suffix in attribute_suffixes():
+        ref = given + suffix
+        if any(seen[ref] for seen in tally.attributes_per_manifest.values()):
+            return ref
     return given
 
 
@@ -177,7 +171,7 @@ def _survey_line(raw: bytes, where: str, seen: Counter[str], tally: _Tally, maps
     for attribute, task in labeled_attributes(record):
         tally.detection[attribute] += 1
         tally.tasks.setdefault(attribute, Counter())[task] += 1
-        class_map = class_map_of(record, attribute, task) if maps else None
+        class_map = class_map_of(record, attribute, task, reader_of(task)) if maps else None
         if class_map:
             tally.class_maps.setdefault(attribute, ClassMapCollector()).add(class_map, where)
 

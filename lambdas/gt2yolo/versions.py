@@ -41,7 +41,9 @@ from datetime import UTC, datetime
 from typing import NamedTuple, Protocol, TextIO
 
 from gt2yolo.errors import ConversionError
+from gt2yolo.split import Split
 from gt2yolo.storage import ImageSink, Storage
+from gt2yolo.writers import CLASSES_TXT, OBJ_DATA, DataYaml, list_key, obj_data
 
 POINTER = "current.json"
 VERSIONS = "versions/"
@@ -268,10 +270,6 @@ class VersionFiles:
         return f"{self.version}.{split}.txt"
 
 
-_SPLIT_LINE = re.compile(r"^(train|val|test): images/\1$", re.MULTILINE)
-_DARKNET_LINE = re.compile(r"^(train|valid|names) = (\S+)$", re.MULTILINE)
-
-
 def close_version(objects: VersionObjects, version: str, entries: FileIndex) -> int:
     """Keep each image beside its label file, then write the version's entry files in the root
     (when it has a data.yaml) and its index; return how many files were copied to keep pairs
@@ -319,16 +317,16 @@ def _write_entry_files(
     objects: VersionObjects, names: VersionFiles, data_yaml: str, entries: Mapping[str, Stored]
 ) -> None:
     version = names.version
-    splits = _SPLIT_LINE.findall(data_yaml)
-    for split in splits:
-        listed = objects.read_bytes(version_key(version, f"{split}.txt")) or b""
+    try:
+        model = DataYaml.parse(data_yaml)
+    except ValueError as exc:
+        raise ConversionError(f"version {version}: its data.yaml: {exc}") from None
+    for split in model.splits:
+        listed = objects.read_bytes(version_key(version, list_key(split))) or b""
         objects.write_bytes(names.list_name(split), _stored_list(listed, entries))
-    objects.write_bytes(names.data_yaml, entry_yaml(data_yaml, names).encode())
-    obj_data = objects.read_bytes(version_key(version, "obj.data"))
-    if obj_data is not None:
-        objects.write_bytes(
-            names.obj_data, entry_obj_data(obj_data.decode("utf-8"), names).encode()
-        )
+    objects.write_bytes(names.data_yaml, entry_yaml(model, names).encode())
+    if objects.read_bytes(version_key(version, OBJ_DATA)) is not None:
+        objects.write_bytes(names.obj_data, entry_obj_data(model, names).encode())
 
 
 def _stored_list(listed: bytes, entries: Mapping[str, Stored]) -> bytes:
@@ -343,24 +341,20 @@ def _stored_list(listed: bytes, entries: Mapping[str, Stored]) -> bytes:
     return "".join(out).encode("utf-8", "surrogatepass")
 
 
-def entry_yaml(data_yaml: str, names: VersionFiles) -> str:
-    """The version's data.yaml with its splits read from the version's lists."""
-    text = _SPLIT_LINE.sub(lambda m: f"{m.group(1)}: {names.list_name(m.group(1))}", data_yaml)
-    note = f"# Dataset version {names.version}: splits list its files (shared between versions)\n"
-    return note + text.replace(
-        "# Splits are image folders, read recursively; train.txt, val.txt list the same images\n",
-        "",
+def entry_yaml(model: DataYaml, names: VersionFiles) -> str:
+    """The version's data.yaml: its splits are the version's lists."""
+    lists = {split: names.list_name(split) for split in model.splits}
+    return model.render(lists, names.version)
+
+
+def entry_obj_data(model: DataYaml, names: VersionFiles) -> str:
+    """The version's obj.data: its train and val lists, its own classes.txt."""
+    return obj_data(
+        model.classes,
+        train=names.list_name(Split.TRAIN),
+        valid=names.list_name(Split.VAL),
+        names=version_key(names.version, CLASSES_TXT),
     )
-
-
-def entry_obj_data(obj_data: str, names: VersionFiles) -> str:
-    def swap(match: re.Match[str]) -> str:
-        field, value = match.group(1), match.group(2)
-        if field == "names":
-            return f"names = {version_key(names.version, value)}"
-        return f"{field} = {names.list_name('train' if field == 'train' else 'val')}"
-
-    return _DARKNET_LINE.sub(swap, obj_data)
 
 
 # --- the pointer and the flip -------------------------------------------------------------

@@ -12,27 +12,15 @@ import io
 import json
 import re
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, Any, NamedTuple, TextIO
+from typing import IO, Any, Self, TextIO
 
-from gt2yolo.geometry import yolo_line
-from gt2yolo.records import DrawnBox, LabeledImage, RejectedLine, YoloBox, slot_setters
+from gt2yolo.records import LabeledImage, RejectedLine
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
-
-# The seed blog's columns first, in its order, so existing notebooks keep working.
-BLOG_COLUMNS = (
-    "img_file", "category", "box_left", "box_top", "box_height", "box_width", "img_width",
-    "img_height",
-)  # fmt: skip
-ANNOT_COLUMNS = (*BLOG_COLUMNS, "class_id", "source_ref", "split", "confidence", "label", "status")
-IMAGES_COLUMNS = (
-    "source_ref", "image", "label", "split", "width", "height", "boxes", "dropped_boxes",
-    "clamped_boxes", "manifest", "line",
-)  # fmt: skip
 
 MAX_REMEMBERED_CATEGORIES = 4096
 
@@ -68,53 +56,6 @@ def table_keys(splits: Sequence[Split]) -> tuple[str, ...]:
     return (ANNOT_CSV, IMAGES_CSV, REJECTED_JSONL, *(list_key(split) for split in splits))
 
 
-@dataclass(frozen=True, slots=True)
-class BoxOutcome:
-    """One drawn box and what the rules made of it (kept, clamped, or dropped with a reason)."""
-
-    drawn: DrawnBox
-    category: str | None
-    yolo: YoloBox | None
-    status: str
-    # yolo_line(yolo) when the rules already formatted it (they do, to find duplicates).
-    line: str | None = None
-
-    def __init__(
-        self,
-        drawn: DrawnBox,
-        category: str | None,
-        yolo: YoloBox | None,
-        status: str,
-        line: str | None = None,
-    ) -> None:
-        # Direct slot stores, as in DrawnBox: one of these is made per box of every line.
-        _outcome_drawn(self, drawn)
-        _outcome_category(self, category)
-        _outcome_yolo(self, yolo)
-        _outcome_status(self, status)
-        _outcome_line(self, line)
-
-
-_outcome_drawn, _outcome_category, _outcome_yolo, _outcome_status, _outcome_line = slot_setters(
-    BoxOutcome, "drawn", "category", "yolo", "status", "line"
-)
-
-
-class KeptBoxes(NamedTuple):
-    """An image whose every box the rules kept as drawn (none clamped, none dropped): per box of
-    `image.boxes`, in order, its YOLO line, category and class id. The common image, written
-    without a BoxOutcome and a YoloBox per box (see convert.kept_boxes)."""
-
-    lines: list[str]
-    categories: list[str | None]
-    class_ids: list[int]
-
-
-def _number(value: float) -> str:
-    """Pixels as drawn: `111`, not `111.0`, when the labeler's value was whole."""
-    return str(int(value)) if value.is_integer() else repr(value)
-
-
 def _is_plain(field: str) -> bool:
     """A field csv.writer (QUOTE_MINIMAL, `,` `"` `\\n`) writes as is: printable, no `,` or `"`.
 
@@ -124,60 +65,14 @@ def _is_plain(field: str) -> bool:
     return field.isprintable() and "," not in field and '"' not in field
 
 
-def _plain_annot_rows(
-    image: LabeledImage, path: str, label_file: str, split: Split, boxes: Sequence[BoxOutcome]
-) -> str:
-    """DatasetWriter._annot_row of each box, as csv.writer writes them when nothing needs quoting."""
-    size = f",{image.width},{image.height},"  # the fields every row of the image shares
-    where = f",{image.source_ref},{split},"
-    rows = []
-    pixels = _PIXEL_TEXT.get
-    for box in boxes:
-        drawn, yolo, confidence = box.drawn, box.yolo, box.drawn.confidence
-        left, top, height, width = drawn.left, drawn.top, drawn.height, drawn.width
-        rows.append(
-            f"{path},{box.category or ''},{pixels(left) or _number(left)},"
-            f"{pixels(top) or _number(top)},{pixels(height) or _number(height)},"
-            f"{pixels(width) or _number(width)}{size}"
-            f"{'' if yolo is None else yolo.class_id}{where}"
-            f"{'' if confidence is None else repr(confidence)},{label_file},{box.status}\n"
-        )
-    return "".join(rows)
-
-
-def _kept_annot_rows(
-    image: LabeledImage, path: str, label_file: str, split: Split, kept: KeptBoxes
-) -> str:
-    """_plain_annot_rows of an image whose every box was kept as drawn (status `kept`)."""
-    size = f",{image.width},{image.height},"
-    where = f",{image.source_ref},{split},"
-    end = f",{label_file},kept\n"
-    rows = []
-    pixels = _PIXEL_TEXT.get
-    for drawn, category, class_id in zip(image.boxes, kept.categories, kept.class_ids, strict=True):
-        left, top, height, width = drawn.left, drawn.top, drawn.height, drawn.width
-        confidence = drawn.confidence
-        rows.append(
-            f"{path},{category or ''},{pixels(left) or _number(left)},"
-            f"{pixels(top) or _number(top)},{pixels(height) or _number(height)},"
-            f"{pixels(width) or _number(width)}{size}{class_id}{where}"
-            f"{'' if confidence is None else repr(confidence)}{end}"
-        )
-    return "".join(rows)
-
-
-# _number of the pixel values most boxes have, looked up instead of formatted.
-_PIXEL_TEXT = {float(i): str(i) for i in range(-64, 8193)}
-
-
 class DatasetWriter:
-    """Streams the per-image files and tables while records arrive; writes the summary last.
+    """The tables every YOLO dataset streams while records arrive (annot.csv, images.csv,
+    rejected.jsonl, the split lists), and its summary files, written last.
 
-    This writes detection datasets; the other YOLO tasks' writers (yolo_segment, yolo_classify)
-    keep its streams and summary, with their own table columns and per-image files."""
+    Each task's YOLO writer (gt2yolo.tasks.<task>.yolo) adds its columns and per-image files."""
 
-    annot_columns: tuple[str, ...] = ANNOT_COLUMNS
-    images_columns: tuple[str, ...] = IMAGES_COLUMNS
+    annot_columns: tuple[str, ...] = ()
+    images_columns: tuple[str, ...] = ()
     # data.yaml's `task:` (None: detect, which Ultralytics assumes)
     yolo_task: str | None = None
     # obj.data: Darknet trains detectors only
@@ -222,70 +117,13 @@ class DatasetWriter:
         """Copy a chunk's part of table `key` (annot.csv, train.txt, ...) to its end, streamed."""
         shutil.copyfileobj(io.TextIOWrapper(part, encoding="utf-8", newline=""), self._streams[key])
 
-    def __enter__(self) -> DatasetWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._stack.__exit__(kind, exc, tb)
-
-    def add_image(
-        self, image: LabeledImage, path: str, label: str, split: Split, boxes: Sequence[BoxOutcome]
-    ) -> None:
-        lines = [
-            box.line if box.line is not None else yolo_line(box.yolo)
-            for box in boxes
-            if box.yolo is not None
-        ]
-        # Each line and its "\n": one join, and none for a background image.
-        body = ("\n".join(lines) + "\n").encode() if lines else b""
-        label_file = label_key(split, label)
-        self.storage.write_bytes(label_file, body)
-        image_path = image_key(split, path)
-        self._lists[split].write(f"./{image_path}\n")
-        kept = len(lines)
-        clamped = 0
-        for box in boxes:
-            if box.status == "clamped":
-                clamped += 1
-        images_row = (
-            image.source_ref, image_path, label_file, split, image.width, image.height, kept,
-            len(boxes) - kept, clamped, image.origin.manifest, image.origin.line,
-        )  # fmt: skip
-        if self._plain_row(image, path, label_file, (box.category for box in boxes)):
-            # No field needs quoting: csv.writer would write exactly these bytes, only slower.
-            self._images_text.write(",".join(map(str, images_row)) + "\n")
-            self._annot_text.write(_plain_annot_rows(image, path, label_file, split, boxes))
-            return
-        self._images.writerow(images_row)
-        self._annot.writerows(self._annot_row(image, path, label, split, box) for box in boxes)
-
-    def add_kept_image(
-        self, image: LabeledImage, path: str, label: str, split: Split, kept: KeptBoxes
-    ) -> bool:
-        """add_image for an image whose boxes were all kept as drawn, when no field of its rows
-        needs csv quoting; False, having written nothing, otherwise (then add_image writes it).
-
-        The same bytes as add_image, in the same order (the label file first: a name clash
-        raises before anything else of the image is written), with two loops over the boxes
-        instead of five and no per-box objects: this runs for nearly every image.
-        """
-        label_file = label_key(split, label)
-        if not self._plain_row(image, path, label_file, kept.categories):
-            return False
-        lines = kept.lines
-        self.storage.write_bytes(label_file, ("\n".join(lines) + "\n").encode() if lines else b"")
-        image_path = image_key(split, path)
-        self._lists[split].write(f"./{image_path}\n")
-        origin = image.origin
-        self._images_text.write(
-            f"{image.source_ref},{image_path},{label_file},{split},{image.width},{image.height},"
-            f"{len(lines)},0,0,{origin.manifest},{origin.line}\n"
-        )
-        if lines:
-            self._annot_text.write(_kept_annot_rows(image, path, label_file, split, kept))
-        return True
 
     def _plain_row(
         self, image: LabeledImage, path: str, label_file: str, categories: Iterable[str | None]
@@ -323,19 +161,6 @@ class DatasetWriter:
                 self._plain_categories[category] = plain
         return plain
 
-    @staticmethod
-    def _annot_row(
-        image: LabeledImage, path: str, label: str, split: Split, box: BoxOutcome
-    ) -> tuple[Any, ...]:
-        drawn = box.drawn
-        return (
-            path, box.category or "", _number(drawn.left), _number(drawn.top),
-            _number(drawn.height), _number(drawn.width), image.width, image.height,
-            box.yolo.class_id if box.yolo else "", image.source_ref, split,
-            "" if drawn.confidence is None else drawn.confidence, label_key(split, label),
-            box.status,
-        )  # fmt: skip
-
     def add_rejection(self, rejection: RejectedLine) -> None:
         entry = {
             "manifest": rejection.origin.manifest,
@@ -355,14 +180,17 @@ class DatasetWriter:
     def write_summary(
         self, classes: Sequence[str], splits: Sequence[Split], report: dict[str, Any]
     ) -> None:
-        """classes.txt, data.yaml, obj.data and report.json: written after every label file."""
+        """classes.txt, data.yaml and obj.data: written after every label file (report.json,
+        the run's, after every writer's summary)."""
         self.storage.write_bytes(CLASSES_TXT, "".join(f"{n}\n" for n in classes).encode())
         self.storage.write_bytes(DATA_YAML, data_yaml(classes, splits, self.yolo_task).encode())
         if self.darknet:
             self.storage.write_bytes(OBJ_DATA, obj_data(classes).encode())
-        self.storage.write_bytes(
-            REPORT_JSON, (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode()
-        )
+
+
+def report_json(report: dict[str, Any]) -> bytes:
+    """report.json's bytes."""
+    return (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode()
 
 
 # Characters YAML may not hold raw (PyYAML refuses them, Ultralytics strips them) or reads as
@@ -376,33 +204,78 @@ def _yaml_string(value: str) -> str:
     return _YAML_UNSAFE.sub(lambda found: f"\\u{ord(found.group()):04x}", quoted)
 
 
+@dataclass(frozen=True)
+class DataYaml:
+    """Ultralytics' dataset file as the writer writes it: the dataset's data.yaml (splits as
+    image folders) and a published version's `<v>.yaml` (splits as lists) are rendered from it."""
+
+    classes: tuple[str, ...]
+    splits: tuple[Split, ...]
+    task: str | None = None  # `task:` (None: detect, which Ultralytics assumes)
+
+    def render(self, lists: Mapping[Split, str] | None = None, version: str | None = None) -> str:
+        """data.yaml; `lists`: each split's list file instead of its image folder, and
+        `version`: the version whose files they list (a version's entry file)."""
+        lines = [
+            *([f"# Dataset version {version}: splits list its files (shared between versions)"]
+              if version is not None else []),
+            f"# Written by gt2yolo. Train with: yolo {self.task or 'detect'} train data=data.yaml",
+            # Ultralytics resolves a relative `path` against its own datasets folder and an
+            # absolute one is wrong once the dataset is copied; an absent one is this file's folder.
+            "# path: omitted on purpose: readers use the folder holding this file",
+            *([] if lists is not None else [_FOLDERS_NOTE]),
+        ]  # fmt: skip
+        if self.task is not None:
+            lines.append(f"task: {self.task}")
+        lines += [
+            f"{split}: {images_folder(split) if lists is None else lists[split]}"
+            for split in self.splits
+        ]
+        lines.append(f"nc: {len(self.classes)}")
+        lines.append("names:" if self.classes else "names: {}")  # a bare `names:` is YAML null
+        lines += [f"  {i}: {_yaml_string(name)}" for i, name in enumerate(self.classes)]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def parse(cls, text: str) -> DataYaml:
+        """The model of a data.yaml this writer wrote (render(parse(text)) == text); raises
+        ValueError for any other text."""
+        task = next((line[6:] for line in text.splitlines() if line.startswith("task: ")), None)
+        splits = tuple(Split(found) for found in _SPLIT_LINE.findall(text))
+        names = tuple(json.loads(found) for found in _NAME_LINE.findall(text))
+        model = cls(names, splits, task)
+        if model.render() != text:
+            raise ValueError("not a data.yaml gt2yolo writes")
+        return model
+
+
+_FOLDERS_NOTE = (
+    "# Splits are image folders, read recursively; train.txt, val.txt list the same images"
+)
+_SPLIT_LINE = re.compile(r"^(train|val|test): images/\1$", re.MULTILINE)
+_NAME_LINE = re.compile(r'^  [0-9]+: (".*")$', re.MULTILINE)
+
+
 def data_yaml(classes: Sequence[str], splits: Sequence[Split], task: str | None = None) -> str:
     """Ultralytics' dataset file; `train`/`val` are the split's image folders beside it."""
-    lines = [
-        f"# Written by gt2yolo. Train with: yolo {task or 'detect'} train data=data.yaml",
-        # Ultralytics resolves a relative `path` against its own datasets folder and an absolute
-        # one is wrong once the dataset is copied; an absent one is this file's folder.
-        "# path: omitted on purpose: readers use the folder holding this file",
-        "# Splits are image folders, read recursively; train.txt, val.txt list the same images",
-    ]
-    if task is not None:
-        lines.append(f"task: {task}")
-    lines += [f"{split}: {images_folder(split)}" for split in splits]
-    lines.append(f"nc: {len(classes)}")
-    lines.append("names:" if classes else "names: {}")  # a bare `names:` is YAML null
-    lines += [f"  {i}: {_yaml_string(name)}" for i, name in enumerate(classes)]
-    return "\n".join(lines) + "\n"
+    return DataYaml(tuple(classes), tuple(splits), task).render()
 
 
-def obj_data(classes: Sequence[str]) -> str:
-    """Darknet's data file, paths relative to the dataset folder (run darknet from there).
+def obj_data(
+    classes: Sequence[str],
+    train: str = list_key(Split.TRAIN),
+    valid: str = list_key(Split.VAL),
+    names: str = CLASSES_TXT,
+) -> str:
+    """Darknet's data file, paths relative to the dataset folder (run darknet from there); a
+    published version's names its own lists and classes.txt.
 
     Darknet reads `train` and `valid` only: a test split stays in test.txt."""
     lines = [
         f"classes = {len(classes)}",
-        f"train = {list_key(Split.TRAIN)}",
-        f"valid = {list_key(Split.VAL)}",
-        f"names = {CLASSES_TXT}",
+        f"train = {train}",
+        f"valid = {valid}",
+        f"names = {names}",
         "backup = backup/",
     ]
     return "\n".join(lines) + "\n"

@@ -39,7 +39,9 @@ from gt2yolo.fanout import (
 )
 from gt2yolo.manifest import ManifestSource
 from gt2yolo.storage import LocalManifest, LocalStorage, S3Mirror
-from gt2yolo.tasks import LabelTask
+from gt2yolo.task_types import LabelTask
+
+from gt2yolo_cli.inputs import LazyImageSink, Objects, open_manifest
 
 # Below this much manifest (~11k lines of a typical bounding-box job, under a second on one core)
 # a pool costs more than it saves.
@@ -149,16 +151,14 @@ def _context() -> multiprocessing.context.BaseContext:
 
 def convert_work(work: ChunkWork) -> dict[str, Any]:
     """In a worker: one chunk, with the storage, image sink and objects rebuilt from `work`."""
-    from gt2yolo_cli.main import _LazyImageSink, _Objects, open_manifest
-
     args = work.args
     storage = LocalStorage(work.root)
     source = open_manifest(work.manifest, S3Mirror(args.s3_mirror) if args.s3_mirror else None)
-    sink = _LazyImageSink(args, storage) if args.images == "copy" else None
+    sink = LazyImageSink(args, storage) if args.images == "copy" else None
     plan = FanOutPlan.from_json(work.plan)
     chunk = Chunk.from_item(work.chunk)
     ranged = cast(RangedManifest, source)  # local files and S3 objects both read byte ranges
-    return convert_chunk(plan, chunk, ranged, storage, work.options, sink, _Objects(args))
+    return convert_chunk(plan, chunk, ranged, storage, work.options, sink, Objects(args))
 
 
 def _is_video(sources: Sequence[ManifestSource]) -> bool:

@@ -71,7 +71,7 @@ from gt2yolo.insights.workers import (
     workers_daily_csv,
 )
 from gt2yolo.storage import Storage
-from gt2yolo.tasks import YoloTask
+from gt2yolo.task_types import YoloTask
 
 from gt2yolo_report.draw import Drawn, draw_classes, draw_polygons, draw_preview
 

@@ -21,7 +21,7 @@ from gt2yolo.classes import ClassList, class_list_from_label_config
 from gt2yolo.fanout import DEFAULT_CHUNK_BYTES, plan_fan_out
 from gt2yolo.incremental import Baseline, convert_version
 from gt2yolo.split import SplitFractions
-from gt2yolo.tasks import LabelTask
+from gt2yolo.task_types import LabelTask
 from gt2yolo.versions import new_version_id, version_key
 from gt2yolo_aws.s3 import (
     ImageReadDenied,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import unquote_plus
 
-from gt2yolo.tasks import UnsupportedTask, task_of_pre_annotation_lambda
+from gt2yolo.task_types import UnsupportedTask, task_of_pre_annotation_lambda
 
 from workflow.errors import ResolveError
 from workflow.models import ConversionRequest, Skip

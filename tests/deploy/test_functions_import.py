@@ -46,7 +46,8 @@ DEPLOY_SHAPES: dict[str, dict[str, Any]] = {
 HEAVY_LIBRARIES = {"PIL": "pillow", "cv2": "opencv", "numpy": "opencv"}
 REPORT_HANDLER = "handlers.report.handler"
 # The functions that convert manifests carry the OpenCV layer, but only a segmentation
-# conversion imports it (lazily, through gt2yolo.masks): a bounding-box cold start does not.
+# conversion imports it (lazily, through gt2yolo.tasks.segment.masks): a bounding-box cold
+# start does not.
 CONVERTER_HANDLERS = ("handlers.convert.handler", "handlers.convert_chunk.handler")
 
 

@@ -23,7 +23,7 @@ from gt2yolo import ConversionError, ConversionOptions, convert_manifests
 from gt2yolo.classes import class_list_from_label_config
 from gt2yolo.split import SplitFractions
 from gt2yolo.storage import LocalManifest, LocalStorage, MirrorImageSink, S3Mirror
-from gt2yolo.tasks import LabelTask
+from gt2yolo.task_types import LabelTask
 from gt_builders import Dataset, label_config
 from PIL import Image
 

@@ -8,18 +8,19 @@ import io
 from typing import Any
 
 from gt2yolo.classes import class_list_from_label_config
-from gt2yolo.convert import evaluate_box, evaluate_boxes, kept_boxes
 from gt2yolo.geometry import yolo_line
-from gt2yolo.manifest import _checked_image_size, _drawn_box, _fast_drawn_box, _image_size, _Reject
-from gt2yolo.records import BoxDrop, DrawnBox, LabeledImage, LineOrigin
+from gt2yolo.records import BoxStatus, DrawnBox, LabeledImage, LineOrigin
 from gt2yolo.split import Split
-from gt2yolo.writers import (
-    BoxOutcome,
-    DatasetWriter,
-    _is_plain,
-    _kept_annot_rows,
-    _plain_annot_rows,
+from gt2yolo.tasks.detect.reader import (
+    _checked_image_size,
+    _drawn_box,
+    _fast_drawn_box,
+    _image_size,
+    _Reject,
 )
+from gt2yolo.tasks.detect.rules import evaluate_box, evaluate_boxes, kept_boxes
+from gt2yolo.tasks.detect.yolo import BoxOutcome, DetectWriter, _kept_annot_rows, _plain_annot_rows
+from gt2yolo.writers import _is_plain
 from gt_builders import label_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -48,7 +49,7 @@ def _reference(image: LabeledImage) -> list[BoxOutcome]:
         if outcome.yolo is not None:
             line = yolo_line(outcome.yolo)
             if line in written:
-                outcome = BoxOutcome(drawn, outcome.category, None, f"dropped:{BoxDrop.DUPLICATE}")
+                outcome = BoxOutcome(drawn, outcome.category, None, BoxStatus.DROPPED_DUPLICATE)
             written.add(line)
         outcomes.append(outcome)
     return outcomes
@@ -148,10 +149,10 @@ def test_annot_rows_joined_by_hand_equal_csv_writer_rows(
     ]
     # When joining their annot.csv rows by hand
     joined = _plain_annot_rows(image, "a/x.jpg", f"labels/{split}/a/x.txt", split, outcomes)
-    # Then the text is what csv.writer writes for DatasetWriter._annot_row
+    # Then the text is what csv.writer writes for DetectWriter._annot_row
     stream = io.StringIO()
     csv.writer(stream, lineterminator="\n").writerows(
-        DatasetWriter._annot_row(image, "a/x.jpg", "a/x.txt", split, o) for o in outcomes
+        DetectWriter._annot_row(image, "a/x.jpg", "a/x.txt", split, o) for o in outcomes
     )
     assert joined == stream.getvalue()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from gt2yolo.paths import name_key
-from gt2yolo.yolo_classify import class_folders
+from gt2yolo.tasks.classify.yolo import class_folders
 from gt_builders import Dataset, ref, verification
 from hypothesis import given
 from hypothesis import strategies as st

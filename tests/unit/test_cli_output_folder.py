@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gt2yolo.writers import DatasetWriter
+from gt2yolo.tasks.detect.yolo import DetectWriter
 from gt2yolo_cli import output
 from gt2yolo_cli.main import main
 from gt_builders import Workspace, box, line, ref
@@ -177,12 +177,12 @@ def test_out_holding_an_input_of_the_run_is_refused(
 
 
 def _fail_on_image(monkeypatch: pytest.MonkeyPatch, number: int, error: BaseException) -> None:
-    """Make DatasetWriter raise `error` on the `number`th image, whichever way it is written
+    """Make DetectWriter raise `error` on the `number`th image, whichever way it is written
     (add_kept_image for an image whose boxes were all kept as drawn, add_image otherwise)."""
     calls = {"n": 0}
 
     def failing(original: Callable[..., Any]) -> Callable[..., Any]:
-        def write(self: DatasetWriter, *args: Any) -> Any:
+        def write(self: DetectWriter, *args: Any) -> Any:
             calls["n"] += 1
             if calls["n"] == number:
                 raise error
@@ -191,7 +191,7 @@ def _fail_on_image(monkeypatch: pytest.MonkeyPatch, number: int, error: BaseExce
         return write
 
     for name in ("add_image", "add_kept_image"):
-        monkeypatch.setattr(DatasetWriter, name, failing(getattr(DatasetWriter, name)))
+        monkeypatch.setattr(DetectWriter, name, failing(getattr(DetectWriter, name)))
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,8 @@
 """The conversion core is pure: standard library only, so Lambda and the CLI share it as is.
 
-One exception: semantic segmentation masks are traced with OpenCV and numpy, in `masks.py` only,
-which only the segmentation writer imports, and the conversion imports that only for a
-segmentation job: the bounding-box path never loads them.
+One exception: semantic segmentation masks are traced with OpenCV and numpy, in the segmentation
+task's `masks.py` only, which only the segmentation writer imports, and the segmentation task
+imports that only for a segmentation job: the bounding-box path never loads them.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ CORE_FILES = sorted(CORE.rglob("*.py"))  # subpackages too (gt2yolo.insights)
 # The one optional accelerator: imported inside `try: ... except ImportError`, never required.
 OPTIONAL_IMPORTS = {"manifest.py": {"orjson"}}
 # The segmentation task's libraries (the converting functions' OpenCV layer brings them).
-HEAVY_IMPORTS = {"masks.py": {"cv2", "numpy"}}
+HEAVY_IMPORTS = {"tasks/segment/masks.py": {"cv2", "numpy"}}
 
 
 def _optional_imports(path: Path) -> set[str]:
@@ -60,6 +60,8 @@ def test_the_core_package_is_where_the_tests_expect_it() -> None:
     assert {p.name for p in CORE_FILES} >= {
         "convert.py",
         "manifest.py",
+        "masks.py",
+        "registry.py",
         "geometry.py",
         "storage.py",
         "workers.py",
@@ -88,8 +90,8 @@ def test_core_modules_import_only_the_standard_library_and_the_core(path: Path) 
     imported = _imported_modules(path) - {"__future__"}
 
     # Then each is a standard-library module or the core itself, or the allowed optional one
-    optional = OPTIONAL_IMPORTS.get(path.name, set())
-    heavy = HEAVY_IMPORTS.get(path.name, set())
+    optional = OPTIONAL_IMPORTS.get(path.relative_to(CORE).as_posix(), set())
+    heavy = HEAVY_IMPORTS.get(path.relative_to(CORE).as_posix(), set())
     assert imported - sys.stdlib_module_names - {"gt2yolo"} - optional - heavy == set()
     # And that optional one is imported under `except ImportError`, so the core runs without it
     assert optional <= _optional_imports(path)
@@ -124,11 +126,11 @@ def _importers_of(module: str) -> dict[str, bool]:
 
 def test_only_the_segmentation_writer_imports_the_mask_tracer() -> None:
     # Given the core's files
-    # Then gt2yolo.masks (OpenCV, numpy) is imported by yolo_segment.py alone, and only where it
-    # traces masks (so a fan-out's merge writes a segmentation dataset without OpenCV)
-    assert _importers_of("gt2yolo.masks") == {"yolo_segment.py": False}
-    # And yolo_segment.py only from inside a function (for a segmentation job), never at import
-    assert _importers_of("gt2yolo.yolo_segment") == {"convert.py": False}
+    # Then the mask tracer (OpenCV, numpy) is imported by the segmentation writer alone, and only
+    # where it traces masks (so a fan-out's merge writes a segmentation dataset without OpenCV)
+    assert _importers_of("gt2yolo.tasks.segment.masks") == {"tasks/segment/yolo.py": False}
+    # And that writer only from inside a function (for a segmentation job), never at import
+    assert _importers_of("gt2yolo.tasks.segment.yolo") == {"tasks/segment/__init__.py": False}
 
 
 def test_a_bounding_box_conversion_never_loads_opencv_or_numpy(tmp_path: Path) -> None:

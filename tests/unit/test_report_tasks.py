@@ -24,7 +24,7 @@ from gt2yolo.insights.dataset import (
     parse_polygon_file,
 )
 from gt2yolo.storage import LocalStorage
-from gt2yolo.tasks import YoloTask
+from gt2yolo.task_types import YoloTask
 from gt2yolo_cli.main import main
 from gt2yolo_report import build_report
 from gt2yolo_report.draw import FILL_ALPHA, draw_classes, draw_polygons

@@ -1,4 +1,5 @@
-"""Semantic segmentation masks -> YOLO polygons: the rules of gt2yolo.masks through the real pipeline.
+"""Semantic segmentation masks -> YOLO polygons: the rules of
+gt2yolo.tasks.segment.masks through the real pipeline.
 
 Pixels map to classes by exact color; every 8-connected region of a class is one polygon through
 the centres of its boundary pixels, simplified within the tolerance; regions below the minimum

@@ -19,7 +19,8 @@ from gt2yolo.manifest import parse_line
 from gt2yolo.records import ClassifiedImage, LabeledImage, LineOrigin, SegmentedImage
 from gt2yolo.storage import LocalManifest
 from gt2yolo.survey import survey_manifests
-from gt2yolo.tasks import LabelTask, UnsupportedTask, task_of_pre_annotation_lambda
+from gt2yolo.task_types import LabelTask, UnsupportedTask, task_of_pre_annotation_lambda
+from gt2yolo.tasks.registry import reader_of
 from gt_builders import Workspace, box, record, ref
 from task_builders import (
     MASKS,
@@ -73,7 +74,10 @@ def test_the_metadata_type_selects_the_task_and_its_reader(
 
     # Then the attribute and the task are found, and the task's reader reads the line
     assert (survey.label_attribute, survey.task) == (attribute, task)
-    rules = ConversionOptions().line_rules(survey.label_attribute, survey.class_list, survey.task)
+    reader = reader_of(survey.task)
+    rules = ConversionOptions().line_rules(
+        survey.label_attribute, survey.class_list, survey.task, reader
+    )
     assert isinstance(parse_line(json.dumps(line), LineOrigin("m", 1), rules), kind)
 
 

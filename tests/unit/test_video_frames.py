@@ -1,5 +1,5 @@
-"""Video frame jobs -> a detection dataset of their frames: the rules of gt2yolo.video and
-gt2yolo.yolo_video through the real pipeline.
+"""Video frame jobs -> a detection dataset of their frames: the rules of
+gt2yolo.tasks.video (reader and yolo) through the real pipeline.
 
 A line is a sequence: its sequence file lists the frames (`prefix` + `frame`, ordered by
 `frame-no`), its SeqLabel.json the boxes of the frames someone labeled, joined to the sequence's

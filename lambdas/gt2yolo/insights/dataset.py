@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from gt2yolo.errors import ConversionError
 from gt2yolo.records import YoloBox
-from gt2yolo.tasks import YoloTask
+from gt2yolo.task_types import YoloTask
 from gt2yolo.writers import (
     ANNOT_CSV,
     CLASSES_TXT,

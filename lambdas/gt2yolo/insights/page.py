@@ -30,7 +30,7 @@ from gt2yolo.insights.markup import code, count_tiles, note_paragraphs, section,
 from gt2yolo.insights.stats import COCO_LABELS, SIZE_LABELS, DatasetStats
 from gt2yolo.insights.video import VideoStats, video_facts
 from gt2yolo.insights.workers import DailyCount, WorkerSummary
-from gt2yolo.tasks import YoloTask
+from gt2yolo.task_types import YoloTask
 
 REPORT_HTML = "report.html"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"

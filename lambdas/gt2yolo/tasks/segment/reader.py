@@ -11,7 +11,7 @@ A line (Ground Truth output of a `groundtruth/semantic-segmentation` job):
 
 The job's LabelAttributeName is `seg`; its lines' attribute is `seg-ref`. Pixels are mapped to
 classes by color, never by key (keys are positions in the job's label list, after background);
-the mask itself is read and traced by `masks` (OpenCV), only when a line is converted.
+the mask itself is read and traced by `yolo` and `masks` (OpenCV), only when a line is converted.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from gt2yolo.excerpts import shown
-from gt2yolo.manifest import _confidence
+from gt2yolo.manifest import METADATA_SUFFIX
+from gt2yolo.manifest import confidence as _confidence
 from gt2yolo.records import ClassifiedImage, ImageClass, LineOrigin, LineRejection, Rejected
 
 MAX_LABELS_PER_IMAGE = 1000
@@ -42,7 +43,7 @@ class SingleLabelReader:
         attribute: str,
     ) -> ClassifiedImage:
         class_id = _class_index(record[attribute], f'"{attribute}"')
-        metadata = record.get(attribute + "-metadata")
+        metadata = record.get(attribute + METADATA_SUFFIX)
         metadata = metadata if isinstance(metadata, dict) else {}
         label = ImageClass(
             class_id, _name(metadata.get("class-name")), _confidence(metadata.get("confidence"))
@@ -72,7 +73,7 @@ class MultiLabelReader:
             raise Rejected(
                 LineRejection.INVALID_ANNOTATION, f'"{attribute}" is {shown(values)}, not a list'
             )
-        metadata = record.get(attribute + "-metadata")
+        metadata = record.get(attribute + METADATA_SUFFIX)
         metadata = metadata if isinstance(metadata, dict) else {}
         names = metadata.get("class-map")
         names = names if isinstance(names, dict) else {}

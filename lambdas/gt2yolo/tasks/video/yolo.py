@@ -5,7 +5,7 @@ Each accepted line is a sequence: its sequence file and SeqLabel.json are read (
 size is read from its image header (a ranged GET in AWS, a header read locally; in parallel,
 never a full decode), and each frame becomes an image of the dataset:
 `images/<split>/<sequence>/<frame>` with `labels/<split>/<sequence>/<frame stem>.txt`. The
-box rules are the bounding-box rules (`convert.evaluate_boxes`); a frame without boxes is a
+box rules are the bounding-box rules (`tasks.detect.rules.evaluate_boxes`); a frame without boxes is a
 background image. The split hashes the *sequence* (its source-ref), so all frames of a clip
 land in one split: a frame-level split would put near-duplicate frames in train and val.
 
@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from gt2yolo.convert import _Placed, _ReadingPass, evaluate_boxes
 from gt2yolo.errors import ConversionError
 from gt2yolo.excerpts import shortened
 from gt2yolo.geometry import yolo_line
 from gt2yolo.image_header import HEAD_BYTES, UnknownImageSize, image_size
+from gt2yolo.passes import Placed, TaskPass
 from gt2yolo.paths import (
     InvalidSourceRef,
     Layout,
@@ -41,7 +41,7 @@ from gt2yolo.paths import (
     unflat_path,
 )
 from gt2yolo.records import (
-    BoxDrop,
+    BoxStatus,
     LabeledImage,
     LineOrigin,
     LineRejection,
@@ -51,18 +51,24 @@ from gt2yolo.records import (
 )
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
-from gt2yolo.video import Frame, SequenceLabels, TrackedBox, parse_seq_labels, parse_sequence
-from gt2yolo.writers import (
+from gt2yolo.tasks.detect.rules import evaluate_boxes
+from gt2yolo.tasks.detect.yolo import (
     _PIXEL_TEXT,
     ANNOT_COLUMNS,
     IMAGES_COLUMNS,
     BoxOutcome,
-    DatasetWriter,
+    DetectWriter,
     _number,
     _plain_annot_rows,
-    image_key,
-    label_key,
 )
+from gt2yolo.tasks.video.reader import (
+    Frame,
+    SequenceLabels,
+    TrackedBox,
+    parse_seq_labels,
+    parse_sequence,
+)
+from gt2yolo.writers import image_key, label_key
 
 VIDEO_ANNOT_COLUMNS = (*ANNOT_COLUMNS, "sequence", "frame_number", "track_id", "object_id")
 VIDEO_IMAGES_COLUMNS = (*IMAGES_COLUMNS, "sequence", "sequence_ref", "frame_number", "mot_frame")
@@ -83,7 +89,9 @@ class FrameRow:
     mot_frame: int
 
 
-class VideoWriter(DatasetWriter):
+class VideoWriter(DetectWriter):
+    """A detection dataset of frames: annot.csv and images.csv say each frame's sequence."""
+
     annot_columns = VIDEO_ANNOT_COLUMNS
     images_columns = VIDEO_IMAGES_COLUMNS
 
@@ -102,7 +110,7 @@ class VideoWriter(DatasetWriter):
         self.storage.write_bytes(label_file, "".join(line + "\n" for line in lines).encode())
         image_path = image_key(split, path)
         self._lists[split].write(f"./{image_path}\n")
-        clamped = sum(1 for o in outcomes if o.status == "clamped")
+        clamped = sum(1 for o in outcomes if o.status is BoxStatus.CLAMPED)
         images_row = (
             image.source_ref, image_path, label_file, split, image.width, image.height,
             len(lines), len(outcomes) - len(lines), clamped, image.origin.manifest,
@@ -141,22 +149,29 @@ def sequence_folder(path: str) -> str:
     return label_path(path).removesuffix(".txt")
 
 
-class VideoPass(_ReadingPass):
+class VideoPass(TaskPass[VideoWriter]):
     reads = "video frame lines point at sequence files and SeqLabel.json"
 
-    def open_writer(self, storage: Storage, splits: Sequence[Split], **part: Any) -> DatasetWriter:
-        return VideoWriter(storage, splits, **part)
+    def open_writers(
+        self,
+        storage: Storage,
+        splits: Sequence[Split],
+        *,
+        tables_prefix: str = "",
+        header: bool = True,
+    ) -> list[VideoWriter]:
+        return [VideoWriter(storage, splits, tables_prefix=tables_prefix, header=header)]
 
     def check_ready(self) -> None:
         super().check_ready()
         if self.options.frame_step < 1:
             raise ConversionError("--frame-step must be 1 or more")
 
-    def _write_batch(self, batch: list[_Placed]) -> None:
+    def _write_batch(self, batch: list[Placed]) -> None:
         for placed in batch:
             self._convert_sequence(placed)
 
-    def _convert_sequence(self, placed: _Placed) -> None:
+    def _convert_sequence(self, placed: Placed) -> None:
         sequence: VideoSequence = placed.image
         try:
             frames, labels = self._read_sequence(sequence)
@@ -256,7 +271,7 @@ class VideoPass(_ReadingPass):
 
     def _write_frames(
         self,
-        placed: _Placed,
+        placed: Placed,
         folder: str,
         frames: list[Frame],
         paths: dict[str, str | RejectedLine],
@@ -265,7 +280,6 @@ class VideoPass(_ReadingPass):
         labels: SequenceLabels,
     ) -> None:
         sequence: VideoSequence = placed.image
-        assert isinstance(self.writer, VideoWriter)
         tracks: dict[str, int] = {}
         mot_rows: list[str] = []
         mot_frame = 0
@@ -292,9 +306,10 @@ class VideoPass(_ReadingPass):
             outcomes = evaluate_boxes(image, self.survey.class_list)
             frame_tracks = self._tracks(drawn, outcomes, tracks, sequence.tracking)
             row = FrameRow(folder, sequence.source_ref, frame.number, mot_frame)
-            self.writer.add_frame(
-                image, path, label_path(path), placed.split, outcomes, row, frame_tracks
-            )
+            for writer in self.writers:
+                writer.add_frame(
+                    image, path, label_path(path), placed.split, outcomes, row, frame_tracks
+                )
             self._count_frame(placed, image, outcomes)
             if sequence.tracking:
                 mot_rows += _mot_rows(mot_frame, image, outcomes, frame_tracks)
@@ -303,7 +318,8 @@ class VideoPass(_ReadingPass):
             seqinfo = _seqinfo(
                 folder, placed.split, frames, mot_frame, first_size, self.options.layout
             )
-            self.writer.add_mot(folder, mot_rows, seqinfo)
+            for writer in self.writers:
+                writer.add_mot(folder, mot_rows, seqinfo)
             self.report.extra["tracks"] += len(tracks)
 
     def _tracks(
@@ -324,24 +340,17 @@ class VideoPass(_ReadingPass):
             result.append((track, object_id))
         return result
 
-    def _count_frame(
-        self, placed: _Placed, image: LabeledImage, outcomes: list[BoxOutcome]
-    ) -> None:
+    def _count_frame(self, placed: Placed, image: LabeledImage, outcomes: list[BoxOutcome]) -> None:
         report = self.report
         kept = 0
         for outcome in outcomes:
             if outcome.yolo is not None:
                 kept += 1
                 report.boxes_per_class[outcome.yolo.class_id] += 1
-                report.clamped_boxes += outcome.status == "clamped"
+                report.clamped_boxes += outcome.status is BoxStatus.CLAMPED
             else:
-                report.dropped_boxes[BoxDrop(outcome.status.removeprefix("dropped:"))] += 1
-        report.images += 1
-        report.manifest(image.origin.manifest).images += 1
-        report.boxes += kept
-        report.background_images += not kept
-        report.images_per_split[placed.split] += 1
-        report.boxes_per_split[placed.split] += kept
+                report.dropped_boxes[outcome.status.drop] += 1
+        self._count_totals(placed, kept)
 
     def finish(self) -> dict[str, Any]:
         document = super().finish()
@@ -381,7 +390,7 @@ def _mot_rows(
             continue
         box = outcome.drawn
         left, top, width, height = box.left, box.top, box.width, box.height
-        if outcome.status == "clamped":
+        if outcome.status is BoxStatus.CLAMPED:
             # Only then computed: left + width - left is not width in floating point (5.55 ->
             # 5.550000000000001), and a box inside the frame keeps its pixels as drawn.
             x0, y0 = min(max(left, 0.0), image.width), min(max(top, 0.0), image.height)

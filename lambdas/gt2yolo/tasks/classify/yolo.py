@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import csv
 import functools
-import json
 import re
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from gt2yolo.convert import _Pass, _Placed
+from gt2yolo.passes import Placed, TaskPass
 from gt2yolo.paths import name_key
 from gt2yolo.records import BoxDrop, ClassifiedImage, ImageClass, LineRejection, RejectedLine
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
-from gt2yolo.tasks import LabelTask
-from gt2yolo.writers import CLASSES_TXT, LIST_SEPARATOR, REPORT_JSON, DatasetWriter, image_key
+from gt2yolo.task_types import LabelTask
+from gt2yolo.writers import CLASSES_TXT, LIST_SEPARATOR, DatasetWriter, image_key
 
 ANNOT_COLUMNS = (
     "img_file", "category", "class_id", "confidence", "source_ref", "split", "folder", "manifest",
@@ -118,19 +117,16 @@ class ClassifyWriter(DatasetWriter):
     def write_summary(
         self, classes: Sequence[str], splits: Sequence[Split], report: dict[str, Any]
     ) -> None:
-        """classes.txt and report.json; no data.yaml or obj.data (Ultralytics reads the folders;
-        Darknet has no classifier datasets of this shape)."""
+        """The class folders' `.keep` files and classes.txt; no data.yaml or obj.data
+        (Ultralytics reads the folders; Darknet has no classifier datasets of this shape)."""
         if not self.multilabel:
             for split in splits:
                 for folder in self.folders:
                     self.storage.write_bytes(f"{split}/{folder}/{KEEP_NAME}", b"")
         self.storage.write_bytes(CLASSES_TXT, "".join(f"{n}\n" for n in classes).encode())
-        self.storage.write_bytes(
-            REPORT_JSON, (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode()
-        )
 
 
-class ClassifyPass(_Pass):
+class ClassifyPass(TaskPass[ClassifyWriter]):
     @functools.cached_property
     def _folders(self) -> tuple[str, ...]:
         """The class folders, named once per pass (not once per image)."""
@@ -140,13 +136,20 @@ class ClassifyPass(_Pass):
     def multilabel(self) -> bool:
         return self.survey.task is LabelTask.IMAGE_CLASSIFICATION_MULTILABEL
 
-    def open_writer(self, storage: Storage, splits: Sequence[Split], **part: Any) -> DatasetWriter:
-        return ClassifyWriter(
+    def open_writers(
+        self,
+        storage: Storage,
+        splits: Sequence[Split],
+        *,
+        tables_prefix: str = "",
+        header: bool = True,
+    ) -> list[ClassifyWriter]:
+        return [ClassifyWriter(
             storage, splits, classes=self.survey.class_list.names, multilabel=self.multilabel,
-            **part,
-        )  # fmt: skip
+            tables_prefix=tables_prefix, header=header,
+        )]  # fmt: skip
 
-    def _place(self, image: Any) -> _Placed | RejectedLine:
+    def _place(self, image: Any) -> Placed | RejectedLine:
         placed = super()._place(image)
         if isinstance(placed, RejectedLine) or self.multilabel:
             return placed
@@ -157,14 +160,14 @@ class ClassifyPass(_Pass):
             detail = f"class {name} ({class_id}): not in the dataset's classes"
             return RejectedLine(LineRejection.UNKNOWN_CLASS, detail, image.origin, image.source_ref)
         folder = self._folders[class_id]
-        return _Placed(image, placed.path, placed.label, placed.split, folder)
+        return Placed(image, placed.path, placed.label, placed.split, folder)
 
-    def _image_key(self, placed: _Placed) -> str:
+    def _image_key(self, placed: Placed) -> str:
         if self.multilabel:
             return image_key(placed.split, placed.path)
         return f"{placed.split}/{placed.folder}/{placed.path}"
 
-    def _accept(self, placed: _Placed) -> None:
+    def _accept(self, placed: Placed) -> None:
         image: ClassifiedImage = placed.image
         classes = self.survey.class_list
         kept: list[tuple[int, ImageClass]] = []
@@ -175,8 +178,9 @@ class ClassifyPass(_Pass):
                 report.extra[f"dropped_label:{class_id}"] += 1
             else:
                 kept.append((class_id, label))
-        assert isinstance(self.writer, ClassifyWriter)
-        self.writer.add_classified(image, self._image_key(placed), placed.split, kept)
+        key = self._image_key(placed)
+        for writer in self.writers:
+            writer.add_classified(image, key, placed.split, kept)
         for class_id, _ in kept:
             report.extra[f"class:{class_id}"] += 1
         report.images += 1

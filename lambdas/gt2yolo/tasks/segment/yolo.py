@@ -1,7 +1,7 @@
 """Semantic segmentation lines -> an Ultralytics segmentation dataset (`task: segment`).
 
 Each accepted line's mask is read (through `SourceObjects`: S3, or a synced folder), checked
-against its image's size (read from the image file's header), and traced (`masks`): every
+against its image's size (read from the image file's header), and traced (`gt2yolo.tasks.segment.masks`): every
 connected region of a class becomes one label row `class x1 y1 x2 y2 ...`, normalized by the
 mask's size. The dataset's files and tables are those of a detection dataset, with polygon
 columns. Masks are fetched and traced by a few threads per batch (OpenCV and numpy release the
@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from gt2yolo.convert import _Placed, _ReadingPass
 from gt2yolo.excerpts import shortened
 from gt2yolo.image_header import HEAD_BYTES, UnknownImageSize, image_size
-from gt2yolo.records import BoxDrop, LineRejection, RejectedLine, SegmentedImage
+from gt2yolo.passes import Placed, TaskPass
+from gt2yolo.records import BoxDrop, BoxStatus, LineRejection, RejectedLine, SegmentedImage
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
 from gt2yolo.writers import DatasetWriter, image_key, label_key
 
 if TYPE_CHECKING:
-    from gt2yolo.masks import Points, Region, TracedMask
+    from gt2yolo.tasks.segment.masks import Points, Region, TracedMask
 
 ANNOT_COLUMNS = (
     "img_file", "category", "class_id", "area", "box_left", "box_top", "box_width",
@@ -48,7 +48,7 @@ class RegionOutcome:
     region: Region
     category: str
     class_id: int | None
-    status: str
+    status: BoxStatus
     row: str | None  # the label file's row
 
 
@@ -120,13 +120,20 @@ def _coordinates(size: int) -> tuple[str, ...]:
     return tuple(f"{value / size:.6g}" for value in range(size + 1))
 
 
-class SegmentPass(_ReadingPass):
+class SegmentPass(TaskPass[SegmentWriter]):
     reads = "semantic segmentation lines point at mask PNGs"
 
-    def open_writer(self, storage: Storage, splits: Sequence[Split], **part: Any) -> DatasetWriter:
-        return SegmentWriter(storage, splits, **part)
+    def open_writers(
+        self,
+        storage: Storage,
+        splits: Sequence[Split],
+        *,
+        tables_prefix: str = "",
+        header: bool = True,
+    ) -> list[SegmentWriter]:
+        return [SegmentWriter(storage, splits, tables_prefix=tables_prefix, header=header)]
 
-    def _write_batch(self, batch: list[_Placed]) -> None:
+    def _write_batch(self, batch: list[Placed]) -> None:
         if not batch:
             return
         # Masks first: an image is copied only once its mask converts, so a rejected line
@@ -147,10 +154,10 @@ class SegmentPass(_ReadingPass):
             else:
                 self._accept_traced(placed, result)
 
-    def _trace(self, placed: _Placed) -> _Traced | RejectedLine:
+    def _trace(self, placed: Placed) -> _Traced | RejectedLine:
         image: SegmentedImage = placed.image
 
-        from gt2yolo.masks import MaskError, TraceRules, decode_mask, trace_mask
+        from gt2yolo.tasks.segment.masks import MaskError, TraceRules, decode_mask, trace_mask
 
         def rejected(reason: LineRejection, detail: str) -> RejectedLine:
             return RejectedLine(reason, shortened(detail), image.origin, image.source_ref)
@@ -184,18 +191,18 @@ class SegmentPass(_ReadingPass):
         except (OSError, ValueError, UnknownImageSize):
             return None
 
-    def _accept_traced(self, placed: _Placed, result: _Traced) -> None:
+    def _accept_traced(self, placed: Placed, result: _Traced) -> None:
         traced = result.traced
         outcomes = self._outcomes(placed.image, traced)
-        assert isinstance(self.writer, SegmentWriter)
-        self.writer.add_segmented(
-            placed.image, placed.path, placed.label, placed.split, traced, outcomes
-        )
+        for writer in self.writers:
+            writer.add_segmented(
+                placed.image, placed.path, placed.label, placed.split, traced, outcomes
+            )
         report = self.report
         kept = 0
         for outcome in outcomes:
             if outcome.row is None:
-                report.dropped_boxes[BoxDrop(outcome.status.removeprefix("dropped:"))] += 1
+                report.dropped_boxes[outcome.status.drop] += 1
                 continue
             kept += 1
             assert outcome.class_id is not None
@@ -203,12 +210,7 @@ class SegmentPass(_ReadingPass):
             report.extra["regions_with_holes"] += outcome.region.holes > 0
         report.extra["small_holes_filled"] += traced.filled_holes
         report.extra["unchecked_image_sizes"] += not result.size_checked
-        report.images += 1
-        report.manifest(placed.image.origin.manifest).images += 1
-        report.boxes += kept
-        report.background_images += not kept
-        report.images_per_split[placed.split] += 1
-        report.boxes_per_split[placed.split] += kept
+        self._count_totals(placed, kept)
 
     def _outcomes(self, image: SegmentedImage, traced: TracedMask) -> list[RegionOutcome]:
         classes = self.survey.class_list
@@ -217,13 +219,15 @@ class SegmentPass(_ReadingPass):
             name = image.colors[region.color].class_name
             class_id = classes.resolve(-1, name)
             if isinstance(class_id, BoxDrop):
-                outcomes.append(RegionOutcome(region, name, None, f"dropped:{class_id}", None))
+                outcomes.append(
+                    RegionOutcome(region, name, None, BoxStatus.dropped(class_id), None)
+                )
             elif region.small:
-                drop = f"dropped:{BoxDrop.SMALL_REGION}"
+                drop = BoxStatus.DROPPED_SMALL_REGION
                 outcomes.append(RegionOutcome(region, name, class_id, drop, None))
             else:
                 row = polygon_row(class_id, region, traced.width, traced.height)
-                outcomes.append(RegionOutcome(region, name, class_id, "kept", row))
+                outcomes.append(RegionOutcome(region, name, class_id, BoxStatus.KEPT, row))
         return outcomes
 
     def finish(self) -> dict[str, Any]:

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gt2yolo.excerpts import shown
-from gt2yolo.manifest import _is_number
+from gt2yolo.manifest import METADATA_SUFFIX
+from gt2yolo.manifest import is_number as _is_number
 from gt2yolo.records import DrawnBox, LineOrigin, LineRejection, Rejected, VideoSequence
 
 ANNOTATION_KEYS = ("tracking-annotations", "detection-annotations")
@@ -193,7 +194,7 @@ class VideoReader:
                 LineRejection.INVALID_ANNOTATION,
                 f'"{attribute}" is {shown(labels_ref)}, not a SeqLabel.json URI',
             )
-        metadata = record.get(attribute + "-metadata")
+        metadata = record.get(attribute + METADATA_SUFFIX)
         names = self.class_map(record, attribute, metadata if isinstance(metadata, dict) else {})
         class_names = tuple(
             sorted(
