@@ -249,6 +249,10 @@ class ReportDocument:
     partial: bool = False  # written only when true
     section: TaskSection = field(default_factory=TaskSection)
 
+    def boxes_in(self, split: str) -> int:
+        """Boxes (polygons) of the split (0 for a split the report does not count)."""
+        return self.boxes_per_split.get(split, 0)
+
     def as_dict(self) -> dict[str, Any]:
         document: dict[str, Any] = {
             "images": self.images,

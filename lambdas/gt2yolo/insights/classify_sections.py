@@ -58,23 +58,21 @@ def classes(data: PageData) -> str:
     r = data.report
     facts = _classification(data)
     names = r.classes
-    per_class = facts.images_per_class
     splits = list(r.images_per_split)
     total = r.images or 1
-    folders = facts.class_folders or {}
-    ultralytics = facts.ultralytics_class_ids or {}
     single = not facts.multilabel
     headers = ["id", "class", *(["folder", "Ultralytics id"] if single else []),
                "images", "share", *splits]  # fmt: skip
     rows = [
-        (i, swatch(name), *([folders.get(name, ""), ultralytics.get(name, "")] if single else []),
-         per_class.get(name, 0), f"{per_class.get(name, 0) / total:.0%}",
+        (i, swatch(name), *([facts.folder_of(name), facts.ultralytics_id_of(name)] if single
+                            else []),
+         facts.images_of(name), f"{facts.images_of(name) / total:.0%}",
          *(data.stats.class_images[split, i] for split in splits))
         for i, name in enumerate(names)
     ]  # fmt: skip
     numeric = set(range(len(headers))) - {1, 2} if single else set(range(len(headers))) - {1}
     chart = bar_chart(
-        "Images per class", [Bar(n, per_class.get(n, 0), name_color(n)) for n in names]
+        "Images per class", [Bar(n, facts.images_of(n), name_color(n)) for n in names]
     )
     # Multi-label: an image counts once per class it has, so a column adds up its labels.
     per_split = "Labels per split, by class" if not single else "Images per split, by class"
@@ -84,7 +82,7 @@ def classes(data: PageData) -> str:
     ]
     by_split = stacked_chart(per_split, splits, series, 460)
     texts = []
-    empty = [n for n in names if not per_class.get(n, 0)]
+    empty = [n for n in names if not facts.images_of(n)]
     if empty:
         texts.append(f"No image has class {', '.join(empty)}.")
     if single:

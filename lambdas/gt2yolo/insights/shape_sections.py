@@ -98,16 +98,16 @@ def _holes(data: PageData, seg: SegmentSection) -> str:
 
 def splits(data: PageData) -> str:
     shapes = data.words.shapes
-    images = data.report.images_per_split
-    boxes = data.report.boxes_per_split
+    report = data.report
+    images = report.images_per_split
     total = sum(images.values()) or 1
     rows = [
         (
             split,
             n,
             f"{n / total:.0%}",
-            boxes.get(split, 0),
-            f"{boxes.get(split, 0) / max(n, 1):.2f}",
+            report.boxes_in(split),
+            f"{report.boxes_in(split) / max(n, 1):.2f}",
         )
         for split, n in images.items()
     ]

@@ -65,6 +65,18 @@ class ClassifySection(TaskSection):
             images_without_class=images_without_class,
         )
 
+    def images_of(self, name: str) -> int:
+        """Images of the class (0 for a class the report does not count)."""
+        return self.images_per_class.get(name, 0)
+
+    def folder_of(self, name: str) -> str:
+        """Single-label: the class's folder ("" when not stated)."""
+        return (self.class_folders or {}).get(name, "")
+
+    def ultralytics_id_of(self, name: str) -> int | str:
+        """Single-label: the class's Ultralytics id ("" when not stated)."""
+        return (self.ultralytics_class_ids or {}).get(name, "")
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "multilabel": self.multilabel,
