@@ -1,12 +1,61 @@
-"""Counts of everything that happened, for report.json: nothing is dropped without a number."""
+"""Counts of everything that happened, for report.json: nothing is dropped without a number.
+
+Two models. `ConversionReport` holds the running totals of a pass (and what a fan-out chunk
+hands to the merge). `ReportDocument` is report.json itself, typed: the part every task writes
+and one `TaskSection` for what only the dataset's task says (`gt2yolo.sections`); it writes the
+document (`as_dict`) and reads it back (`parse`) for report.html.
+
+Reading is tolerant because the page renders the report.json of every earlier gt2yolo: the
+first ones wrote neither `task` (their datasets are detection datasets) nor `renamed_images`,
+`layout` or a task section; `version` is only in the pipeline's reports, `partial` only in a
+partial one's. A key that is missing reads as the page has always shown it (0, empty, or
+"not stated" where the page says so); a key of the wrong type is refused, naming the key.
+
+Standard library and `gt2yolo.records` only: the task sections import this module, never the
+converter.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
+from gt2yolo.errors import ConversionError
 from gt2yolo.records import BoxDrop, LineRejection
+
+Counts = TypeVar("Counts", bound="TaskCounts")
+
+
+class TaskCounts:
+    """What only one task counts while converting (its numbers in its report.json section).
+
+    A subclass names itself (`kind`) so a fan-out chunk's counters say whose counts they are:
+    the merge rebuilds them without knowing the task."""
+
+    kind: ClassVar[str] = ""
+    _kinds: ClassVar[dict[str, type[TaskCounts]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            TaskCounts._kinds[cls.kind] = cls
+
+    @classmethod
+    def named(cls, kind: str) -> type[TaskCounts]:
+        try:
+            return TaskCounts._kinds[kind]
+        except KeyError:
+            raise ValueError(f"no task counts named {kind!r}") from None
+
+    def as_json(self) -> dict[str, Any]:
+        """The counts as JSON, for the chunk's counters."""
+        raise NotImplementedError
+
+    def absorb(self, counts: Mapping[str, Any]) -> None:
+        """Add another chunk's `as_json()`."""
+        raise NotImplementedError
 
 
 @dataclass
@@ -18,7 +67,7 @@ class ManifestCounts:
 
 @dataclass
 class ConversionReport:
-    """Running totals; `as_dict` is the report.json document."""
+    """Running totals; `as_dict` is the report.json document up to its `task`."""
 
     label_attribute: str = ""
     class_source: str = ""
@@ -36,15 +85,23 @@ class ConversionReport:
     common_prefix: str = ""
     split_fractions: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    # The YOLO task (detect, segment, classify) and what only some tasks count.
+    # The YOLO task (detect, segment, classify) and what only some tasks count, by kind.
     task: str = "detect"
-    extra: Counter[str] = field(default_factory=Counter)
+    extra: dict[str, TaskCounts] = field(default_factory=dict)
 
     def manifest(self, name: str) -> ManifestCounts:
         # Not setdefault: that would build a ManifestCounts on every call (one per image).
         counts = self.manifests.get(name)
         if counts is None:
             counts = self.manifests[name] = ManifestCounts()
+        return counts
+
+    def counts(self, kind: type[Counts]) -> Counts:
+        """The task's own counts, started at zero on first use."""
+        counts = self.extra.get(kind.kind)
+        if counts is None:
+            counts = self.extra[kind.kind] = kind()
+        assert isinstance(counts, kind), f"{kind.kind} counts are {type(counts).__name__}"
         return counts
 
     def counters(self) -> dict[str, Any]:
@@ -62,7 +119,7 @@ class ConversionReport:
             "manifests": [
                 [name, m.lines, m.images, m.rejected] for name, m in self.manifests.items()
             ],
-            "extra": dict(self.extra),
+            "extra": {kind: counts.as_json() for kind, counts in self.extra.items()},
         }
 
     def absorb(self, counters: dict[str, Any]) -> None:
@@ -76,7 +133,8 @@ class ConversionReport:
         self.boxes_per_class.update({int(k): v for k, v in counters["boxes_per_class"].items()})
         self.images_per_split.update(counters["images_per_split"])
         self.boxes_per_split.update(counters["boxes_per_split"])
-        self.extra.update(counters.get("extra", {}))
+        for kind, counts in counters.get("extra", {}).items():
+            self.counts(TaskCounts.named(kind)).absorb(counts)
         for name, lines, images, rejected in counters["manifests"]:
             counts = self.manifest(name)
             counts.lines += lines
@@ -87,30 +145,279 @@ class ConversionReport:
     def lines(self) -> int:
         return sum(m.lines for m in self.manifests.values())
 
+    def document(self) -> ReportDocument:
+        """report.json as these totals give it: its common part, no task section yet."""
+        return ReportDocument(
+            images=self.images,
+            boxes=self.boxes,
+            background_images=self.background_images,
+            lines=self.lines,
+            rejected_lines=sum(self.rejected.values()),
+            rejected={str(k): v for k, v in sorted(self.rejected.items())},
+            dropped_boxes={str(k): v for k, v in sorted(self.dropped_boxes.items())},
+            clamped_boxes=self.clamped_boxes,
+            classes=tuple(self.classes),
+            class_source=self.class_source,
+            boxes_per_class={name: self.boxes_per_class[i] for i, name in enumerate(self.classes)},
+            images_per_split=dict(sorted(self.images_per_split.items())),
+            boxes_per_split=dict(sorted(self.boxes_per_split.items())),
+            label_attribute=self.label_attribute,
+            common_prefix=self.common_prefix,
+            split_fractions=dict(self.split_fractions),
+            manifests=tuple(
+                ManifestSummary(name, m.lines, m.images, m.rejected)
+                for name, m in self.manifests.items()
+            ),
+            warnings=tuple(self.warnings),
+            task=self.task,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.document().as_dict()
+
+
+@dataclass(frozen=True)
+class TaskSection:
+    """What report.json says only for one task, under its own key (`key`; None: nothing).
+
+    A task's section (`gt2yolo.sections`) is a frozen dataclass whose every field has a
+    default: the value the page shows when an earlier gt2yolo did not write the key. This base
+    is the running totals' stand-in (`ConversionReport.document`): no section yet."""
+
+    task: ClassVar[str] = "detect"  # report.json's `task`
+    key: ClassVar[str | None] = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def parse(cls, document: Mapping[str, Any]) -> TaskSection:
+        """The section read back from its `as_dict()` (any key of it may be missing)."""
+        return cls()
+
+
+@dataclass(frozen=True)
+class ManifestSummary:
+    manifest: str = ""
+    lines: int = 0
+    images: int = 0
+    rejected: int = 0
+
     def as_dict(self) -> dict[str, Any]:
         return {
+            "manifest": self.manifest,
+            "lines": self.lines,
+            "images": self.images,
+            "rejected": self.rejected,
+        }
+
+    @classmethod
+    def parse(cls, document: Mapping[str, Any]) -> ManifestSummary:
+        read = Reader(document, "manifests[]")
+        return cls(
+            read.text("manifest"), read.count("lines"), read.count("images"),
+            read.count("rejected"),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReportDocument:
+    """report.json, in its key order."""
+
+    images: int = 0
+    boxes: int = 0
+    background_images: int = 0
+    lines: int = 0
+    rejected_lines: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)  # lines, by LineRejection
+    dropped_boxes: dict[str, int] = field(default_factory=dict)  # by BoxDrop
+    clamped_boxes: int = 0
+    classes: tuple[str, ...] = ()
+    class_source: str = ""
+    boxes_per_class: dict[str, int] = field(default_factory=dict)  # by name, in class order
+    images_per_split: dict[str, int] = field(default_factory=dict)
+    boxes_per_split: dict[str, int] = field(default_factory=dict)
+    label_attribute: str = ""
+    common_prefix: str = ""
+    split_fractions: dict[str, float] = field(default_factory=dict)
+    manifests: tuple[ManifestSummary, ...] = ()
+    warnings: tuple[str, ...] = ()
+    task: str = "detect"
+    renamed_images: int | None = None  # None: not written (gt2yolo before renaming)
+    layout: str | None = None  # None: not written (gt2yolo before --layout)
+    version: str | None = None  # the pipeline's dataset version; absent locally
+    partial: bool = False  # written only when true
+    section: TaskSection = field(default_factory=TaskSection)
+
+    def boxes_in(self, split: str) -> int:
+        """Boxes (polygons) of the split (0 for a split the report does not count)."""
+        return self.boxes_per_split.get(split, 0)
+
+    def as_dict(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
             "images": self.images,
             "boxes": self.boxes,
             "background_images": self.background_images,
             "lines": self.lines,
-            "rejected_lines": sum(self.rejected.values()),
-            "rejected": {str(k): v for k, v in sorted(self.rejected.items())},
-            "dropped_boxes": {str(k): v for k, v in sorted(self.dropped_boxes.items())},
+            "rejected_lines": self.rejected_lines,
+            "rejected": dict(self.rejected),
+            "dropped_boxes": dict(self.dropped_boxes),
             "clamped_boxes": self.clamped_boxes,
             "classes": list(self.classes),
             "class_source": self.class_source,
-            "boxes_per_class": {
-                name: self.boxes_per_class[i] for i, name in enumerate(self.classes)
-            },
-            "images_per_split": dict(sorted(self.images_per_split.items())),
-            "boxes_per_split": dict(sorted(self.boxes_per_split.items())),
+            "boxes_per_class": dict(self.boxes_per_class),
+            "images_per_split": dict(self.images_per_split),
+            "boxes_per_split": dict(self.boxes_per_split),
             "label_attribute": self.label_attribute,
             "common_prefix": self.common_prefix,
-            "split_fractions": self.split_fractions,
-            "manifests": [
-                {"manifest": name, "lines": m.lines, "images": m.images, "rejected": m.rejected}
-                for name, m in self.manifests.items()
-            ],
-            "warnings": self.warnings,
+            "split_fractions": dict(self.split_fractions),
+            "manifests": [m.as_dict() for m in self.manifests],
+            "warnings": list(self.warnings),
             "task": self.task,
         }
+        if self.renamed_images is not None:
+            document["renamed_images"] = self.renamed_images
+        if self.layout is not None:
+            document["layout"] = self.layout
+        if self.version is not None:
+            document["version"] = self.version
+        if self.partial:
+            document["partial"] = True
+        if self.section.key is not None:
+            document[self.section.key] = self.section.as_dict()
+        return document
+
+    @classmethod
+    def parse(cls, document: object, sections: Sequence[type[TaskSection]]) -> ReportDocument:
+        """report.json of any gt2yolo, its task section one of `sections`."""
+        if not isinstance(document, Mapping):
+            raise ConversionError("report.json is not a JSON object")
+        read = Reader(document, "report.json")
+        task = read.text("task", "detect")
+        return cls(
+            images=read.count("images"),
+            boxes=read.count("boxes"),
+            background_images=read.count("background_images"),
+            lines=read.count("lines"),
+            rejected_lines=read.count("rejected_lines"),
+            rejected=read.counts("rejected"),
+            dropped_boxes=read.counts("dropped_boxes"),
+            clamped_boxes=read.count("clamped_boxes"),
+            classes=tuple(read.texts("classes")),
+            class_source=read.text("class_source"),
+            boxes_per_class=read.counts("boxes_per_class"),
+            images_per_split=read.counts("images_per_split"),
+            boxes_per_split=read.counts("boxes_per_split"),
+            label_attribute=read.text("label_attribute"),
+            common_prefix=read.text("common_prefix"),
+            split_fractions=read.numbers("split_fractions"),
+            manifests=tuple(ManifestSummary.parse(m) for m in read.objects("manifests")),
+            warnings=tuple(read.texts("warnings")),
+            task=task,
+            renamed_images=read.optional_count("renamed_images"),
+            layout=read.optional_text("layout"),
+            version=read.optional_text("version"),
+            partial=read.flag("partial"),
+            section=_section(document, task, sections),
+        )
+
+
+def _section(
+    document: Mapping[str, Any], task: str, sections: Sequence[type[TaskSection]]
+) -> TaskSection:
+    """The task's section: the one whose key the document has (a detection dataset of video
+    frames has `video`), else the task's keyless one, else the task's with every key missing.
+    A null section reads as a missing one, as the page has always read it."""
+    own = [s for s in sections if s.task == task]
+    if not own:
+        known = ", ".join(dict.fromkeys(s.task for s in sections))
+        raise ConversionError(
+            f"report.json says task {task!r}: this gt2yolo reports {known} datasets"
+        )
+    for section in own:
+        if section.key is not None and isinstance(document.get(section.key), Mapping):
+            return section.parse(document[section.key])
+    keyless = [s for s in own if s.key is None]
+    return (keyless or own)[0].parse({})
+
+
+class Reader:
+    """Typed reads of one JSON object; a missing key gives the default, a wrong type an error
+    that names the key."""
+
+    def __init__(self, document: Mapping[str, Any], where: str) -> None:
+        self.document = document
+        self.where = where
+
+    def _get(self, key: str, kind: type | tuple[type, ...], what: str) -> Any:
+        value = self.document.get(key)
+        if value is None:
+            return None
+        # JSON's true is no number here, though Python's bool is an int.
+        numeric = kind is int or kind == (int, float)
+        if not isinstance(value, kind) or (numeric and isinstance(value, bool)):
+            raise ConversionError(f"{self.where}: {key} is {value!r}, not {what}")
+        return value
+
+    def count(self, key: str, default: int = 0) -> int:
+        value = self._get(key, int, "a whole number")
+        return default if value is None else int(value)
+
+    def optional_count(self, key: str) -> int | None:
+        value = self._get(key, int, "a whole number")
+        return None if value is None else int(value)
+
+    def number(self, key: str) -> float | None:
+        """A number as written (an int stays an int: the page prints it as it was)."""
+        value: float | None = self._get(key, (int, float), "a number")
+        return value
+
+    def text(self, key: str, default: str = "") -> str:
+        value = self._get(key, str, "a string")
+        return default if value is None else str(value)
+
+    def optional_text(self, key: str) -> str | None:
+        value = self._get(key, str, "a string")
+        return None if value is None else str(value)
+
+    def flag(self, key: str) -> bool:
+        value = self._get(key, bool, "true or false")
+        return bool(value)
+
+    def texts(self, key: str) -> list[str]:
+        values = self._get(key, list, "a list") or []
+        if not all(isinstance(v, str) for v in values):
+            raise ConversionError(f"{self.where}: {key} holds a value that is not a string")
+        return list(values)
+
+    def objects(self, key: str) -> list[Mapping[str, Any]]:
+        values = self._get(key, list, "a list") or []
+        if not all(isinstance(v, Mapping) for v in values):
+            raise ConversionError(f"{self.where}: {key} holds a value that is not an object")
+        return list(values)
+
+    def mapping(self, key: str) -> Mapping[str, Any] | None:
+        value: Mapping[str, Any] | None = self._get(key, Mapping, "an object")
+        return value
+
+    def counts(self, key: str) -> dict[str, int]:
+        return self._typed_mapping(key, int, "whole numbers") or {}
+
+    def optional_counts(self, key: str) -> dict[str, int] | None:
+        return self._typed_mapping(key, int, "whole numbers")
+
+    def numbers(self, key: str) -> dict[str, float]:
+        return self._typed_mapping(key, (int, float), "numbers") or {}
+
+    def optional_texts(self, key: str) -> dict[str, str] | None:
+        return self._typed_mapping(key, str, "strings")
+
+    def _typed_mapping(
+        self, key: str, kind: type | tuple[type, ...], what: str
+    ) -> dict[str, Any] | None:
+        value = self.mapping(key)
+        if value is None:
+            return None
+        if not all(isinstance(v, kind) and not isinstance(v, bool) for v in value.values()):
+            raise ConversionError(f"{self.where}: {key} holds values that are not {what}")
+        return dict(value)

@@ -30,12 +30,11 @@ from gt2yolo.insights.dataset import (
     DatasetFiles,
     ImageRow,
     annot_rows,
-    dataset_task,
     image_rows,
     parse_label_file,
     parse_polygon_file,
     read_classes,
-    read_report_json,
+    read_report,
     rejected_lines,
 )
 from gt2yolo.insights.page import (
@@ -54,7 +53,6 @@ from gt2yolo.insights.video import (
     VideoStats,
     pick_frames,
     track_labels,
-    video_facts,
 )
 from gt2yolo.insights.workers import (
     WORKERS_CSV,
@@ -70,6 +68,7 @@ from gt2yolo.insights.workers import (
     workers_csv,
     workers_daily_csv,
 )
+from gt2yolo.sections.video import VideoSection
 from gt2yolo.storage import Storage
 from gt2yolo.task_types import YoloTask
 
@@ -129,11 +128,11 @@ def build_report(
     options: ReportOptions | None = None,
 ) -> ReportResult:
     options = options or ReportOptions()
-    report = read_report_json(files)
-    task = dataset_task(report)
-    classes = list(report.get("classes") or read_classes(files))
+    report = read_report(files)
+    task = YoloTask(report.task)
+    classes = list(report.classes or read_classes(files))
     answers = read_responses(responses) if responses is not None else None
-    frames = task is YoloTask.DETECT and video_facts(report) is not None
+    frames = isinstance(report.section, VideoSection)
     scan = _ImageScan(answers, task, frames)
     choice = choose_previews(
         scan.observe(image_rows(files, task)),

@@ -10,6 +10,7 @@ from gt2yolo.insights.colors import name_color
 from gt2yolo.insights.page import CSP, PageData, PreviewTile, WorkerSection, render_page
 from gt2yolo.insights.stats import DatasetStats
 from gt2yolo.insights.workers import Agreement, DailyCount, WorkerSummary
+from gt2yolo.sections import parse_report
 
 EVIL = '<script>alert("x")</script>'
 
@@ -34,7 +35,7 @@ def _page(**overrides: object) -> str:
     )
     data = PageData(
         title="pets & <co>",
-        report=report,
+        report=parse_report(report),
         stats=DatasetStats(),
         rejected=[
             {

@@ -7,47 +7,48 @@ from annot.csv's one row per image (`stats`); the gallery captions images with t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from gt2yolo.insights.charts import Bar, Series, bar_chart, column_chart, stacked_chart
 from gt2yolo.insights.colors import name_color
 from gt2yolo.insights.markup import count_tiles, note_paragraphs, section, swatch, table
-
-if TYPE_CHECKING:
-    from gt2yolo.insights.page import PageData
+from gt2yolo.insights.parts import PageData, PageSections, gallery, labelers, rejections_section
+from gt2yolo.sections.classify import ClassifySection
 
 # Pairs of classes shown in the co-occurrence table, most frequent first.
 PAIRS_SHOWN = 20
 
 
-def _classification(report: dict[str, Any]) -> dict[str, Any]:
-    return report.get("classification") or {}
+def _classification(data: PageData) -> ClassifySection:
+    section = data.report.section
+    return section if isinstance(section, ClassifySection) else ClassifySection()
 
 
-def multilabel(report: dict[str, Any]) -> bool:
-    return bool(_classification(report).get("multilabel"))
+def multilabel(data: PageData) -> bool:
+    return _classification(data).multilabel
 
 
-def kind(report: dict[str, Any]) -> str:
+def kind(data: PageData) -> str:
     """The dataset, in the page's header."""
-    if multilabel(report):
+    if multilabel(data):
         return "Multi-label classification dataset (labels.csv)"
     return "YOLO classification dataset"
 
 
 def counts(data: PageData) -> str:
     r = data.report
-    facts = _classification(r)
-    per_class: dict[str, int] = facts.get("images_per_class", {})
-    tiles: list[tuple[str, Any]] = [("images", r.get("images", 0))]
-    if multilabel(r):
+    facts = _classification(data)
+    per_class = facts.images_per_class
+    tiles: list[tuple[str, Any]] = [("images", r.images)]
+    if facts.multilabel:
         tiles.append(("labels", sum(per_class.values())))
-    tiles.append(("classes", len(r.get("classes", []))))
-    if multilabel(r):
-        tiles.append(("images without a class", facts.get("images_without_class", 0)))
+    tiles.append(("classes", len(r.classes)))
+    if facts.multilabel:
+        tiles.append(("images without a class", facts.images_without_class))
     tiles += [
-        ("manifest lines", r.get("lines", 0)), ("rejected lines", r.get("rejected_lines", 0)),
-        ("dropped labels", sum(facts.get("dropped_labels", {}).values())),
+        ("manifest lines", r.lines), ("rejected lines", r.rejected_lines),
+        ("dropped labels", sum(facts.dropped_labels.values())),
     ]  # fmt: skip
     return count_tiles(tiles)
 
@@ -55,25 +56,23 @@ def counts(data: PageData) -> str:
 def classes(data: PageData) -> str:
     """Images per class: a bar per class, a row per class with its folder and split counts."""
     r = data.report
-    facts = _classification(r)
-    names: list[str] = r.get("classes", [])
-    per_class: dict[str, int] = facts.get("images_per_class", {})
-    splits = list(r.get("images_per_split", {}))
-    total = r.get("images", 0) or 1
-    folders: dict[str, str] = facts.get("class_folders") or {}
-    ultralytics: dict[str, int] = facts.get("ultralytics_class_ids") or {}
-    single = not multilabel(r)
+    facts = _classification(data)
+    names = r.classes
+    splits = list(r.images_per_split)
+    total = r.images or 1
+    single = not facts.multilabel
     headers = ["id", "class", *(["folder", "Ultralytics id"] if single else []),
                "images", "share", *splits]  # fmt: skip
     rows = [
-        (i, swatch(name), *([folders.get(name, ""), ultralytics.get(name, "")] if single else []),
-         per_class.get(name, 0), f"{per_class.get(name, 0) / total:.0%}",
+        (i, swatch(name), *([facts.folder_of(name), facts.ultralytics_id_of(name)] if single
+                            else []),
+         facts.images_of(name), f"{facts.images_of(name) / total:.0%}",
          *(data.stats.class_images[split, i] for split in splits))
         for i, name in enumerate(names)
     ]  # fmt: skip
     numeric = set(range(len(headers))) - {1, 2} if single else set(range(len(headers))) - {1}
     chart = bar_chart(
-        "Images per class", [Bar(n, per_class.get(n, 0), name_color(n)) for n in names]
+        "Images per class", [Bar(n, facts.images_of(n), name_color(n)) for n in names]
     )
     # Multi-label: an image counts once per class it has, so a column adds up its labels.
     per_split = "Labels per split, by class" if not single else "Images per split, by class"
@@ -83,7 +82,7 @@ def classes(data: PageData) -> str:
     ]
     by_split = stacked_chart(per_split, splits, series, 460)
     texts = []
-    empty = [n for n in names if not per_class.get(n, 0)]
+    empty = [n for n in names if not facts.images_of(n)]
     if empty:
         texts.append(f"No image has class {', '.join(empty)}.")
     if single:
@@ -103,9 +102,9 @@ def classes(data: PageData) -> str:
 
 def labels(data: PageData) -> str:
     """Multi-label only: labels per image, and the pairs of classes most often given together."""
-    if not multilabel(data.report):
+    if not multilabel(data):
         return ""
-    names: list[str] = data.report.get("classes", [])
+    names = data.report.classes
     stats = data.stats
     per_image = column_chart(
         "Labels per image", [Bar(label, n) for label, n in stats.per_image_histogram()], 520
@@ -127,15 +126,14 @@ def labels(data: PageData) -> str:
     return section("labels", "Labels per image and classes given together", body)
 
 
-def _name(names: list[str], class_id: int) -> str:
+def _name(names: Sequence[str], class_id: int) -> str:
     return names[class_id] if 0 <= class_id < len(names) else f"id {class_id}"
 
 
 def splits(data: PageData) -> str:
-    r = data.report
-    images: dict[str, int] = r.get("images_per_split", {})
+    images = data.report.images_per_split
     total = sum(images.values()) or 1
-    multi = multilabel(r)
+    multi = multilabel(data)
     rows = [
         (split, n, f"{n / total:.0%}",
          *((data.stats.boxes_per_split[split],
@@ -155,9 +153,21 @@ def splits(data: PageData) -> str:
     )
 
 
-def gallery_intro(report: dict[str, Any], legend: str) -> str:
-    where = "its row of labels.csv" if multilabel(report) else "its class folder"
+def dropped_labels(data: PageData) -> str:
+    dropped = _classification(data).dropped_labels
+    return rejections_section(data, "dropped labels", list(dropped.items()))
+
+
+def gallery_intro(data: PageData, legend: str) -> str:
+    where = "its row of labels.csv" if multilabel(data) else "its class folder"
     return (
         "<p>A stable sample of the images, each captioned with its classes as the dataset "
         f"gives them ({where}). Legend: {legend}. Click a picture for full size.</p>"
     )
+
+
+def previews(data: PageData) -> str:
+    return gallery(data, gallery_intro)
+
+
+SECTIONS = PageSections(kind, (counts, classes, labels, splits, dropped_labels, labelers, previews))

@@ -1,7 +1,7 @@
 """A dataset of video frames, by sequence: frames and boxes per sequence, tracks and their
 lengths, and which frames to preview (a few per sequence, evenly spaced in time).
 
-report.json's `video` section marks such a dataset; the numbers come from images.csv's
+report.json's `video` section (`gt2yolo.sections.video`) marks such a dataset; the numbers come from images.csv's
 `sequence` and `frame_number` columns and annot.csv's `track_id` (tracking jobs). Rows without
 them (a plain detection dataset) are skipped and the numbers stay empty. Memory grows with the
 sequences and tracks, never with the frames or boxes: the previewed frames are picked in a
@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from gt2yolo.insights.dataset import AnnotRow, ImageRow
 from gt2yolo.insights.sampling import preview_rank
@@ -23,12 +22,6 @@ FRAMES_PER_SEQUENCE = 4
 SEQUENCES_DRAWN = 25
 # Track length histogram: frames per track, each bucket from its edge to the next one's.
 TRACK_LENGTH_EDGES = (1, 2, 5, 10, 25, 50, 100, 250, 500)
-
-
-def video_facts(report: dict[str, Any]) -> dict[str, Any] | None:
-    """report.json's `video` section: present for datasets of video frames only."""
-    facts = report.get("video")
-    return facts if isinstance(facts, dict) else None
 
 
 @dataclass

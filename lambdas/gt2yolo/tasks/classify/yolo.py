@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from gt2yolo.passes import Placed, TaskPass
 from gt2yolo.paths import name_key
 from gt2yolo.records import BoxDrop, ClassifiedImage, ImageClass, LineRejection, RejectedLine
+from gt2yolo.sections.classify import ClassifyCounts, ClassifySection
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
 from gt2yolo.task_types import LabelTask
@@ -172,17 +173,18 @@ class ClassifyPass(TaskPass[ClassifyWriter]):
         classes = self.survey.class_list
         kept: list[tuple[int, ImageClass]] = []
         report = self.report
+        counts = report.counts(ClassifyCounts)
         for label in image.classes:
             class_id = classes.resolve(label.class_id, label.class_name)
             if isinstance(class_id, BoxDrop):
-                report.extra[f"dropped_label:{class_id}"] += 1
+                counts.dropped_labels[class_id] += 1
             else:
                 kept.append((class_id, label))
         key = self._image_key(placed)
         for writer in self.writers:
             writer.add_classified(image, key, placed.split, kept)
         for class_id, _ in kept:
-            report.extra[f"class:{class_id}"] += 1
+            counts.images_per_class[class_id] += 1
         report.images += 1
         report.manifest(image.origin.manifest).images += 1
         report.background_images += not kept
@@ -191,25 +193,9 @@ class ClassifyPass(TaskPass[ClassifyWriter]):
     def finish(self) -> dict[str, Any]:
         document = super().finish()
         names = self.survey.class_list.names
-        folders = class_folders(names)
-        extra = self.report.extra
-        dropped = {
-            key.removeprefix("dropped_label:"): count
-            for key, count in sorted(extra.items())
-            if key.startswith("dropped_label:")
-        }
-        document["classification"] = {
-            "multilabel": self.multilabel,
-            "images_per_class": {name: extra[f"class:{i}"] for i, name in enumerate(names)},
-            "class_folders": None if self.multilabel else dict(zip(names, folders, strict=True)),
-            # Ultralytics numbers classes by their sorted folder names under train/.
-            "ultralytics_class_ids": None
-            if self.multilabel
-            else {
-                name: i
-                for i, name in enumerate(n for _, n in sorted(zip(folders, names, strict=True)))
-            },
-            "dropped_labels": dropped,
-            "images_without_class": self.report.background_images,
-        }
+        section = ClassifySection.of(
+            self.report.counts(ClassifyCounts), names, class_folders(names), self.multilabel,
+            self.report.background_images,
+        )  # fmt: skip
+        document[ClassifySection.key] = section.as_dict()
         return document

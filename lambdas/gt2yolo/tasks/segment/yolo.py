@@ -21,6 +21,7 @@ from gt2yolo.excerpts import shortened
 from gt2yolo.image_header import HEAD_BYTES, UnknownImageSize, image_size
 from gt2yolo.passes import Placed, TaskPass
 from gt2yolo.records import BoxDrop, BoxStatus, LineRejection, RejectedLine, SegmentedImage
+from gt2yolo.sections.segment import SegmentCounts, SegmentSection
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
 from gt2yolo.writers import DatasetWriter, image_key, label_key
@@ -199,6 +200,7 @@ class SegmentPass(TaskPass[SegmentWriter]):
                 placed.image, placed.path, placed.label, placed.split, traced, outcomes
             )
         report = self.report
+        counts = report.counts(SegmentCounts)
         kept = 0
         for outcome in outcomes:
             if outcome.row is None:
@@ -207,9 +209,9 @@ class SegmentPass(TaskPass[SegmentWriter]):
             kept += 1
             assert outcome.class_id is not None
             report.boxes_per_class[outcome.class_id] += 1
-            report.extra["regions_with_holes"] += outcome.region.holes > 0
-        report.extra["small_holes_filled"] += traced.filled_holes
-        report.extra["unchecked_image_sizes"] += not result.size_checked
+            counts.regions_with_holes += outcome.region.holes > 0
+        counts.small_holes_filled += traced.filled_holes
+        counts.unchecked_image_sizes += not result.size_checked
         self._count_totals(placed, kept)
 
     def _outcomes(self, image: SegmentedImage, traced: TracedMask) -> list[RegionOutcome]:
@@ -232,13 +234,9 @@ class SegmentPass(TaskPass[SegmentWriter]):
 
     def finish(self) -> dict[str, Any]:
         document = super().finish()
-        extra = self.report.extra
-        document["segmentation"] = {
-            "polygons": self.report.boxes,
-            "polygon_tolerance_px": self.options.polygon_tolerance,
-            "min_region_area_px": self.options.min_region_area,
-            "regions_with_holes": extra["regions_with_holes"],
-            "small_holes_filled": extra["small_holes_filled"],
-            "unchecked_image_sizes": extra["unchecked_image_sizes"],
-        }
+        counts = self.report.counts(SegmentCounts)
+        section = SegmentSection.of(
+            counts, self.report.boxes, self.options.polygon_tolerance, self.options.min_region_area
+        )
+        document[SegmentSection.key] = section.as_dict()
         return document

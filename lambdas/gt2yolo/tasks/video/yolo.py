@@ -49,6 +49,7 @@ from gt2yolo.records import (
     RejectedLine,
     VideoSequence,
 )
+from gt2yolo.sections.video import VideoCounts, VideoSection
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
 from gt2yolo.tasks.detect.rules import evaluate_boxes
@@ -181,11 +182,11 @@ class VideoPass(TaskPass[VideoWriter]):
             ))  # fmt: skip
             return
         kept = frames[:: self.options.frame_step]
-        extra = self.report.extra
-        extra["sequences"] += 1
-        extra["boxes_outside_sequence"] += labels.outside
-        extra["invalid_boxes"] += labels.invalid
-        extra["frames_skipped_by_step"] += len(frames) - len(kept)
+        counts = self.report.counts(VideoCounts)
+        counts.sequences += 1
+        counts.boxes_outside_sequence += labels.outside
+        counts.invalid_boxes += labels.invalid
+        counts.frames_skipped_by_step += len(frames) - len(kept)
         folder = sequence_folder(placed.path)
         paths = self._frame_paths(folder, kept)
         sizes = self._sizes(kept)
@@ -320,7 +321,7 @@ class VideoPass(TaskPass[VideoWriter]):
             )
             for writer in self.writers:
                 writer.add_mot(folder, mot_rows, seqinfo)
-            self.report.extra["tracks"] += len(tracks)
+            self.report.counts(VideoCounts).tracks += len(tracks)
 
     def _tracks(
         self,
@@ -354,18 +355,11 @@ class VideoPass(TaskPass[VideoWriter]):
 
     def finish(self) -> dict[str, Any]:
         document = super().finish()
-        extra = self.report.extra
-        document["video"] = {
-            "tracking": self.survey.task.value.endswith("tracking"),
-            "sequences": extra["sequences"],
-            "frames": self.report.images,
-            "frame_step": self.options.frame_step,
-            "frames_skipped_by_step": extra["frames_skipped_by_step"],
-            "tracks": extra["tracks"],
-            "boxes_outside_sequence": extra["boxes_outside_sequence"],
-            "invalid_boxes": extra["invalid_boxes"],
-            "split_by": "sequence",
-        }
+        section = VideoSection.of(
+            self.report.counts(VideoCounts), self.survey.task.value.endswith("tracking"),
+            self.report.images, self.options.frame_step,
+        )  # fmt: skip
+        document[VideoSection.key] = section.as_dict()
         return document
 
 
