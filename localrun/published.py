@@ -12,7 +12,7 @@ from gt2yolo.versions import (
     materialize,
     new_version_id,
 )
-from gt2yolo_aws.s3 import S3Storage, S3VersionObjects
+from gt2yolo_aws.s3 import S3Storage
 
 
 def version_files(
@@ -20,7 +20,7 @@ def version_files(
 ) -> dict[str, bytes]:
     """{dataset key: bytes} of a version of the dataset under `prefix` (the current one when
     none is named): the plain dataset, as a conversion into an empty folder writes it."""
-    objects = S3VersionObjects(f"s3://{bucket}/{prefix}", client)
+    objects = S3Storage(f"s3://{bucket}/{prefix}", client, buffered=False)
     return dict(materialize(objects, version))
 
 
@@ -38,7 +38,9 @@ def upload_as_version(
         store.flush()
     finally:
         storage.close()
-    close_version(S3VersionObjects(f"s3://{bucket}/{prefix}", client), version, store.entries)
+    close_version(
+        S3Storage(f"s3://{bucket}/{prefix}", client, buffered=False), version, store.entries
+    )
     return version
 
 

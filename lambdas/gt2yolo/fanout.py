@@ -30,7 +30,7 @@ from gt2yolo.convert import (
 from gt2yolo.errors import ConversionError
 from gt2yolo.manifest import ManifestSource
 from gt2yolo.names import DatasetNames
-from gt2yolo.storage import ImageSink, PartReader, SourceObjects, Storage
+from gt2yolo.storage import ImageSink, ObjectStore, SourceObjects, Storage, remove_prefix
 from gt2yolo.survey import Survey
 from gt2yolo.task_types import LabelTask
 
@@ -230,7 +230,7 @@ def convert_chunk(
 
 
 def finalize(
-    plan: FanOutPlan, parts: PartReader, storage: Storage, options: ConversionOptions
+    plan: FanOutPlan, parts: ObjectStore, storage: Storage, options: ConversionOptions
 ) -> ConversionResult:
     """Merge the chunks' parts in order, write the summary files, remove the parts."""
     run = conversion_pass(plan.survey, options, storage, None)
@@ -246,7 +246,7 @@ def finalize(
         report = run.finish()
         run.write_summary(splits, report)
         storage.flush()
-    parts.remove_prefix(PARTS_PREFIX)
+    remove_prefix(parts, PARTS_PREFIX)
     _raise_for_unusable(run.report)
     return ConversionResult(report, plan.survey)
 

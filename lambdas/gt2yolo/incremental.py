@@ -14,12 +14,11 @@ from dataclasses import dataclass, replace
 from gt2yolo.convert import ConversionOptions, ConversionResult, Progress, convert_manifests
 from gt2yolo.errors import ConversionError
 from gt2yolo.manifest import ManifestSource
-from gt2yolo.storage import ImageSink, SourceObjects, Storage
+from gt2yolo.storage import ImageSink, ObjectStore, SourceObjects, Storage
 from gt2yolo.versions import (
     FileIndex,
     VersionedImageSink,
     VersionedStorage,
-    VersionObjects,
     close_version,
     read_index,
     read_pointer,
@@ -34,7 +33,7 @@ class Baseline:
     index: FileIndex | None
 
     @classmethod
-    def of(cls, objects: VersionObjects) -> Baseline:
+    def of(cls, objects: ObjectStore) -> Baseline:
         """The current version; none for a new dataset or a classification one (Ultralytics
         reads those as one folder tree, not lists: each version holds every file)."""
         pointer = read_pointer(objects)
@@ -43,7 +42,7 @@ class Baseline:
         return cls.of_version(objects, pointer.version)
 
     @classmethod
-    def of_version(cls, objects: VersionObjects, version: str | None) -> Baseline:
+    def of_version(cls, objects: ObjectStore, version: str | None) -> Baseline:
         """A named version (a fan-out chunk follows the one its plan names)."""
         if version is None:
             return cls(None, None)
@@ -72,7 +71,7 @@ def versioned(
 
 def convert_version(
     sources: Sequence[ManifestSource],
-    objects: VersionObjects,
+    objects: ObjectStore,
     storage: Storage,
     options: ConversionOptions,
     version: str,

@@ -38,11 +38,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NamedTuple, Protocol, TextIO
+from typing import NamedTuple, TextIO
 
 from gt2yolo.errors import ConversionError
 from gt2yolo.split import Split
-from gt2yolo.storage import ImageSink, Storage
+from gt2yolo.storage import ImageSink, ObjectStore, Storage, read_or_none, text_lines
 from gt2yolo.writers import CLASSES_TXT, OBJ_DATA, DataYaml, list_key, obj_data
 
 POINTER = "current.json"
@@ -100,30 +100,6 @@ def source_digest(source_ref: str) -> str:
         "s:"
         + hashlib.blake2b(source_ref.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     )
-
-
-class VersionObjects(Protocol):
-    """The objects under a dataset root, by key: a local folder or an S3 prefix."""
-
-    def read_bytes(self, key: str) -> bytes | None:
-        """The object's bytes, or None when there is none."""
-
-    def write_bytes(self, key: str, data: bytes) -> None:
-        """Write one object, durable when this returns."""
-
-    def list_keys(self, prefix: str) -> Iterator[str]:
-        """Every key under `prefix` (relative to the root)."""
-        ...
-
-    def list_folders(self, prefix: str) -> Iterator[str]:
-        """The names of the folders directly under `prefix` (`versions/` -> version ids)."""
-        ...
-
-    def delete_keys(self, keys: Sequence[str]) -> None:
-        """Delete these keys (absent ones are no error)."""
-
-    def copy_keys(self, pairs: Sequence[tuple[str, str]]) -> None:
-        """Copy objects (source key, target key) within the root."""
 
 
 # --- writing a version --------------------------------------------------------------------
@@ -242,8 +218,8 @@ def load_index(data: bytes) -> FileIndex:
         raise ConversionError(f"a version index is unreadable: {exc}") from None
 
 
-def read_index(objects: VersionObjects, version: str) -> FileIndex:
-    data = objects.read_bytes(version_key(version, INDEX_NAME))
+def read_index(objects: ObjectStore, version: str) -> FileIndex:
+    data = read_or_none(objects, version_key(version, INDEX_NAME))
     if data is None:
         raise ConversionError(f"version {version} has no {INDEX_NAME}")
     return load_index(data)
@@ -270,13 +246,13 @@ class VersionFiles:
         return f"{self.version}.{split}.txt"
 
 
-def close_version(objects: VersionObjects, version: str, entries: FileIndex) -> int:
+def close_version(objects: ObjectStore, version: str, entries: FileIndex) -> int:
     """Keep each image beside its label file, then write the version's entry files in the root
     (when it has a data.yaml) and its index; return how many files were copied to keep pairs
     together. Before the flip: nothing here is visible through the pointer."""
     moved = colocate_pairs(objects, version, entries)
     names = VersionFiles(version)
-    data_yaml = objects.read_bytes(version_key(version, "data.yaml"))
+    data_yaml = read_or_none(objects, version_key(version, "data.yaml"))
     if data_yaml is not None:  # classification datasets have none: readers take the folder
         _write_entry_files(objects, names, data_yaml.decode("utf-8"), entries)
     # The index last: its presence says the version is complete (publish_version checks it).
@@ -293,7 +269,7 @@ def label_of(image_key: str) -> str:
     return f"labels/{folder}/{stem}.txt" if folder else f"labels/{stem}.txt"
 
 
-def colocate_pairs(objects: VersionObjects, version: str, entries: FileIndex) -> int:
+def colocate_pairs(objects: ObjectStore, version: str, entries: FileIndex) -> int:
     """Readers find a label file beside its image (label_of): an image and label file stored
     by different versions would pair the image with the other version's labels. When one of a
     pair changed, the other is copied into this version too (updating `entries`)."""
@@ -314,7 +290,7 @@ def colocate_pairs(objects: VersionObjects, version: str, entries: FileIndex) ->
 
 
 def _write_entry_files(
-    objects: VersionObjects, names: VersionFiles, data_yaml: str, entries: Mapping[str, Stored]
+    objects: ObjectStore, names: VersionFiles, data_yaml: str, entries: Mapping[str, Stored]
 ) -> None:
     version = names.version
     try:
@@ -322,10 +298,10 @@ def _write_entry_files(
     except ValueError as exc:
         raise ConversionError(f"version {version}: its data.yaml: {exc}") from None
     for split in model.splits:
-        listed = objects.read_bytes(version_key(version, list_key(split))) or b""
+        listed = read_or_none(objects, version_key(version, list_key(split))) or b""
         objects.write_bytes(names.list_name(split), _stored_list(listed, entries))
     objects.write_bytes(names.data_yaml, entry_yaml(model, names).encode())
-    if objects.read_bytes(version_key(version, OBJ_DATA)) is not None:
+    if objects.exists(version_key(version, OBJ_DATA)):
         objects.write_bytes(names.obj_data, entry_obj_data(model, names).encode())
 
 
@@ -403,9 +379,9 @@ class Pointer:
         )
 
 
-def read_pointer(objects: VersionObjects) -> Pointer | None:
+def read_pointer(objects: ObjectStore) -> Pointer | None:
     """The current version, or None (a new dataset, or a pointer that cannot be read)."""
-    data = objects.read_bytes(POINTER)
+    data = read_or_none(objects, POINTER)
     if data is None:
         return None
     try:
@@ -422,7 +398,7 @@ class Flip:
 
 
 def publish_version(
-    objects: VersionObjects,
+    objects: ObjectStore,
     version: str,
     keep: int = DEFAULT_KEEP,
     *,
@@ -461,7 +437,7 @@ def publish_version(
 _ROOT_OWN = frozenset({POINTER, "data.yaml", "obj.data", "_LOCK", "_SUCCESS"})
 
 
-def remove_unversioned(objects: VersionObjects) -> int:
+def remove_unversioned(objects: ObjectStore) -> int:
     """Delete a dataset written in place before versions existed (its images/, labels/,
     tables at the root): after the first flip its files would sit beside the versions and
     its split folders would mix into a folder-reading tool's view. Return how many went."""
@@ -476,16 +452,16 @@ def _versioned(key: str) -> bool:
     return "/" not in key and is_version_id(key.split(".", 1)[0])
 
 
-def _copy_entry_files(objects: VersionObjects, version: str) -> None:
+def _copy_entry_files(objects: ObjectStore, version: str) -> None:
     """The stable names users train from: `data.yaml`, `obj.data` of the current version."""
     names = VersionFiles(version)
     for source, target in ((names.data_yaml, "data.yaml"), (names.obj_data, "obj.data")):
-        data = objects.read_bytes(source)
+        data = read_or_none(objects, source)
         if data is not None:
             objects.write_bytes(target, data)
 
 
-def collect_garbage(objects: VersionObjects, kept: Sequence[str]) -> int:
+def collect_garbage(objects: ObjectStore, kept: Sequence[str]) -> int:
     """Delete every version's objects that no kept version names; return how many went."""
     present = _versions_present(objects)
     doomed = sorted(present - set(kept))
@@ -510,7 +486,7 @@ def collect_garbage(objects: VersionObjects, kept: Sequence[str]) -> int:
     return deleted
 
 
-def _versions_present(objects: VersionObjects) -> set[str]:
+def _versions_present(objects: ObjectStore) -> set[str]:
     # Folders, not keys: a listing page per 1,000 versions, not per 1,000 dataset files.
     return {
         name
@@ -521,7 +497,7 @@ def _versions_present(objects: VersionObjects) -> set[str]:
 
 
 def _named_files(
-    objects: VersionObjects, kept: Iterable[str], doomed: set[str]
+    objects: ObjectStore, kept: Iterable[str], doomed: set[str]
 ) -> dict[str, set[str]] | None:
     """Per doomed version, the keys of its files a kept version still names (None: a kept
     version's index cannot be read, so which are named is unknown)."""
@@ -540,19 +516,11 @@ def _named_files(
 # --- reading a version --------------------------------------------------------------------
 
 
-class VersionReader(Protocol):
-    def read_bytes(self, key: str) -> bytes | None: ...
-
-    def lines(self, key: str) -> Iterator[str]: ...
-
-    def location(self, key: str = "") -> str: ...
-
-
 class VersionView:
     """One version read by its dataset keys (the report, materialize): the version's own
     files from `versions/<v>/`, dataset files from wherever its index says."""
 
-    def __init__(self, inner: VersionReader, version: str, index: Mapping[str, Stored]) -> None:
+    def __init__(self, inner: ObjectStore, version: str, index: Mapping[str, Stored]) -> None:
         self.inner = inner
         self.version = version
         self.index = index
@@ -565,16 +533,16 @@ class VersionView:
         return version_key(self.version, key)
 
     def read_bytes(self, key: str) -> bytes | None:
-        return self.inner.read_bytes(self.stored_key(key))
+        return read_or_none(self.inner, self.stored_key(key))
 
     def lines(self, key: str) -> Iterator[str]:
-        return self.inner.lines(self.stored_key(key))
+        return text_lines(self.inner, self.stored_key(key))
 
     def location(self, key: str = "") -> str:
         return self.inner.location(self.stored_key(key) if key else version_key(self.version))
 
 
-def materialize(objects: VersionObjects, version: str | None = None) -> Iterator[tuple[str, bytes]]:
+def materialize(objects: ObjectStore, version: str | None = None) -> Iterator[tuple[str, bytes]]:
     """Every file of a version at its dataset key: the plain dataset a single conversion into an
     empty folder writes (plus the report's files). The current version when none is named."""
     if version is None:
@@ -588,11 +556,11 @@ def materialize(objects: VersionObjects, version: str | None = None) -> Iterator
         name = key[len(own) :]
         if name == INDEX_NAME or name.startswith(PARTS):
             continue
-        data = objects.read_bytes(key)
+        data = read_or_none(objects, key)
         if data is not None:
             yield name, data
     for key, stored in sorted(index.items()):
-        data = objects.read_bytes(file_key(stored.version, key))
+        data = read_or_none(objects, file_key(stored.version, key))
         if data is None:
             raise ConversionError(f"version {version} names {key}, which is gone")
         yield key, data

@@ -8,9 +8,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from botocore.exceptions import ClientError
+from gt2yolo.storage import ObjectStore
 from workflow.errors import THROTTLING_CODES, TransientAwsError
+from workflow.ports import StoragePorts
 
-from gt2yolo_aws.s3 import get_if_exists
+from gt2yolo_aws.s3 import S3ImageSink, S3Objects, S3Storage, S3Stores, get_if_exists
 
 
 @contextmanager
@@ -23,6 +25,20 @@ def transient_errors() -> Iterator[None]:
         if code in THROTTLING_CODES:
             raise TransientAwsError(f"{code}: {exc}") from exc
         raise
+
+
+class S3ImageCopier:
+    """Server-side copies into an S3 dataset (CopyObject: the bytes never pass through here)."""
+
+    def into(self, store: ObjectStore) -> S3ImageSink:
+        if not isinstance(store, S3Storage):
+            raise TypeError(f"S3 copies images only into an S3 store, not {store!r}")
+        return S3ImageSink(store)
+
+
+def s3_storage_ports(client: Any) -> StoragePorts:
+    """The conversion steps' storage: S3 through one client."""
+    return StoragePorts(S3Stores(client), S3Objects(client), S3ImageCopier())
 
 
 class SageMakerLabelingJobs:

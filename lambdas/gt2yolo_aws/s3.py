@@ -15,38 +15,16 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO, cast
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from gt2yolo.storage import ObjectInfo, ObjectMissing, ReadDenied, S3Uri, StoredManifest
 
 DEFAULT_CONCURRENCY = 32
 SPOOL_BYTES = 8 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class S3Uri:
-    bucket: str
-    key: str
-
-    @classmethod
-    def parse(cls, uri: str) -> S3Uri:
-        if not uri.startswith("s3://"):
-            raise ValueError(f"not an s3:// URI: {uri}")
-        bucket, _, key = uri[5:].partition("/")
-        if not bucket:
-            raise ValueError(f"no bucket in {uri}")
-        return cls(bucket, key)
-
-    def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
-
-    def join(self, key: str) -> S3Uri:
-        prefix = self.key if not self.key or self.key.endswith("/") else self.key + "/"
-        return S3Uri(self.bucket, prefix + key)
 
 
 def s3_client(concurrency: int = DEFAULT_CONCURRENCY) -> Any:
@@ -65,46 +43,14 @@ def s3_client(concurrency: int = DEFAULT_CONCURRENCY) -> Any:
     return boto3.client("s3", config=config)
 
 
-class S3Manifest:
+class S3Manifest(StoredManifest):
     """A manifest object, streamed (never downloaded whole); each pass is a new GET."""
 
     def __init__(self, uri: str, client: Any | None = None) -> None:
         self.uri = S3Uri.parse(uri)
         self.client = client or s3_client()
-
-    @property
-    def name(self) -> str:
-        return str(self.uri)
-
-    def lines(self) -> Iterator[bytes]:
-        yield from self._lines(self.client.get_object(Bucket=self.uri.bucket, Key=self.uri.key))
-
-    def lines_between(self, start: int, end: int) -> Iterator[bytes]:
-        """The lines in bytes [start, end) (a fan-out chunk): one ranged GET."""
-        if end <= start:
-            return
-        response = self.client.get_object(
-            Bucket=self.uri.bucket, Key=self.uri.key, Range=f"bytes={start}-{end - 1}"
-        )
-        yield from self._lines(response)
-
-    @staticmethod
-    def _lines(response: dict[str, Any]) -> Iterator[bytes]:
-        # Lines end at b"\n" only, ends kept, as when reading a local file: botocore's
-        # iter_lines also splits at a lone b"\r", which JSON allows as whitespace inside a line,
-        # and drops the ends, which fan-out byte offsets count.
-        body = response["Body"]
-        pending = b""
-        try:
-            for block in body.iter_chunks(chunk_size=1024 * 1024):
-                lines = (pending + block).split(b"\n")
-                pending = lines.pop()
-                for line in lines:
-                    yield line + b"\n"
-            if pending:
-                yield pending
-        finally:
-            body.close()
+        folder, _, name = uri.rpartition("/")
+        super().__init__(S3Storage(folder + "/", self.client), name)
 
 
 def get_if_exists(client: Any, bucket: str, key: str) -> bytes | None:
@@ -148,7 +94,7 @@ class S3Objects:
         try:
             location = S3Uri.parse(uri)
         except ValueError as exc:
-            raise FileNotFoundError(str(exc)) from None
+            raise ObjectMissing(str(exc)) from None
         extra = {} if max_bytes is None else {"Range": f"bytes=0-{max_bytes - 1}"}
         try:
             response = self.client.get_object(Bucket=location.bucket, Key=location.key, **extra)
@@ -158,20 +104,33 @@ class S3Objects:
                 raise denied from exc
             code = exc.response.get("Error", {}).get("Code")
             if code in {*UNREADABLE_IMAGE_CODES, _EMPTY_RANGE}:
-                raise FileNotFoundError(f"{uri}: {code}") from None
+                raise ObjectMissing(f"{uri}: {code}") from None
             raise
         return cast(bytes, response["Body"].read())
 
 
 class S3Storage:
-    """A dataset root under an S3 prefix. Label files are queued on a bounded thread pool."""
+    """The objects under an S3 prefix: the S3 adapter of the core's `ObjectStore`.
+
+    `buffered`: label files are queued on a bounded thread pool (durable at `flush`); else each
+    write is one PutObject, durable when it returns (the version files, the pointer flip).
+    """
+
+    COPY_CONCURRENCY = 32
 
     def __init__(
-        self, root: str, client: Any | None = None, concurrency: int = DEFAULT_CONCURRENCY
+        self,
+        root: str,
+        client: Any | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        *,
+        buffered: bool = True,
     ) -> None:
         self.root = S3Uri.parse(root)
         self.client = client or s3_client(concurrency)
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="s3-put")
+        self.buffered = buffered
+        self._concurrency = concurrency
+        self._pool: ThreadPoolExecutor | None = None
         self._slots = threading.BoundedSemaphore(concurrency * 4)
         self._pending: list[Future[None]] = []
 
@@ -179,6 +138,11 @@ class S3Storage:
         return self.root.join(key).key
 
     def write_bytes(self, key: str, data: bytes) -> None:
+        if not self.buffered:
+            self._put(self._key(key), data)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="s3-put")
         # The semaphore keeps queued bodies bounded: memory stays flat on a million labels.
         self._slots.acquire()
         future = self._pool.submit(self._put, self._key(key), data)
@@ -189,6 +153,18 @@ class S3Storage:
 
     def _put(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.root.bucket, Key=key, Body=data)
+
+    def create(self, key: str, data: bytes) -> bool:
+        try:
+            self.client.put_object(
+                Bucket=self.root.bucket, Key=self._key(key), Body=data, IfNoneMatch="*"
+            )
+        except ClientError as exc:
+            # 412: the object exists; 409: a concurrent conditional write of it is in flight.
+            if _code(exc) not in _CHANGED:
+                raise
+            return False
+        return True
 
     @contextmanager
     def open_text(self, key: str) -> Iterator[TextIO]:
@@ -214,26 +190,110 @@ class S3Storage:
         return str(self.root.join(key)) if key else str(self.root)
 
     @contextmanager
-    def open_binary(self, key: str) -> Iterator[IO[bytes]]:
-        body = self.client.get_object(Bucket=self.root.bucket, Key=self._key(key))["Body"]
+    def open_binary(self, key: str, start: int = 0, end: int | None = None) -> Iterator[IO[bytes]]:
+        extra = {}
+        if start or end is not None:
+            extra["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
+        try:
+            body = self._get(key, **extra)["Body"]
+        except ClientError as exc:
+            if _code(exc) != _EMPTY_RANGE:  # a range of an empty object: empty
+                raise
+            yield io.BytesIO(b"")
+            return
         try:
             yield cast(IO[bytes], body)
         finally:
             body.close()
 
-    def read_bytes(self, key: str) -> bytes:
-        return read_object(str(self.root.join(key)), self.client)
+    def _get(self, key: str, **extra: str) -> dict[str, Any]:
+        """GetObject; ObjectMissing if the key is absent (see `get_if_exists` for the 403s)."""
+        full = self._key(key)
+        try:
+            return dict(self.client.get_object(Bucket=self.root.bucket, Key=full, **extra))
+        except ClientError as exc:
+            code = _code(exc)
+            if code in _ABSENT or (
+                code in _DENIED and not _listed(self.client, self.root.bucket, full)
+            ):
+                raise ObjectMissing(self.location(key)) from None
+            raise
 
-    def remove_prefix(self, prefix: str) -> None:
+    def read_bytes(self, key: str) -> bytes:
+        return bytes(self._get(key)["Body"].read())
+
+    def stat(self, key: str) -> ObjectInfo:
+        try:
+            head = self.client.head_object(Bucket=self.root.bucket, Key=self._key(key))
+        except ClientError as exc:
+            code = _code(exc)
+            if code in _ABSENT:
+                raise ObjectMissing(self.location(key)) from None
+            if code in _DENIED:  # a HEAD has no body: absent and refused look alike
+                raise ReadDenied(self.location(key), code, "HeadObject") from None
+            raise
+        version = head.get("VersionId")
+        return ObjectInfo(
+            int(head.get("ContentLength", 0)), str(head["ETag"]), version and str(version)
+        )
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.stat(key)
+        except ObjectMissing:
+            return False
+        return True
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.root.bucket, Prefix=self._key(prefix)):
-            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-            if keys:  # a page holds at most 1,000 keys: one DeleteObjects call
-                self.client.delete_objects(Bucket=self.root.bucket, Delete={"Objects": keys})
+        start = self.root.join("").key
+        for page in paginator.paginate(Bucket=self.root.bucket, Prefix=start + prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"][len(start) :]
+
+    def list_folders(self, prefix: str) -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        start = self.root.join(prefix).key
+        pages = paginator.paginate(Bucket=self.root.bucket, Prefix=start, Delimiter="/")
+        for page in pages:
+            for common in page.get("CommonPrefixes", []):
+                yield common["Prefix"][len(start) :].rstrip("/")
+
+    def delete_keys(self, keys: Sequence[str]) -> None:
+        for first in range(0, len(keys), 1000):  # DeleteObjects takes up to 1,000 keys
+            batch = [{"Key": self._key(key)} for key in keys[first : first + 1000]]
+            response = self.client.delete_objects(
+                Bucket=self.root.bucket, Delete={"Objects": batch, "Quiet": True}
+            )
+            if response.get("Errors"):
+                error = response["Errors"][0]
+                raise OSError(
+                    f"deleting {error.get('Key')} failed: {error.get('Code')} {error.get('Message')}"
+                )
+
+    def copy_keys(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Server-side copies, in parallel (one request each, as many as a rerun changed)."""
+
+        def copy(pair: tuple[str, str]) -> None:
+            source, target = pair
+            try:
+                self.client.copy_object(
+                    Bucket=self.root.bucket,
+                    Key=self._key(target),
+                    CopySource={"Bucket": self.root.bucket, "Key": self._key(source)},
+                )
+            except ClientError as exc:
+                if _code(exc) in _ABSENT:
+                    raise ObjectMissing(self.location(source)) from None
+                raise
+
+        with ThreadPoolExecutor(max_workers=self.COPY_CONCURRENCY) as pool:
+            list(pool.map(copy, pairs))
 
     def close(self) -> None:
         self.flush()
-        self._pool.shutdown()
+        if self._pool is not None:
+            self._pool.shutdown()
 
 
 def _size(stream: IO[bytes]) -> int:
@@ -250,19 +310,28 @@ UNREADABLE_IMAGE_CODES = frozenset({"404", "NoSuchKey", "403", "AccessDenied", "
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "403", "AllAccessDisabled"})
 # The ranged GET of an empty object: it exists, it is readable.
 _EMPTY_RANGE = "InvalidRange"
+_ABSENT = frozenset({"NoSuchKey", "404", "NotFound"})
+_DENIED = frozenset({"AccessDenied", "403"})
+# A conditional write's refusals. 412: the object exists; 409: a concurrent one is in flight.
+_CHANGED = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
 
 
-class ImageReadDenied(Exception):
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _listed(client: Any, bucket: str, key: str) -> bool:
+    """Whether a prefix listing shows `key` (a 403 on it then is a real refusal)."""
+    listed = client.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("Contents", [])
+    return any(item["Key"] == key for item in listed)
+
+
+class ImageReadDenied(ReadDenied):
     """S3 refused to let this role read an image: a configuration error, not a missing image."""
 
     def __init__(self, source: S3Uri, code: str, operation: str, detail: str = "") -> None:
-        super().__init__(
-            f"{operation} of {source} denied ({code}){': ' + detail if detail else ''}"
-        )
+        super().__init__(str(source), code, operation, detail)
         self.source = source
-        self.code = code
-        self.operation = operation
-        self.detail = detail
 
     @classmethod
     def of(cls, exc: ClientError, source: S3Uri, operation: str) -> ImageReadDenied | None:
@@ -372,31 +441,6 @@ class S3ToLocalImageSink(_ParallelImageSink):
         self.client.download_file(source.bucket, source.key, str(target))
 
 
-class S3DatasetFiles:
-    """A written dataset under an S3 prefix, read back (the core's DatasetFiles)."""
-
-    def __init__(self, root: str, client: Any | None = None) -> None:
-        self.root = S3Uri.parse(root)
-        self.client = client or s3_client()
-
-    def read_bytes(self, key: str) -> bytes | None:
-        return get_if_exists(self.client, self.root.bucket, self.root.join(key).key)
-
-    def lines(self, key: str) -> Iterator[str]:
-        try:
-            response = self.client.get_object(Bucket=self.root.bucket, Key=self.root.join(key).key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                return
-            raise
-        # Streamed, decoded line by line: annot.csv of a million boxes never sits in memory.
-        with io.TextIOWrapper(response["Body"], encoding="utf-8", newline="") as text:
-            yield from text
-
-    def location(self, key: str = "") -> str:
-        return str(self.root.join(key)) if key else str(self.root)
-
-
 class S3ResponseFiles:
     """Worker-response files under an S3 prefix, listed then fetched in parallel."""
 
@@ -429,58 +473,11 @@ class S3ResponseFiles:
         return str(self.prefix)
 
 
-class S3VersionObjects:
-    """A dataset root's objects under an S3 prefix (the core's VersionObjects)."""
+class S3Stores:
+    """S3 prefixes as stores, all through one client."""
 
-    COPY_CONCURRENCY = 32
-
-    def __init__(self, root: str, client: Any | None = None) -> None:
-        self.root = S3Uri.parse(root)
+    def __init__(self, client: Any | None = None) -> None:
         self.client = client or s3_client()
 
-    def read_bytes(self, key: str) -> bytes | None:
-        return get_if_exists(self.client, self.root.bucket, self.root.join(key).key)
-
-    def write_bytes(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.root.bucket, Key=self.root.join(key).key, Body=data)
-
-    def list_keys(self, prefix: str) -> Iterator[str]:
-        paginator = self.client.get_paginator("list_objects_v2")
-        start = self.root.join("").key
-        for page in paginator.paginate(Bucket=self.root.bucket, Prefix=start + prefix):
-            for item in page.get("Contents", []):
-                yield item["Key"][len(start) :]
-
-    def list_folders(self, prefix: str) -> Iterator[str]:
-        paginator = self.client.get_paginator("list_objects_v2")
-        start = self.root.join(prefix).key
-        pages = paginator.paginate(Bucket=self.root.bucket, Prefix=start, Delimiter="/")
-        for page in pages:
-            for common in page.get("CommonPrefixes", []):
-                yield common["Prefix"][len(start) :].rstrip("/")
-
-    def delete_keys(self, keys: Sequence[str]) -> None:
-        for first in range(0, len(keys), 1000):  # DeleteObjects takes up to 1,000 keys
-            batch = [{"Key": self.root.join(key).key} for key in keys[first : first + 1000]]
-            response = self.client.delete_objects(
-                Bucket=self.root.bucket, Delete={"Objects": batch, "Quiet": True}
-            )
-            if response.get("Errors"):
-                error = response["Errors"][0]
-                raise OSError(
-                    f"deleting {error.get('Key')} failed: {error.get('Code')} {error.get('Message')}"
-                )
-
-    def copy_keys(self, pairs: Sequence[tuple[str, str]]) -> None:
-        """Server-side copies, in parallel (one request each, as many as a rerun changed)."""
-
-        def copy(pair: tuple[str, str]) -> None:
-            source, target = pair
-            self.client.copy_object(
-                Bucket=self.root.bucket,
-                Key=self.root.join(target).key,
-                CopySource={"Bucket": self.root.bucket, "Key": self.root.join(source).key},
-            )
-
-        with ThreadPoolExecutor(max_workers=self.COPY_CONCURRENCY) as pool:
-            list(pool.map(copy, pairs))
+    def at(self, uri: str, *, buffered: bool = False) -> S3Storage:
+        return S3Storage(uri, self.client, buffered=buffered)

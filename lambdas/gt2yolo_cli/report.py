@@ -70,14 +70,14 @@ def run_report(args: argparse.Namespace) -> str:
 
 def _current_version(dataset: Path, files: Any) -> tuple[Any, Path]:
     """The current version read by dataset keys, and its folder (where its report goes)."""
-    from gt2yolo.storage import FolderObjects
+    from gt2yolo.storage import LocalStorage
     from gt2yolo.versions import VersionView, read_index, read_pointer
 
-    objects = FolderObjects(dataset)
+    objects = LocalStorage(dataset)
     pointer = read_pointer(objects)
     if pointer is None:
         raise ConversionError(f"{dataset / POINTER} is unreadable")
-    view = VersionView(files, pointer.version, read_index(objects, pointer.version))
+    view = VersionView(objects, pointer.version, read_index(objects, pointer.version))
     return view, dataset / "versions" / pointer.version
 
 

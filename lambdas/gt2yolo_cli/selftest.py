@@ -268,16 +268,14 @@ def check_dataset(s3: Any, bucket: str, dataset: str, images_uri: str) -> int:
 def _current_version(s3: Any, bucket: str, dataset: str) -> Any:
     # Imported here: the CLI's startup (which lists this command) stays free of boto3.
     from gt2yolo.versions import VersionView, read_index, read_pointer
-    from gt2yolo_aws.s3 import S3DatasetFiles, S3VersionObjects
+    from gt2yolo_aws.s3 import S3Storage
 
     root = f"s3://{bucket}/{dataset}"
-    objects = S3VersionObjects(root, s3)
+    objects = S3Storage(root, s3, buffered=False)
     pointer = read_pointer(objects)
     if pointer is None:
         raise SelftestFailed(f"{root}current.json is missing or unreadable")
-    return VersionView(
-        S3DatasetFiles(root, s3), pointer.version, read_index(objects, pointer.version)
-    )
+    return VersionView(objects, pointer.version, read_index(objects, pointer.version))
 
 
 def compare_label_rows(image: SelftestImage, text: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from gt2yolo_aws.adapters import transient_errors
+from gt2yolo_aws.adapters import s3_storage_ports, transient_errors
 from workflow.convert import convert_request
 from workflow.models import ConversionRequest, FanOutStarted
 
@@ -28,7 +28,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(request.job_name)
     started = time.monotonic()
     with transient_errors():
-        outcome = convert_request(request, settings.convert_settings(), clients.s3())
+        outcome = convert_request(
+            request, settings.convert_settings(), s3_storage_ports(clients.s3())
+        )
     if isinstance(outcome, FanOutStarted):
         logger.info(
             "fan-out planned",

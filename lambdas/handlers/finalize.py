@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from gt2yolo_aws.adapters import transient_errors
+from gt2yolo_aws.adapters import s3_storage_ports, transient_errors
 from workflow.fan_out import finalize_fan_out
 from workflow.models import FanOutStarted
 
@@ -22,7 +22,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = parse(event=event, model=FanOutStarted)
     logger.set_correlation_id(started.job_name)
     with transient_errors():
-        outcome = finalize_fan_out(started, settings.finalize_settings(), clients.s3())
+        outcome = finalize_fan_out(
+            started, settings.finalize_settings(), s3_storage_ports(clients.s3())
+        )
     summary = outcome.summary
     logger.info(
         "merged",

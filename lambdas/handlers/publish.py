@@ -8,6 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from gt2yolo_aws.adapters import EventBridgeBus, SnsNotifier, transient_errors
+from gt2yolo_aws.s3 import S3Stores
 from workflow.models import PublishRequest
 from workflow.publish import publish_dataset
 
@@ -31,7 +32,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     with transient_errors():
         result = publish_dataset(
             outcome,
-            clients.s3(),
+            S3Stores(clients.s3()),
             SnsNotifier(clients.sns(), env.TOPIC_ARN),
             EventBridgeBus(clients.events(), env.EVENT_BUS_NAME, env.EVENT_SOURCE),
             env.KEEP_VERSIONS,

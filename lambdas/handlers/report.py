@@ -8,6 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from gt2yolo_aws.adapters import transient_errors
+from gt2yolo_aws.s3 import S3Stores
 from workflow.models import ConversionOutcome
 from workflow.report import report_dataset
 
@@ -22,7 +23,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcome = parse(event=event, model=ConversionOutcome)
     logger.set_correlation_id(outcome.job_name)
     with transient_errors():
-        summary = report_dataset(outcome, settings.report_settings(), clients.s3())
+        summary = report_dataset(outcome, settings.report_settings(), S3Stores(clients.s3()))
     logger.info("report", extra={"report": summary.model_dump()})
     if summary.skipped is None:
         metrics.add_metric(name="ReportsWritten", unit=MetricUnit.Count, value=1)

@@ -13,27 +13,24 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-from botocore.exceptions import ClientError
 from gt2yolo import ConversionOptions
 from gt2yolo.classes import ClassList, class_list_from_label_config
 from gt2yolo.fanout import DEFAULT_CHUNK_BYTES, plan_fan_out
 from gt2yolo.incremental import Baseline, convert_version
 from gt2yolo.split import SplitFractions
+from gt2yolo.storage import (
+    ObjectInfo,
+    ObjectMissing,
+    ObjectStore,
+    ReadDenied,
+    S3Uri,
+    object_at,
+    read_or_none,
+    store_manifest,
+)
 from gt2yolo.task_types import LabelTask
 from gt2yolo.versions import new_version_id, version_key
-from gt2yolo_aws.s3 import (
-    ImageReadDenied,
-    S3ImageSink,
-    S3Manifest,
-    S3Objects,
-    S3Storage,
-    S3Uri,
-    S3VersionObjects,
-    get_if_exists,
-    read_object,
-)
 from gt2yolo_config import defaults
 
 from workflow import dataset_lock
@@ -45,6 +42,7 @@ from workflow.models import (
     FanOutStarted,
     SuccessMarker,
 )
+from workflow.ports import StoragePorts
 
 SUCCESS_NAME = "_SUCCESS"
 # A fan-out's plan and its chunk list (the Distributed Map's ItemReader), beside the parts, in
@@ -84,40 +82,41 @@ class ConvertSettings:
 
 
 def convert_request(
-    request: ConversionRequest, settings: ConvertSettings, client: Any
+    request: ConversionRequest, settings: ConvertSettings, ports: StoragePorts
 ) -> ConversionOutcome | FanOutStarted:
     """Convert in this Lambda, or (above `fan_out_bytes`) plan the chunks of a fan-out."""
     prefix = settings.dataset_prefix(request.dataset_name)
     dataset_uri = f"s3://{settings.bucket}/{prefix}"
-    manifest = _head(client, request.manifest_uri)
-    fingerprint = fingerprint_of(request, settings, client, manifest)
-    marker = read_marker(client, settings.bucket, prefix)
+    dataset = ports.stores.at(dataset_uri)
+    manifest = _head(ports, request.manifest_uri)
+    fingerprint = fingerprint_of(request, settings, ports, manifest)
+    marker = read_marker(dataset)
     if marker is not None and marker.fingerprint == fingerprint:
         return _outcome(request, dataset_uri, fingerprint, marker.summary, marker.version)
     if settings.copy_images:
         # Before the lock and any write: images the stack may not read fail here, once.
         require_image_access(
-            S3Manifest(request.manifest_uri, client), settings.image_access, client
-        )
-    size = int(manifest.get("ContentLength", 0))
-    video = _is_video(request, client)
-    fan_out = size > settings.fan_out_bytes or (
-        video and _lines(request, client) > settings.sequences_per_chunk
+            store_manifest(ports.stores, request.manifest_uri), settings.image_access,
+            ports.sources,
+        )  # fmt: skip
+    video = _is_video(request, ports)
+    fan_out = manifest.size > settings.fan_out_bytes or (
+        video and _lines(request, ports) > settings.sequences_per_chunk
     )
     chunk_lines = settings.sequences_per_chunk if video else None
     hold = FAN_OUT_LOCK_HOLD if fan_out else dataset_lock.STALE_AFTER
-    token = dataset_lock.acquire(client, settings.bucket, prefix, hold=hold)
+    token = dataset_lock.acquire(dataset, hold=hold)
     try:
         # The current version, read under the lock: no other conversion flips it meanwhile.
-        baseline = Baseline.of(S3VersionObjects(dataset_uri, client))
+        baseline = Baseline.of(dataset)
         target = Target(dataset_uri, new_version_id(token=token), baseline)
         if fan_out:
-            return plan_request(request, settings, client, target, fingerprint, token, chunk_lines)
-        return _convert(request, settings, client, target).model_copy(
+            return plan_request(request, settings, ports, target, fingerprint, token, chunk_lines)
+        return _convert(request, settings, ports, target).model_copy(
             update={"fingerprint": fingerprint, "lock_token": token}
         )
     except BaseException:
-        dataset_lock.release(client, settings.bucket, prefix, token)
+        dataset_lock.release(dataset, token)
         raise
 
 
@@ -135,12 +134,12 @@ class Target:
 
 
 def conversion_options(
-    request: ConversionRequest, settings: ConvertSettings, client: Any
+    request: ConversionRequest, settings: ConvertSettings, ports: StoragePorts
 ) -> ConversionOptions:
     """Options for a single pass or a fan-out's survey (the version is set by who writes)."""
     return ConversionOptions(
         label_attribute=request.label_attribute,
-        class_list=_class_list(request.label_config_uri, client),
+        class_list=_class_list(request.label_config_uri, ports),
         verification_attribute=request.verification_attribute,
         accepted_verdicts=frozenset(request.accepted_verdicts),
         fractions=SplitFractions(settings.val_fraction, settings.test_fraction),
@@ -152,7 +151,7 @@ def conversion_options(
 def plan_request(
     request: ConversionRequest,
     settings: ConvertSettings,
-    client: Any,
+    ports: StoragePorts,
     target: Target,
     fingerprint: str,
     lock_token: str,
@@ -161,9 +160,9 @@ def plan_request(
     """Pass 1 over the manifest: the plan every chunk follows, and the chunk list for the Map.
 
     `chunk_lines`: cut every that many lines too (a video job's sequences per chunk)."""
-    options = conversion_options(request, settings, client)
+    options = conversion_options(request, settings, ports)
     plan = plan_fan_out(
-        [S3Manifest(request.manifest_uri, client)], options, settings.chunk_bytes,
+        [store_manifest(ports.stores, request.manifest_uri)], options, settings.chunk_bytes,
         chunk_lines=chunk_lines,
     )  # fmt: skip
     document = {
@@ -173,7 +172,7 @@ def plan_request(
         "version": target.version,
         "baseline": target.baseline.version,
     }
-    storage = S3Storage(target.version_uri, client)
+    storage = ports.stores.at(target.version_uri, buffered=True)
     try:
         storage.write_bytes(PLAN_NAME, json.dumps(document).encode())
         items = [chunk.as_item() for chunk in plan.chunks]
@@ -196,36 +195,36 @@ def plan_request(
     )
 
 
-def _is_video(request: ConversionRequest, client: Any) -> bool:
+def _is_video(request: ConversionRequest, ports: StoragePorts) -> bool:
     """Whether this is a video frame job: the job says so, else a dropped manifest's first
     lines do (their metadata type)."""
     if request.task:
         return LabelTask(request.task).video
-    location = S3Uri.parse(request.manifest_uri)
-    head = client.get_object(
-        Bucket=location.bucket, Key=location.key, Range=f"bytes=0-{VIDEO_SNIFF_BYTES - 1}"
-    )["Body"].read()
+    store, key = object_at(ports.stores, request.manifest_uri)
+    with store.open_binary(key, 0, VIDEO_SNIFF_BYTES) as stream:
+        head = stream.read()
     return any(task.value.encode() in head for task in LabelTask if task.video)
 
 
-def _lines(request: ConversionRequest, client: Any) -> int:
+def _lines(request: ConversionRequest, ports: StoragePorts) -> int:
     """Non-blank lines: a video manifest is one short line per sequence (streamed, not held)."""
-    return sum(1 for line in S3Manifest(request.manifest_uri, client).lines() if line.strip())
+    manifest = store_manifest(ports.stores, request.manifest_uri)
+    return sum(1 for line in manifest.lines() if line.strip())
 
 
 def _convert(
-    request: ConversionRequest, settings: ConvertSettings, client: Any, target: Target
+    request: ConversionRequest, settings: ConvertSettings, ports: StoragePorts, target: Target
 ) -> ConversionOutcome:
-    options = conversion_options(request, settings, client)
-    storage = S3Storage(target.dataset_uri, client)
-    sink = S3ImageSink(storage) if settings.copy_images else None
+    options = conversion_options(request, settings, ports)
+    storage = ports.stores.at(target.dataset_uri, buffered=True)
+    sink = ports.images.into(storage) if settings.copy_images else None
     try:
         written = convert_version(
-            [S3Manifest(request.manifest_uri, client)],
-            S3VersionObjects(target.dataset_uri, client), storage, options, target.version,
-            target.baseline, sink, S3Objects(client),
+            [store_manifest(ports.stores, request.manifest_uri)],
+            ports.stores.at(target.dataset_uri), storage, options, target.version,
+            target.baseline, sink, ports.sources,
         )  # fmt: skip
-    except ImageReadDenied as denied:  # a bucket first named after the manifest's head
+    except ReadDenied as denied:  # a bucket first named after the manifest's head
         raise access_denied(denied, settings.image_access) from denied
     finally:
         storage.close()
@@ -241,8 +240,11 @@ def _convert(
     )
 
 
-def _class_list(uri: str | None, client: Any) -> ClassList | None:
-    return None if uri is None else class_list_from_label_config(read_object(uri, client), uri)
+def _class_list(uri: str | None, ports: StoragePorts) -> ClassList | None:
+    if uri is None:
+        return None
+    store, key = object_at(ports.stores, uri)
+    return class_list_from_label_config(store.read_bytes(key), uri)
 
 
 def _outcome(
@@ -266,14 +268,14 @@ def _outcome(
 def fingerprint_of(
     request: ConversionRequest,
     settings: ConvertSettings,
-    client: Any,
-    manifest: dict[str, Any] | None = None,
+    ports: StoragePorts,
+    manifest: ObjectInfo | None = None,
 ) -> str:
     """Identity of a conversion's input: same fingerprint, same dataset."""
-    head = manifest or _head(client, request.manifest_uri)
+    head = manifest or _head(ports, request.manifest_uri)
     parts = {
-        "manifest": str(head.get("VersionId") or head["ETag"]),
-        "config": _etag(client, request.label_config_uri) if request.label_config_uri else None,
+        "manifest": head.version_id or head.etag,
+        "config": _etag(ports, request.label_config_uri) if request.label_config_uri else None,
         "attribute": request.label_attribute,
         "verification": [request.verification_attribute, sorted(request.accepted_verdicts)],
         "split": [settings.val_fraction, settings.test_fraction],
@@ -287,25 +289,22 @@ def fingerprint_of(
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def _etag(client: Any, uri: str) -> str:
-    head = _head(client, uri)
-    return str(head.get("VersionId") or head["ETag"])
+def _etag(ports: StoragePorts, uri: str) -> str:
+    head = _head(ports, uri)
+    return head.version_id or head.etag
 
 
-def _head(client: Any, uri: str) -> dict[str, Any]:
-    location = S3Uri.parse(uri)
+def _head(ports: StoragePorts, uri: str) -> ObjectInfo:
+    store, key = object_at(ports.stores, uri)
     try:
-        head = client.head_object(Bucket=location.bucket, Key=location.key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound", "403"):
-            # 403: Convert may not list where Ground Truth writes; absent or unreadable alike.
-            raise FileNotFoundError(f"{uri} does not exist (or is not readable)") from None
-        raise
-    return dict(head)
+        return store.stat(key)
+    except (ObjectMissing, ReadDenied):
+        # Refused: Convert may not list where Ground Truth writes; absent or unreadable alike.
+        raise FileNotFoundError(f"{uri} does not exist (or is not readable)") from None
 
 
-def read_marker(client: Any, bucket: str, prefix: str) -> SuccessMarker | None:
-    raw = get_if_exists(client, bucket, prefix + SUCCESS_NAME)
+def read_marker(dataset: ObjectStore) -> SuccessMarker | None:
+    raw = read_or_none(dataset, SUCCESS_NAME)
     if raw is None:
         return None
     try:

@@ -14,8 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-from gt2yolo_aws.s3 import get_if_exists
+from gt2yolo.storage import ObjectStore, read_or_none
 
 from workflow.errors import ConversionInProgress
 
@@ -24,13 +23,11 @@ STALE_AFTER = timedelta(minutes=16)
 
 
 def acquire(
-    client: Any,
-    bucket: str,
-    prefix: str,
+    store: ObjectStore,
     now: datetime | None = None,
     hold: timedelta = STALE_AFTER,
 ) -> str:
-    """Take the dataset's lock; return the token that releases it.
+    """Take the lock of the dataset at `store` (its root); return the token that releases it.
 
     `hold`: how long the holder may run before its lock counts as crashed (a fan-out conversion
     runs for longer than one Lambda).
@@ -39,31 +36,27 @@ def acquire(
     created_at = (now or datetime.now(UTC)).isoformat()
     body = json.dumps(
         {"token": token, "created_at": created_at, "hold_seconds": hold.total_seconds()}
-    )
-    key = prefix + LOCK_NAME
-    try:
-        client.put_object(Bucket=bucket, Key=key, Body=body.encode(), IfNoneMatch="*")
+    ).encode()
+    if store.create(LOCK_NAME, body):
         return token
-    except ClientError as exc:
-        if _code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
-            raise
-    held = _read(client, bucket, key)
+    held = _read(store)
     if held is not None and not _stale(held, now):
-        raise ConversionInProgress(f"s3://{bucket}/{key} is held since {held.get('created_at')}")
-    client.put_object(Bucket=bucket, Key=key, Body=body.encode())  # take over a crashed run's lock
+        raise ConversionInProgress(
+            f"{store.location(LOCK_NAME)} is held since {held.get('created_at')}"
+        )
+    store.write_bytes(LOCK_NAME, body)  # take over a crashed run's lock
     return token
 
 
-def release(client: Any, bucket: str, prefix: str, token: str) -> None:
+def release(store: ObjectStore, token: str) -> None:
     """Delete the lock if it is still ours (a stale-lock takeover may have replaced it)."""
-    key = prefix + LOCK_NAME
-    held = _read(client, bucket, key)
+    held = _read(store)
     if held is not None and held.get("token") == token:
-        client.delete_object(Bucket=bucket, Key=key)
+        store.delete_keys([LOCK_NAME])
 
 
-def _read(client: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    raw = get_if_exists(client, bucket, key)
+def _read(store: ObjectStore) -> dict[str, Any] | None:
+    raw = read_or_none(store, LOCK_NAME)
     if raw is None:
         return None
     try:
@@ -80,7 +73,3 @@ def _stale(held: dict[str, Any], now: datetime | None) -> bool:
     except (KeyError, ValueError, TypeError):
         return True
     return (now or datetime.now(UTC)) - created > hold
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))

@@ -24,6 +24,7 @@ from gt2yolo.fanout import (
 )
 from gt2yolo.incremental import Baseline, versioned
 from gt2yolo.split import SplitFractions
+from gt2yolo.storage import ObjectStore, ReadDenied, object_at, store_manifest
 from gt2yolo.versions import (
     INDEX_NAME,
     FileIndex,
@@ -31,16 +32,6 @@ from gt2yolo.versions import (
     dump_index,
     load_index,
     version_key,
-)
-from gt2yolo_aws.s3 import (
-    ImageReadDenied,
-    S3ImageSink,
-    S3Manifest,
-    S3Objects,
-    S3Storage,
-    S3Uri,
-    S3VersionObjects,
-    read_object,
 )
 
 from workflow import dataset_lock
@@ -54,6 +45,7 @@ from workflow.models import (
     ConversionSummary,
     FanOutStarted,
 )
+from workflow.ports import StoragePorts
 
 
 @dataclass(frozen=True)
@@ -71,8 +63,9 @@ class _Planned:
         return self.dataset_uri + version_key(self.version)
 
 
-def _load_plan(plan_uri: str, client: Any) -> _Planned:
-    document = json.loads(read_object(plan_uri, client))
+def _load_plan(plan_uri: str, ports: StoragePorts) -> _Planned:
+    store, key = object_at(ports.stores, plan_uri)
+    document = json.loads(store.read_bytes(key))
     return _Planned(
         ConversionRequest.model_validate(document["request"]),
         FanOutPlan.from_json(json.dumps(document["plan"])),
@@ -95,30 +88,32 @@ def _options(
     )
 
 
-def _baseline(planned: _Planned, client: Any) -> Baseline:
-    return Baseline.of_version(S3VersionObjects(planned.dataset_uri, client), planned.baseline)
+def _baseline(planned: _Planned, ports: StoragePorts) -> Baseline:
+    return Baseline.of_version(ports.stores.at(planned.dataset_uri), planned.baseline)
 
 
-def convert_chunk_task(task: ChunkTask, settings: ConvertSettings, client: Any) -> dict[str, Any]:
+def convert_chunk_task(
+    task: ChunkTask, settings: ConvertSettings, ports: StoragePorts
+) -> dict[str, Any]:
     """Convert one chunk; return its counts (the Map discards them: Finalize reads the parts)."""
-    planned = _load_plan(task.plan_uri, client)
+    planned = _load_plan(task.plan_uri, ports)
     chunk = Chunk.from_item(task.chunk)
-    storage = S3Storage(planned.dataset_uri, client)
+    storage = ports.stores.at(planned.dataset_uri, buffered=True)
     store, sink = versioned(
         storage,
         planned.version,
-        _baseline(planned, client),
-        S3ImageSink(storage) if settings.copy_images else None,
+        _baseline(planned, ports),
+        ports.images.into(storage) if settings.copy_images else None,
     )
     try:
         counters = convert_chunk(
-            planned.plan, chunk, S3Manifest(chunk.manifest, client), store,
-            _options(planned.request, settings, planned.version), sink, S3Objects(client),
+            planned.plan, chunk, store_manifest(ports.stores, chunk.manifest), store,
+            _options(planned.request, settings, planned.version), sink, ports.sources,
         )  # fmt: skip
         # Which files this chunk wrote or named: Finalize merges them into the version's index.
         store.write_bytes(chunk.prefix + INDEX_NAME, dump_index(store.entries))
         store.flush()
-    except ImageReadDenied as denied:  # Convert probed the manifest's head, not every bucket
+    except ReadDenied as denied:  # Convert probed the manifest's head, not every bucket
         raise access_denied(denied, settings.image_access) from denied
     finally:
         storage.close()
@@ -126,30 +121,30 @@ def convert_chunk_task(task: ChunkTask, settings: ConvertSettings, client: Any) 
 
 
 def finalize_fan_out(
-    started: FanOutStarted, settings: ConvertSettings, client: Any
+    started: FanOutStarted, settings: ConvertSettings, ports: StoragePorts
 ) -> ConversionOutcome:
     """Merge the parts into the version; on any error release the lock before raising."""
-    location = S3Uri.parse(started.dataset_uri)
+    dataset = ports.stores.at(started.dataset_uri)
     try:
         # Present (even null: moto's interpreter catches a failed Map without details) only
         # when the Map's Catch routed here.
         if "error" in started.model_fields_set:
             raise FanOutFailed(_chunk_failure(started.error or {}))
-        planned = _load_plan(started.plan_uri, client)
-        _require_every_chunk(client, S3Uri.parse(planned.version_uri), planned.plan)
-        parts = S3Storage(planned.version_uri, client)
-        storage = S3Storage(started.dataset_uri, client)
+        planned = _load_plan(started.plan_uri, ports)
+        parts = ports.stores.at(planned.version_uri, buffered=True)
+        _require_every_chunk(parts, planned.plan)
+        storage = ports.stores.at(started.dataset_uri, buffered=True)
         try:
             entries = _merged_index(parts, planned.plan)
             store, _ = versioned(storage, planned.version, Baseline(None, None), None)
             options = _options(planned.request, settings, planned.version)
             result = finalize(planned.plan, parts, store, options)
-            close_version(S3VersionObjects(started.dataset_uri, client), planned.version, entries)
+            close_version(dataset, planned.version, entries)
         finally:
             storage.close()
             parts.close()
     except BaseException:
-        dataset_lock.release(client, location.bucket, location.key, started.lock_token)
+        dataset_lock.release(dataset, started.lock_token)
         raise
     written = sum(1 for stored in entries.values() if stored.version == planned.version)
     return ConversionOutcome(
@@ -165,27 +160,21 @@ def finalize_fan_out(
     )
 
 
-def _merged_index(parts: S3Storage, plan: FanOutPlan) -> FileIndex:
+def _merged_index(parts: ObjectStore, plan: FanOutPlan) -> FileIndex:
     entries: FileIndex = {}
     for chunk in plan.chunks:
         entries.update(load_index(parts.read_bytes(chunk.prefix + INDEX_NAME)))
     return entries
 
 
-def _require_every_chunk(client: Any, dataset: S3Uri, plan: FanOutPlan) -> None:
+def _require_every_chunk(parts: ObjectStore, plan: FanOutPlan) -> None:
     """Each chunk writes its counters and its index last: a missing one is a chunk that did not
     finish.
 
     Checked even though a failed Map is caught before: a merge of partial parts would publish
     a dataset with images silently missing.
     """
-    paginator = client.get_paginator("list_objects_v2")
-    prefix = dataset.key + PARTS_PREFIX
-    present = {
-        item["Key"].removeprefix(dataset.key)
-        for page in paginator.paginate(Bucket=dataset.bucket, Prefix=prefix)
-        for item in page.get("Contents", [])
-    }
+    present = set(parts.list_keys(PARTS_PREFIX))
     missing = [
         c.index
         for c in plan.chunks

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
-from botocore.exceptions import ClientError
-from gt2yolo_aws.s3 import ImageReadDenied, S3Manifest, S3Uri, probe_image
+from gt2yolo.fanout import RangedManifest
+from gt2yolo.storage import ReadDenied, S3Uri, SourceObjects
 
 from workflow.errors import ImageAccessDenied
 
@@ -55,29 +54,41 @@ def _split(entry: str) -> tuple[str, str, str]:
     return entry.partition("/")
 
 
-def require_image_access(manifest: S3Manifest, access: ImageAccess, client: Any) -> int:
+def require_image_access(
+    manifest: RangedManifest, access: ImageAccess, sources: SourceObjects
+) -> int:
     """Raise ImageAccessDenied if S3 refuses an image of a bucket the manifest's head names;
     return how many buckets were probed."""
     first = first_image_per_bucket(manifest, HEAD_BYTES)
     for source in first.values():
         try:
-            probe_image(client, source)
-        except ImageReadDenied as denied:
+            probe_image(sources, source)
+        except ReadDenied as denied:
             raise access_denied(denied, access) from denied
     return len(first)
 
 
-def first_image_per_bucket(manifest: S3Manifest, head_bytes: int = HEAD_BYTES) -> dict[str, S3Uri]:
-    """The first image of each bucket named in the manifest's first `head_bytes` (lines that do
-    not parse are the conversion's business: they are skipped here)."""
-    first: dict[str, S3Uri] = {}
+def probe_image(sources: SourceObjects, source: S3Uri) -> None:
+    """Read the first byte of an image: raise ReadDenied if S3 refuses, return if it is
+    readable or missing (a missing image stays a counted rejection).
+
+    A GET, not a HEAD: it needs what a CopyObject from there needs (s3:GetObject, and kms:Decrypt
+    for an SSE-KMS object); a HEAD of an SSE-KMS object succeeds without the key.
+    """
     try:
-        lines = list(manifest.lines_between(0, head_bytes))
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "InvalidRange":
-            return first  # an empty manifest
-        raise
-    for line in lines:
+        sources.read(str(source), max_bytes=1)
+    except FileNotFoundError:
+        return  # missing (or empty): the conversion counts it
+
+
+def first_image_per_bucket(
+    manifest: RangedManifest, head_bytes: int = HEAD_BYTES
+) -> dict[str, S3Uri]:
+    """The first image of each bucket named in the manifest's first `head_bytes` (lines that do
+    not parse are the conversion's business: they are skipped here). An empty manifest names
+    none."""
+    first: dict[str, S3Uri] = {}
+    for line in list(manifest.lines_between(0, head_bytes)):
         try:
             record = json.loads(line)
             source = S3Uri.parse(record[SOURCE_REF])
@@ -90,11 +101,11 @@ def first_image_per_bucket(manifest: S3Manifest, head_bytes: int = HEAD_BYTES) -
     return first
 
 
-def access_denied(denied: ImageReadDenied, access: ImageAccess) -> ImageAccessDenied:
+def access_denied(denied: ReadDenied, access: ImageAccess) -> ImageAccessDenied:
     """The one error a user reads: the bucket, what S3 said, and what to set."""
-    bucket = denied.source.bucket
-    said = f"S3 refused {denied.operation} of {denied.source} ({denied.code})"
-    fix = _fix(bucket, denied.source.key, access)
+    bucket = denied.bucket
+    said = f"S3 refused {denied.operation} of {denied.uri} ({denied.code})"
+    fix = _fix(bucket, denied.key, access)
     return ImageAccessDenied(f"cannot read the images in bucket {bucket}: {said}. {fix}")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from gt2yolo.storage import ObjectStore, ObjectStores
 from gt2yolo.versions import (
     DEFAULT_KEEP,
     Pointer,
@@ -20,7 +20,6 @@ from gt2yolo.versions import (
     read_pointer,
     version_key,
 )
-from gt2yolo_aws.s3 import S3Uri, S3VersionObjects
 
 from workflow import dataset_lock
 from workflow.convert import SUCCESS_NAME, read_marker
@@ -46,12 +45,11 @@ class EventBus(Protocol):
 
 def publish_dataset(
     outcome: PublishRequest,
-    client: Any,
+    stores: ObjectStores,
     notifier: Notifier,
     bus: EventBus,
     keep_versions: int = DEFAULT_KEEP,
 ) -> PublishOutcome:
-    location = S3Uri.parse(outcome.dataset_uri)
     if outcome.already_published:
         return _result(outcome, False, "already published with the same input")
     if outcome.version is None:
@@ -64,7 +62,7 @@ def publish_dataset(
         published_at=datetime.now(UTC).isoformat(),
         version=outcome.version,
     )
-    objects = S3VersionObjects(outcome.dataset_uri, client)
+    objects = stores.at(outcome.dataset_uri)
     try:
         if _superseded(outcome, read_pointer(objects)):
             return _result(outcome, False, "the job's complete dataset is already current")
@@ -76,10 +74,10 @@ def publish_dataset(
             task=outcome.summary.task,
             job_name=outcome.job_name,
         )
-        first = _write_marker(client, location, marker)
+        first = _write_marker(objects, marker)
     finally:
         if outcome.lock_token:
-            dataset_lock.release(client, location.bucket, location.key, outcome.lock_token)
+            dataset_lock.release(objects, outcome.lock_token)
     if not first:
         return _result(outcome, False, "another execution published the same input")
     bus.put(DATASET_READY, ready_detail(outcome))
@@ -104,26 +102,15 @@ def _superseded(outcome: PublishRequest, current: Pointer | None) -> bool:
     )
 
 
-def _write_marker(client: Any, location: S3Uri, marker: SuccessMarker) -> bool:
+def _write_marker(dataset: ObjectStore, marker: SuccessMarker) -> bool:
     """Write `_SUCCESS`; False when an equal marker is already there (a duplicate run)."""
-    key = location.key + SUCCESS_NAME
     body = marker.model_dump_json(indent=2).encode()
-    try:
-        client.put_object(Bucket=location.bucket, Key=key, Body=body, IfNoneMatch="*")
+    if dataset.create(SUCCESS_NAME, body):
         return True
-    except ClientError as exc:
-        # 412: the marker exists; 409: a concurrent conditional write of it is in flight.
-        if exc.response.get("Error", {}).get("Code") not in (
-            "PreconditionFailed",
-            "412",
-            "ConditionalRequestConflict",
-            "409",
-        ):
-            raise
-    existing = read_marker(client, location.bucket, location.key)
+    existing = read_marker(dataset)
     if existing is not None and existing.fingerprint == marker.fingerprint:
         return False
-    client.put_object(Bucket=location.bucket, Key=key, Body=body)  # newer input replaces older
+    dataset.write_bytes(SUCCESS_NAME, body)  # newer input replaces older
     return True
 
 

@@ -7,17 +7,12 @@ bucket's Ground Truth prefix (`<job output>/annotations/worker-response/`).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from gt2yolo.insights.workers import WORKER_RESPONSE_FOLDER
+from gt2yolo.storage import ObjectStore, ObjectStores, S3Uri
 from gt2yolo.versions import VersionView, read_index, version_key
-from gt2yolo_aws.s3 import (
-    S3DatasetFiles,
-    S3ResponseFiles,
-    S3Storage,
-    S3Uri,
-    S3VersionObjects,
-)
 from gt2yolo_report import ReportOptions, build_report
 
 from workflow.models import ConversionOutcome, ReportSummary
@@ -25,6 +20,27 @@ from workflow.report_settings import ReportSettings
 
 # Ground Truth writes the output manifest here, relative to the job's output folder.
 OUTPUT_MANIFEST_SUFFIX = "manifests/output/output.manifest"
+RESPONSE_READS = 32
+
+
+class StoredResponses:
+    """Worker-response files under a store's root, listed then read in parallel."""
+
+    def __init__(self, store: ObjectStore, concurrency: int = RESPONSE_READS) -> None:
+        self.store = store
+        self.concurrency = concurrency
+
+    def _get(self, key: str) -> tuple[str, bytes]:
+        return key, self.store.read_bytes(key)
+
+    def files(self) -> Iterator[tuple[str, bytes]]:
+        # One small object per answer: thousands of GETs, so they overlap on a thread pool.
+        keys = (key for key in self.store.list_keys("") if key.endswith(".json"))
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="responses") as pool:
+            yield from pool.map(self._get, keys)
+
+    def location(self) -> str:
+        return self.store.location()
 
 
 def worker_responses_uri(outcome: ConversionOutcome, settings: ReportSettings) -> str | None:
@@ -43,18 +59,19 @@ def worker_responses_uri(outcome: ConversionOutcome, settings: ReportSettings) -
 
 
 def report_dataset(
-    outcome: ConversionOutcome, settings: ReportSettings, client: Any
+    outcome: ConversionOutcome, settings: ReportSettings, stores: ObjectStores
 ) -> ReportSummary:
     if outcome.already_published:
         return ReportSummary(skipped="already published: the report of that run stands")
     if outcome.version is None:
         raise ValueError("the conversion names no dataset version to report on")
     responses_uri = worker_responses_uri(outcome, settings)
-    responses = S3ResponseFiles(responses_uri, client) if responses_uri else None
+    responses = StoredResponses(stores.at(responses_uri)) if responses_uri else None
     # The report is part of the version it describes: written beside its tables, before the flip.
-    storage = S3Storage(outcome.dataset_uri + version_key(outcome.version), client)
-    index = read_index(S3VersionObjects(outcome.dataset_uri, client), outcome.version)
-    files = VersionView(S3DatasetFiles(outcome.dataset_uri, client), outcome.version, index)
+    storage = stores.at(outcome.dataset_uri + version_key(outcome.version), buffered=True)
+    dataset = stores.at(outcome.dataset_uri)
+    index = read_index(dataset, outcome.version)
+    files = VersionView(dataset, outcome.version, index)
     options = ReportOptions(settings.sample_size, settings.flagged_limit, outcome.dataset_name)
     try:
         result = build_report(files, storage, responses, options)

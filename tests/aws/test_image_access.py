@@ -10,7 +10,16 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from gt2yolo_aws.s3 import ImageReadDenied, S3ImageSink, S3Manifest, S3Storage, S3Uri, s3_client
+from gt2yolo_aws.adapters import s3_storage_ports
+from gt2yolo_aws.s3 import (
+    ImageReadDenied,
+    S3ImageSink,
+    S3Manifest,
+    S3Objects,
+    S3Storage,
+    S3Uri,
+    s3_client,
+)
 from moto import mock_aws
 from workflow.convert import ConvertSettings, convert_request
 from workflow.errors import ImageAccessDenied
@@ -125,7 +134,7 @@ def test_a_readable_a_missing_and_an_empty_image_pass_the_probe(s3: Any) -> None
         _line(f"s3://{ARCHIVE}/empty.jpg"),
         _line("s3://no-such-bucket-anywhere/x.jpg"),
     )
-    assert require_image_access(manifest, ImageAccess(STACK), s3) == 4
+    assert require_image_access(manifest, ImageAccess(STACK), S3Objects(s3)) == 4
 
 
 @pytest.mark.parametrize("code", ["AccessDenied", "AllAccessDisabled", "KMS.DisabledException"])
@@ -133,7 +142,7 @@ def test_a_refused_image_fails_the_probe(s3: Any, code: str) -> None:
     manifest = _manifest(s3, _line(f"s3://{CUSTOMER}/cats/1.jpg"))
     refused = Refused(s3, CUSTOMER, code=code)
     with pytest.raises(ImageAccessDenied, match=f"bucket {CUSTOMER}: S3 refused GetObject"):
-        require_image_access(manifest, ImageAccess(STACK), refused)
+        require_image_access(manifest, ImageAccess(STACK), S3Objects(refused))
 
 
 # --- what the error says ---------------------------------------------------------------------
@@ -222,7 +231,7 @@ def test_convert_refused_by_an_image_bucket_fails_before_writing_anything(s3: An
     request = _request(s3, f"s3://{CUSTOMER}/cats/1.jpg")
     refused = Refused(s3, CUSTOMER)
     with pytest.raises(ImageAccessDenied, match="-c imageBuckets=customer-images`"):
-        convert_request(request, ConvertSettings(STACK), refused)
+        convert_request(request, ConvertSettings(STACK), s3_storage_ports(refused))
     assert _datasets(s3) == []  # not even the lock
     assert refused.calls[-1] == f"GetObject {CUSTOMER}"  # the probe, and no copy
     assert not [call for call in refused.calls if call.startswith("CopyObject")]
@@ -237,7 +246,7 @@ def test_convert_refused_by_a_bucket_past_the_head_fails_with_the_same_error(
     s3.put_object(Bucket=CUSTOMER, Key="cats/1.jpg", Body=b"jpeg")
     request = _request(s3, f"s3://{CUSTOMER}/cats/1.jpg")
     with pytest.raises(ImageAccessDenied, match="S3 refused CopyObject of s3://customer-images/"):
-        convert_request(request, ConvertSettings(STACK), Refused(s3, CUSTOMER))
+        convert_request(request, ConvertSettings(STACK), s3_storage_ports(Refused(s3, CUSTOMER)))
     assert "datasets/cats/_LOCK" not in _datasets(s3)  # released for the next attempt
     assert "datasets/cats/_SUCCESS" not in _datasets(s3)
 
@@ -245,7 +254,7 @@ def test_convert_refused_by_a_bucket_past_the_head_fails_with_the_same_error(
 def test_convert_counts_a_missing_image_in_a_readable_bucket_as_not_found(s3: Any) -> None:
     s3.put_object(Bucket=CUSTOMER, Key="cats/1.jpg", Body=b"jpeg")
     request = _request(s3, f"s3://{CUSTOMER}/cats/1.jpg", f"s3://{CUSTOMER}/cats/gone.jpg")
-    outcome = convert_request(request, ConvertSettings(STACK), s3)
+    outcome = convert_request(request, ConvertSettings(STACK), s3_storage_ports(s3))
     version = outcome.version
     report = json.loads(version_files(s3, STACK, "datasets/cats/", version)["report.json"])
     assert report["rejected"] == {"image_not_found": 1}

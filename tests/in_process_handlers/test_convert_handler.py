@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from gt2yolo.errors import ConversionError
+from gt2yolo_aws.s3 import S3Storage
 from pydantic import ValidationError
 from workflow import dataset_lock
 from workflow.errors import ConversionInProgress
@@ -172,11 +173,15 @@ def test_malformed_request_is_refused_by_the_parser(convert, conversion_request)
 # -- one conversion per dataset at a time ----------------------------------------------------
 
 
+def _dataset(bucket: Any) -> S3Storage:
+    return S3Storage(f"s3://{bucket.name}/{PREFIX}", bucket.client, buffered=False)
+
+
 def test_second_convert_while_lock_is_held_is_conversion_in_progress(
     convert, conversion_request, bucket
 ) -> None:
     # Given another execution holds the dataset's lock (taken just now)
-    token = dataset_lock.acquire(bucket.client, bucket.name, PREFIX)
+    token = dataset_lock.acquire(_dataset(bucket))
     # When convert runs for the same dataset
     with pytest.raises(ConversionInProgress, match="_LOCK is held since"):
         convert(conversion_request)
@@ -188,7 +193,7 @@ def test_second_convert_while_lock_is_held_is_conversion_in_progress(
 def test_stale_lock_of_a_crashed_run_is_taken_over(convert, conversion_request, bucket) -> None:
     # Given a lock taken 17 minutes ago (longer than any Lambda runs: its run crashed)
     crashed = datetime.now(UTC) - timedelta(minutes=17)
-    stale = dataset_lock.acquire(bucket.client, bucket.name, PREFIX, now=crashed)
+    stale = dataset_lock.acquire(_dataset(bucket), now=crashed)
     # When convert runs
     outcome = convert(conversion_request)
     # Then it takes the lock over and converts
@@ -202,7 +207,7 @@ def test_lock_younger_than_the_stale_limit_is_respected(
 ) -> None:
     # Given a lock taken 14 minutes ago (its Lambda may still be running)
     recent = datetime.now(UTC) - timedelta(minutes=14)
-    dataset_lock.acquire(bucket.client, bucket.name, PREFIX, now=recent)
+    dataset_lock.acquire(_dataset(bucket), now=recent)
     # When convert runs / Then it waits its turn
     with pytest.raises(ConversionInProgress):
         convert(conversion_request)

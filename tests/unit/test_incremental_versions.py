@@ -19,7 +19,7 @@ from gt2yolo.classes import class_list_from_label_config
 from gt2yolo.errors import ConversionError
 from gt2yolo.incremental import Baseline, VersionResult, convert_version
 from gt2yolo.split import SplitFractions
-from gt2yolo.storage import FolderObjects, LocalManifest, LocalStorage, MirrorImageSink, S3Mirror
+from gt2yolo.storage import LocalManifest, LocalStorage, MirrorImageSink, S3Mirror
 from gt2yolo.versions import (
     INDEX_NAME,
     POINTER,
@@ -58,7 +58,7 @@ class Dataset:
 
     def __init__(self, root: Path, mirror: Path) -> None:
         self.root = root
-        self.objects = FolderObjects(root)
+        self.objects = LocalStorage(root)
         self.mirror = S3Mirror(mirror)
 
     def convert(self, lines: Sequence[str], version: str, keep: int = 3) -> VersionResult:
@@ -309,7 +309,7 @@ def test_garbage_collection_keeps_every_file_a_kept_version_names(
 
 def test_keep_must_be_at_least_one(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        publish_version(FolderObjects(tmp_path), _version(1), keep=0)
+        publish_version(LocalStorage(tmp_path), _version(1), keep=0)
 
 
 def test_the_stable_data_yaml_is_the_current_versions_entry_file(
