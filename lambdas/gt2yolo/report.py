@@ -2,7 +2,7 @@
 
 Two models. `ConversionReport` holds the running totals of a pass (and what a fan-out chunk
 hands to the merge). `ReportDocument` is report.json itself, typed: the part every task writes
-and one `TaskSection` for what only the dataset's task says (`gt2yolo.sections`); it writes the
+and one `TaskSection` for what only the dataset's task says (`gt2yolo/tasks/<task>/report.py`); it writes the
 document (`as_dict`) and reads it back (`parse`) for report.html.
 
 Reading is tolerant because the page renders the report.json of every earlier gt2yolo: the
@@ -180,7 +180,7 @@ class ConversionReport:
 class TaskSection:
     """What report.json says only for one task, under its own key (`key`; None: nothing).
 
-    A task's section (`gt2yolo.sections`) is a frozen dataclass whose every field has a
+    A task's section (`gt2yolo/tasks/<task>/report.py`) is a frozen dataclass whose every field has a
     default: the value the page shows when an earlier gt2yolo did not write the key. This base
     is the running totals' stand-in (`ConversionReport.document`): no section yet."""
 

@@ -34,7 +34,6 @@ from gt2yolo.insights.dataset import (
     parse_label_file,
     parse_polygon_file,
     read_classes,
-    read_report,
     rejected_lines,
 )
 from gt2yolo.insights.page import (
@@ -45,6 +44,7 @@ from gt2yolo.insights.page import (
     WorkerSection,
     render_page,
 )
+from gt2yolo.insights.report_file import read_report
 from gt2yolo.insights.sampling import DEFAULT_FLAGGED_LIMIT, DEFAULT_SAMPLE, choose_previews
 from gt2yolo.insights.stats import DatasetStats
 from gt2yolo.insights.video import (
@@ -68,9 +68,9 @@ from gt2yolo.insights.workers import (
     workers_csv,
     workers_daily_csv,
 )
-from gt2yolo.sections.video import VideoSection
 from gt2yolo.storage import Storage
 from gt2yolo.task_types import YoloTask
+from gt2yolo.tasks.video.report import VideoSection
 
 from gt2yolo_report.draw import Drawn, draw_classes, draw_polygons, draw_preview
 

@@ -130,7 +130,7 @@ def test_only_the_segmentation_writer_imports_the_mask_tracer() -> None:
     # where it traces masks (so a fan-out's merge writes a segmentation dataset without OpenCV)
     assert _importers_of("gt2yolo.tasks.segment.masks") == {"tasks/segment/yolo.py": False}
     # And that writer only from inside a function (for a segmentation job), never at import
-    assert _importers_of("gt2yolo.tasks.segment.yolo") == {"tasks/segment/__init__.py": False}
+    assert _importers_of("gt2yolo.tasks.segment.yolo") == {"tasks/segment/task.py": False}
 
 
 def test_a_bounding_box_conversion_never_loads_opencv_or_numpy(tmp_path: Path) -> None:

@@ -1,118 +1,65 @@
-"""No import circles between the modules under lambdas/, module-level or inside functions.
+"""The import rules of `lambdas/`, read from the source (tests/import_graph.py).
 
-The graph is read from the files (`ast`), not by importing them: `import a.b`, `from a import b`
-(an edge to the submodule a.b when b is one, else to a) and relative imports, wherever they
-stand in a file (a lazy import inside a function is an edge too: it hides a circle, it does not
-remove it). A package's `__init__` is a node of its own: importing a.b runs a/__init__ first,
-but that is not an edge of a.b's.
+- No import circle between files: a module never imports, directly or through others, a module
+  that imports it (module level or lazily inside a function: a lazy import only hides one).
+- The use cases (`workflow`) see ports only: no AWS SDK and no adapter package.
+- The core (`gt2yolo`) imports no handler, use case, adapter or CLI.
 """
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
-LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
+from tests.import_graph import import_graph
 
-# Circles outside the conversion core and the CLI, being removed on another branch: a circle is
-# allowed only if all its modules are in such a package (the lead removes this at merge).
-KNOWN_CIRCLE_PACKAGES = {
-    "gt2yolo.insights",  # the report page and its task sections (the report-page branch)
-}
-
-
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(LAMBDAS).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
+# What a use case may not import: the AWS SDK and our adapters of it.
+SDK = {"boto3", "botocore", "s3transfer", "aws_lambda_powertools"}
+ADAPTERS = "gt2yolo_aws"
+OUTER_LAYERS = ("handlers", "workflow", "gt2yolo_aws", "gt2yolo_cli")
 
 
-def _modules() -> dict[str, Path]:
-    return {_module_name(path): path for path in sorted(LAMBDAS.rglob("*.py"))}
-
-
-def _imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
-    """The modules under lambdas/ that the file imports, anywhere in it."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                module = ".".join([*base, *([node.module] if node.module else [])])
-            else:
-                module = node.module or ""
-            for alias in node.names:
-                submodule = f"{module}.{alias.name}"
-                found.add(submodule if submodule in known else module)
-    return {module for module in found if module in known and module != name}
-
-
-def import_graph() -> dict[str, set[str]]:
-    known = _modules()
-    return {name: _imports(name, path, known) for name, path in known.items()}
-
-
-def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
-    seen: set[str] = set()
-    todo = list(graph[start])
-    while todo:
-        module = todo.pop()
-        if module not in seen:
-            seen.add(module)
-            todo.extend(graph[module])
-    return seen
-
-
-def circles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """The groups of modules that import one another, directly or not, each sorted: modules a
-    and b are in one when each reaches the other (a few hundred modules: plain searches)."""
-    reach = {module: _reachable(graph, module) for module in graph}
-    found: list[list[str]] = []
-    placed: set[str] = set()
-    for module in sorted(graph):
-        if module in placed or module not in reach[module]:
-            continue
-        group = sorted(other for other in reach[module] if module in reach[other])
-        placed.update(group)
-        found.append(group)
-    return found
-
-
-def _known(component: list[str]) -> bool:
-    return any(
-        all(m == p or m.startswith(p + ".") for m in component) for p in KNOWN_CIRCLE_PACKAGES
-    )
-
-
-def test_the_graph_sees_the_modules_and_their_imports() -> None:
-    # Given the import graph of lambdas/
+def test_the_graph_sees_the_packages_these_rules_are_about() -> None:
+    # Given the import graph; Then it holds the packages below (so no rule is vacuous)
     graph = import_graph()
-
-    # Then it holds the core, the CLI and the handlers, and edges of each kind of import
-    assert {"gt2yolo.convert", "gt2yolo.tasks.registry", "gt2yolo_cli.main"} <= set(graph)
-    assert "gt2yolo.tasks.registry" in graph["gt2yolo.convert"]  # from a import b
-    assert "gt2yolo.tasks.detect" in graph["gt2yolo.tasks.registry"]  # from a import <module>
-    assert "gt2yolo.tasks.segment.yolo" in graph["gt2yolo.tasks.segment"]  # inside a function
+    tops = {module.split(".")[0] for module in graph.files}
+    assert tops >= {"gt2yolo", "gt2yolo_aws", "gt2yolo_cli", "handlers", "workflow"}
+    assert graph.edges["handlers.convert"], "a handler imports something"
 
 
-def test_circles_are_found_and_named() -> None:
-    # Given a graph with a circle of three modules and a module outside it
-    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set()}
+def test_no_module_under_lambdas_imports_itself_through_others() -> None:
+    # Given every file under lambdas/ and every import it makes (module level or lazy)
+    # Then no group of files imports each other
+    circles = import_graph().cycles()
+    assert circles == [], "import circles: " + "; ".join(" <-> ".join(c) for c in circles)
 
-    # Then the circle is found, and only it
-    assert circles(graph) == [["a", "b", "c"]]
+
+def test_a_circle_would_be_found(tmp_path: Path) -> None:
+    # Given two modules importing each other, one of them lazily
+    root = tmp_path / "lambdas"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "a.py").write_text("from pkg.b import thing\n")
+    (root / "pkg" / "b.py").write_text("def thing():\n    from pkg import a\n")
+    # Then the check names them
+    assert import_graph(root).cycles() == [["pkg.a", "pkg.b"]]
 
 
-def test_no_module_under_lambdas_is_in_an_import_circle() -> None:
-    # Given the import graph of every file under lambdas/
+def test_use_cases_import_no_aws_sdk_and_no_adapter() -> None:
+    # Given every module of the use cases (workflow)
     graph = import_graph()
+    use_cases = [m for m in graph.files if m.split(".")[0] == "workflow"]
+    assert use_cases
+    # Then none imports boto3, botocore (or Powertools), or gt2yolo_aws, at any level
+    wrong = {m: sorted(graph.external[m] & SDK) for m in use_cases if graph.external[m] & SDK}
+    wrong |= {m: sorted(e for e in graph.edges[m] if e.split(".")[0] == ADAPTERS)
+              for m in use_cases if any(e.split(".")[0] == ADAPTERS for e in graph.edges[m])}  # fmt: skip
+    assert not wrong, f"use cases importing the SDK or an adapter: {wrong}"
 
-    # When looking for circles (outside the packages whose circles are known, for now)
-    found = [component for component in circles(graph) if not _known(component)]
 
-    # Then there is none
-    assert found == [], "import circles: " + "; ".join(" <-> ".join(c) for c in found)
+def test_the_core_imports_nothing_of_the_layers_around_it() -> None:
+    # Given the core's modules; Then none imports a handler, use case, adapter or the CLI
+    graph = import_graph()
+    core = [m for m in graph.files if m.split(".")[0] == "gt2yolo"]
+    wrong = {m: sorted(e for e in graph.edges[m] if e.split(".")[0] in OUTER_LAYERS)
+             for m in core if any(e.split(".")[0] in OUTER_LAYERS for e in graph.edges[m])}  # fmt: skip
+    assert not wrong, f"core modules importing outer layers: {wrong}"

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from gt2yolo.errors import ConversionError
 from gt2yolo.report import ConversionReport, ManifestSummary, ReportDocument, TaskCounts
-from gt2yolo.sections import SECTIONS, parse_report
-from gt2yolo.sections.classify import ClassifyCounts, ClassifySection
-from gt2yolo.sections.detect import DetectSection
-from gt2yolo.sections.segment import SegmentCounts, SegmentSection
-from gt2yolo.sections.video import VideoCounts, VideoSection
+from gt2yolo.tasks.classify.report import ClassifyCounts, ClassifySection
+from gt2yolo.tasks.detect.report import DetectSection
+from gt2yolo.tasks.registry import SECTIONS, parse_report
+from gt2yolo.tasks.segment.report import SegmentCounts, SegmentSection
+from gt2yolo.tasks.video.report import VideoCounts, VideoSection
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -270,13 +270,16 @@ def _imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("name", ["detect", "segment", "classify", "video"])
 def test_a_task_section_imports_only_the_report_model_and_the_standard_library(name: str) -> None:
-    imports = _imports(LAMBDAS / "gt2yolo" / "sections" / f"{name}.py")
+    imports = _imports(LAMBDAS / "gt2yolo" / "tasks" / name / "report.py")
     outside = {m for m in imports if m.split(".")[0] not in sys.stdlib_module_names}
     assert outside <= {"gt2yolo.report"}, outside
 
 
-@pytest.mark.parametrize("name", ["parts", "shape_sections", "classify_sections", "video_sections"])
-def test_the_page_s_sections_never_import_the_page(name: str) -> None:
-    imports = _imports(LAMBDAS / "gt2yolo" / "insights" / f"{name}.py")
+@pytest.mark.parametrize(
+    "path",
+    ["insights/parts.py", "tasks/detect/page.py", "tasks/classify/page.py", "tasks/video/page.py"],
+)
+def test_the_page_s_sections_never_import_the_page(path: str) -> None:
+    imports = _imports(LAMBDAS / "gt2yolo" / path)
     assert "gt2yolo.insights.page" not in imports
-    assert "gt2yolo.insights" not in imports or name == "video_sections"  # shape_sections only
+    assert "gt2yolo.insights" not in imports

@@ -10,7 +10,7 @@ from gt2yolo.insights.colors import name_color
 from gt2yolo.insights.page import CSP, PageData, PreviewTile, WorkerSection, render_page
 from gt2yolo.insights.stats import DatasetStats
 from gt2yolo.insights.workers import Agreement, DailyCount, WorkerSummary
-from gt2yolo.sections import parse_report
+from gt2yolo.tasks.registry import parse_report
 
 EVIL = '<script>alert("x")</script>'
 

@@ -20,9 +20,9 @@ from gt2yolo.insights.colors import name_color, rgb
 from gt2yolo.insights.dataset import (
     LocalDatasetFiles,
     YoloPolygon,
-    dataset_task,
     parse_polygon_file,
 )
+from gt2yolo.insights.report_file import dataset_task
 from gt2yolo.storage import LocalStorage
 from gt2yolo.task_types import YoloTask
 from gt2yolo_cli.main import main

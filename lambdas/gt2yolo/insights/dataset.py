@@ -22,8 +22,6 @@ from typing import Any, Protocol
 
 from gt2yolo.errors import ConversionError
 from gt2yolo.records import YoloBox
-from gt2yolo.report import ReportDocument
-from gt2yolo.sections import parse_report
 from gt2yolo.task_types import YoloTask
 from gt2yolo.writers import (
     ANNOT_CSV,
@@ -145,16 +143,6 @@ def read_report_json(files: DatasetFiles) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ConversionError(f"{files.location(REPORT_JSON)} is not a JSON object")
     return document
-
-
-def read_report(files: DatasetFiles) -> ReportDocument:
-    """report.json, typed; ConversionError for a task or a value this gt2yolo cannot show."""
-    return parse_report(read_report_json(files))
-
-
-def dataset_task(report: dict[str, Any]) -> YoloTask:
-    """report.json's `task`; datasets written before it existed are detection datasets."""
-    return YoloTask(parse_report(report).task)
 
 
 def read_classes(files: DatasetFiles) -> list[str]:

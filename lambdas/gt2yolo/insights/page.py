@@ -6,19 +6,19 @@ full-size JPEG under `previews/` (works next to the dataset). A Content-Security
 allows only inline styles and data: images makes any stray reference fail closed, offline.
 Every user-provided string (class names, worker ids, file names, details) is escaped.
 
-The sections follow report.json's task section (`gt2yolo.sections`), one `PageSections` each:
-detection and segmentation datasets share theirs (`shape_sections`: labels per class, per image,
-their sizes, splits), named for boxes or for polygons and regions; classification datasets get
-theirs from `classify_sections`. A detection dataset of video frames (report.json has a `video`
-section) adds its sequences and tracks (`video_sections`) and shows its previews by sequence.
-The section modules build on `parts`, never on this module.
+The sections follow report.json's task section, one `PageSections` each, which each task names
+(`gt2yolo.tasks.registry.PAGES`): detection and segmentation datasets share theirs
+(`tasks/detect/page.py`: labels per class, per image, their sizes, splits), named for boxes or
+for polygons and regions; classification datasets get theirs from `tasks/classify/page.py`. A
+detection dataset of video frames (report.json has a `video` section) adds its sequences and
+tracks (`tasks/video/page.py`) and shows its previews by sequence. The task pages build on
+`parts`, never on this module.
 """
 
 from __future__ import annotations
 
 from html import escape
 
-from gt2yolo.insights import classify_sections, shape_sections, video_sections
 from gt2yolo.insights.markup import code, note_paragraphs
 from gt2yolo.insights.parts import (
     REJECTED_SHOWN,
@@ -28,11 +28,8 @@ from gt2yolo.insights.parts import (
     WorkerSection,
     worker_colors,
 )
-from gt2yolo.report import ReportDocument, TaskSection
-from gt2yolo.sections.classify import ClassifySection
-from gt2yolo.sections.detect import DetectSection
-from gt2yolo.sections.segment import SegmentSection
-from gt2yolo.sections.video import VideoSection
+from gt2yolo.report import ReportDocument
+from gt2yolo.tasks.registry import PAGES
 
 __all__ = [
     "CSP", "REJECTED_SHOWN", "REPORT_HTML", "PageData", "PageSections", "PreviewTile",
@@ -60,18 +57,9 @@ vertical-align:-1px}.note{color:#5b6575}
 """
 
 
-# Each task section's page; a report.json's section is always one of gt2yolo.sections.SECTIONS.
-_PAGES: dict[type[TaskSection], PageSections] = {
-    DetectSection: shape_sections.SECTIONS,
-    SegmentSection: shape_sections.SECTIONS,
-    ClassifySection: classify_sections.SECTIONS,
-    VideoSection: video_sections.SECTIONS,
-}
-
-
 def page_sections(report: ReportDocument) -> PageSections:
     try:
-        return _PAGES[type(report.section)]
+        return PAGES[type(report.section)]
     except KeyError:
         raise ValueError(f"no page for a {type(report.section).__name__}") from None
 

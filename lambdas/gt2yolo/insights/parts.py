@@ -2,7 +2,7 @@
 dataset lays it out (`PageSections`), and the sections every task's page uses (rejections,
 labelers, previews).
 
-Each task's sections (`shape_sections`, `classify_sections`, `video_sections`) import these;
+Each task's page sections (`gt2yolo/tasks/<task>/page.py`) import these;
 `page` picks one `PageSections` by report.json's task section and renders it. Nothing here
 imports the page or a task's sections.
 """
@@ -23,9 +23,9 @@ from gt2yolo.insights.stats import DatasetStats
 from gt2yolo.insights.video import VideoStats
 from gt2yolo.insights.workers import DailyCount, WorkerSummary
 from gt2yolo.report import ReportDocument
-from gt2yolo.sections.segment import SegmentSection
-from gt2yolo.sections.video import VideoSection
 from gt2yolo.task_types import YoloTask
+from gt2yolo.tasks.segment.report import SegmentSection
+from gt2yolo.tasks.video.report import VideoSection
 
 REJECTED_SHOWN = 200
 

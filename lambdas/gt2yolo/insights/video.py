@@ -1,7 +1,7 @@
 """A dataset of video frames, by sequence: frames and boxes per sequence, tracks and their
 lengths, and which frames to preview (a few per sequence, evenly spaced in time).
 
-report.json's `video` section (`gt2yolo.sections.video`) marks such a dataset; the numbers come from images.csv's
+report.json's `video` section (`gt2yolo.tasks.video.report`) marks such a dataset; the numbers come from images.csv's
 `sequence` and `frame_number` columns and annot.csv's `track_id` (tracking jobs). Rows without
 them (a plain detection dataset) are skipped and the numbers stay empty. Memory grows with the
 sequences and tracks, never with the frames or boxes: the previewed frames are picked in a

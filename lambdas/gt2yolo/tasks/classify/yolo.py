@@ -23,10 +23,10 @@ from typing import Any, TextIO
 from gt2yolo.passes import Placed, TaskPass
 from gt2yolo.paths import name_key
 from gt2yolo.records import BoxDrop, ClassifiedImage, ImageClass, LineRejection, RejectedLine
-from gt2yolo.sections.classify import ClassifyCounts, ClassifySection
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
 from gt2yolo.task_types import LabelTask
+from gt2yolo.tasks.classify.report import ClassifyCounts, ClassifySection
 from gt2yolo.writers import CLASSES_TXT, LIST_SEPARATOR, DatasetWriter, image_key
 
 ANNOT_COLUMNS = (

@@ -21,9 +21,9 @@ from gt2yolo.excerpts import shortened
 from gt2yolo.image_header import HEAD_BYTES, UnknownImageSize, image_size
 from gt2yolo.passes import Placed, TaskPass
 from gt2yolo.records import BoxDrop, BoxStatus, LineRejection, RejectedLine, SegmentedImage
-from gt2yolo.sections.segment import SegmentCounts, SegmentSection
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
+from gt2yolo.tasks.segment.report import SegmentCounts, SegmentSection
 from gt2yolo.writers import DatasetWriter, image_key, label_key
 
 if TYPE_CHECKING:

@@ -49,7 +49,6 @@ from gt2yolo.records import (
     RejectedLine,
     VideoSequence,
 )
-from gt2yolo.sections.video import VideoCounts, VideoSection
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
 from gt2yolo.tasks.detect.rules import evaluate_boxes
@@ -69,6 +68,7 @@ from gt2yolo.tasks.video.reader import (
     parse_seq_labels,
     parse_sequence,
 )
+from gt2yolo.tasks.video.report import VideoCounts, VideoSection
 from gt2yolo.writers import image_key, label_key
 
 VIDEO_ANNOT_COLUMNS = (*ANNOT_COLUMNS, "sequence", "frame_number", "track_id", "object_id")

@@ -14,7 +14,7 @@ from gt2yolo.insights.charts import Bar, Series, bar_chart, column_chart, stacke
 from gt2yolo.insights.colors import name_color
 from gt2yolo.insights.markup import count_tiles, note_paragraphs, section, swatch, table
 from gt2yolo.insights.parts import PageData, PageSections, gallery, labelers, rejections_section
-from gt2yolo.sections.classify import ClassifySection
+from gt2yolo.tasks.classify.report import ClassifySection
 
 # Pairs of classes shown in the co-occurrence table, most frequent first.
 PAIRS_SHOWN = 20

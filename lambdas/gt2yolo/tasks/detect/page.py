@@ -12,7 +12,7 @@ from gt2yolo.insights.colors import name_color
 from gt2yolo.insights.markup import count_tiles, note_paragraphs, section, swatch, table
 from gt2yolo.insights.parts import PageData, PageSections, gallery, labelers, rejections_section
 from gt2yolo.insights.stats import COCO_LABELS, SIZE_LABELS
-from gt2yolo.sections.segment import SegmentSection
+from gt2yolo.tasks.segment.report import SegmentSection
 
 
 def _segmentation(data: PageData) -> SegmentSection | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from html import escape
 
-from gt2yolo.insights import shape_sections
 from gt2yolo.insights.charts import Bar, bar_chart, column_chart
 from gt2yolo.insights.colors import name_color
 from gt2yolo.insights.markup import count_tiles, note_paragraphs, section, swatch, table
@@ -20,7 +19,8 @@ from gt2yolo.insights.parts import (
     tile,
 )
 from gt2yolo.insights.video import VideoStats
-from gt2yolo.sections.video import VideoSection
+from gt2yolo.tasks.detect import page as shape_sections
+from gt2yolo.tasks.video.report import VideoSection
 
 KIND = "YOLO dataset of video frames"
 # Sequences charted; the table lists them all.
