@@ -28,7 +28,7 @@ from localrun.synth import synthesize
 from samples.detection import CUSTOMER_IMAGES, SampleJob, make_sample_job, relabeled
 
 MANIFEST_KEY = "manifests/bench/relabel.manifest"
-TARGET_RATIO = 0.03  # issue 14: a 1% rerun makes <= 3% of a full run's requests
+TARGET_RATIO = 0.03  # the target: a 1% rerun makes <= 3% of a full run's requests
 CONVERSION = ("Convert", "ConvertChunk", "Finalize", "Publish")
 
 

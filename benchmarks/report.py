@@ -1,4 +1,4 @@
-"""Medians, ratios, the targets (issue 5: boxes; issue 12: masks), tables as text, Markdown, JSON."""
+"""Medians, ratios, the targets (boxes, masks), tables as text, Markdown, JSON."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from benchmarks.measure import BOXES, CONTENDER_NAMES, MASKS, RunResult
 
-# Issue 14: every core (the default) at most the floor's time; one process at most 1.3x.
+# Every core (the default) at most the floor's time; one process at most 1.3x.
 FLOOR_RATIO_TARGET = 1.0
 JOBS1_FLOOR_RATIO_TARGET = 1.3
 FLOOR_RATIO_SIZE = 100_000
@@ -19,7 +19,7 @@ BASELINE_SPEEDUP_TARGET = 10.0
 BASELINE_SPEEDUP_SIZE = 10_000
 RSS_TARGET_MB = 150.0
 RSS_TARGET_SIZE = 1_000_000
-# Segmentation (issue 12): against the mask floor at the largest size, and peak RSS flat in
+# Segmentation: against the mask floor at the largest size, and peak RSS flat in
 # the number of images (the largest size's at most this much above the smallest size's).
 MASK_FLOOR_RATIO_TARGET = 1.5
 MASK_RSS_GROWTH_TARGET = 0.10
