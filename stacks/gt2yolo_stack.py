@@ -42,6 +42,12 @@ Context values (`cdk synth -c key=value`, or the "context" block of cdk.json):
 - `liveIntervalMinutes`: every this many minutes, the newest intermediate manifest of each
   watched labeling job in progress converts into a partial dataset (EventBridge Scheduler and
   the LiveSweep function). A whole number; 0 leaves both out. Default: 60.
+- `collections`: datasets fed by many jobs, e.g. `[{"name": "parts", "jobs": ["parts-batch-*"],
+  "manifests": ["manifests/parts/*.manifest"], "onOverlap": "latest"}]` (a list in cdk.json, or
+  its JSON with -c): each member's completion publishes the next version of
+  `datasets/<name>/`, the union of the members' lines, with class ids and splits kept
+  (docs/collections.md). A job in no collection converts into a dataset of its own.
+  Default: none.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from constructs import Construct
+from gt2yolo.errors import ConversionError
+from gt2yolo.collection import CollectionDefinition, parse_collections
 from gt2yolo_config import defaults
 
 DEFAULT_POWERTOOLS_LAYER_VERSION = 27
@@ -67,6 +69,7 @@ CONTEXT_KEYS = (
     "imageKmsKeys",
     "keepVersions",
     "liveIntervalMinutes",
+    "collections",
 )
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -117,6 +120,8 @@ class Settings:
     keep_versions: int = DEFAULT_KEEP_VERSIONS
     # Convert the newest intermediate manifest of jobs in progress every this many minutes.
     live_interval_minutes: int = DEFAULT_LIVE_INTERVAL_MINUTES
+    # Datasets fed by many jobs (and dropped manifests): each job in at most one.
+    collections: tuple[CollectionDefinition, ...] = ()
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
@@ -152,6 +157,7 @@ class Settings:
                 "keepVersions", context.get("keepVersions"), DEFAULT_KEEP_VERSIONS
             ),
             live_interval_minutes=_live_interval(context.get("liveIntervalMinutes")),
+            collections=_collections(context.get("collections")),
         )
         if float(settings.val_fraction) + float(settings.test_fraction) >= 1:
             raise SettingsError("valFraction + testFraction must leave images for training")
@@ -344,3 +350,33 @@ def _image_kms_keys(value: Any) -> tuple[str, ...]:
     if len(keys) > MAX_IMAGE_KMS_KEYS:
         raise SettingsError(f"imageKmsKeys has {len(keys)} keys, at most {MAX_IMAGE_KMS_KEYS}")
     return tuple(keys)
+
+
+# Resolve carries the definitions in its environment, which Lambda caps at 4 KB in all.
+MAX_COLLECTIONS_TEXT = 2048
+
+
+def _collections(value: Any) -> tuple[CollectionDefinition, ...]:
+    """`collections`: a list in cdk.json, or its JSON text from `-c collections=[...]`."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"collections is not JSON: {exc}") from None
+    try:
+        collections = parse_collections(value)
+    except (ValueError, ConversionError) as exc:
+        raise SettingsError(f"collections: {exc}") from None
+    if len(collections_text(collections)) > MAX_COLLECTIONS_TEXT:
+        raise SettingsError(
+            f"collections take {len(collections_text(collections))} characters, at most "
+            f"{MAX_COLLECTIONS_TEXT} fit Resolve's environment: use fewer, broader patterns"
+        )
+    return collections
+
+
+def collections_text(collections: tuple[CollectionDefinition, ...]) -> str:
+    """The definitions as Resolve reads them (COLLECTIONS): compact JSON, in the given order."""
+    return json.dumps([c.as_context() for c in collections], separators=(",", ":"))

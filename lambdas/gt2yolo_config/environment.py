@@ -89,6 +89,8 @@ class ResolveEnv(_InBucket):
     JOB_NAME_PREFIX: str = variable("")
     CONVERT_STOPPED_JOBS: bool = variable(False)
     MANIFESTS_PREFIX: str = variable(defaults.MANIFESTS_PREFIX)
+    # The `collections` context value as compact JSON (stacks.settings.collections_text).
+    COLLECTIONS: str = variable("[]", min_length=2)
 
 
 @dataclass(frozen=True, kw_only=True)

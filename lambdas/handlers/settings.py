@@ -7,10 +7,12 @@ the use cases' settings are built from it by field name.
 
 from __future__ import annotations
 
+import json
 import os
 from functools import cache
 from typing import Any, TypeVar, cast
 
+from gt2yolo.collection import parse_collections
 from gt2yolo_config.environment import (
     ConvertChunkEnv,
     ConvertEnv,
@@ -66,6 +68,7 @@ def resolve_settings() -> ResolveSettings:
         job_name_prefix=env.JOB_NAME_PREFIX,
         convert_stopped_jobs=env.CONVERT_STOPPED_JOBS,
         manifests_prefix=env.MANIFESTS_PREFIX,
+        collections=parse_collections(json.loads(env.COLLECTIONS)),
     )
 
 

@@ -18,6 +18,7 @@ from gt2yolo import ConversionOptions
 from gt2yolo.classes import ClassList, class_list_from_label_config
 from gt2yolo.fanout import DEFAULT_CHUNK_BYTES, plan_fan_out
 from gt2yolo.incremental import Baseline, convert_version
+from gt2yolo.manifest import ManifestSource
 from gt2yolo.split import SplitFractions
 from gt2yolo.storage import (
     ObjectInfo,
@@ -34,6 +35,7 @@ from gt2yolo.versions import new_version_id, version_key
 from gt2yolo_config import defaults
 
 from workflow import dataset_lock
+from workflow.collection import collection_run, member_sources, write_membership
 from workflow.image_access import ImageAccess, access_denied, require_image_access
 from workflow.models import (
     ConversionOutcome,
@@ -89,6 +91,8 @@ def convert_request(
     dataset_uri = f"s3://{settings.bucket}/{prefix}"
     dataset = ports.stores.at(dataset_uri)
     manifest = _head(ports, request.manifest_uri)
+    if request.collection is not None:
+        return convert_member(request, settings, ports, dataset_uri, manifest)
     fingerprint = fingerprint_of(request, settings, ports, manifest)
     marker = read_marker(dataset)
     if marker is not None and marker.fingerprint == fingerprint:
@@ -212,15 +216,65 @@ def _lines(request: ConversionRequest, ports: StoragePorts) -> int:
     return sum(1 for line in manifest.lines() if line.strip())
 
 
-def _convert(
-    request: ConversionRequest, settings: ConvertSettings, ports: StoragePorts, target: Target
+def convert_member(
+    request: ConversionRequest,
+    settings: ConvertSettings,
+    ports: StoragePorts,
+    dataset_uri: str,
+    manifest: ObjectInfo,
 ) -> ConversionOutcome:
-    options = conversion_options(request, settings, ports)
+    """A member of a collection completed: the collection's next version, from every member
+    (workflow.collection). Converted in this Lambda: each version writes about the new
+    member's files only, the rest are named from the current version."""
+    dataset = ports.stores.at(dataset_uri)
+    split = (settings.val_fraction, settings.test_fraction)
+    run = collection_run(request, dataset, manifest)
+    fingerprint = run.fingerprint(split, settings.copy_images)
+    marker = read_marker(dataset)
+    if marker is not None and marker.fingerprint == fingerprint:
+        return _outcome(request, dataset_uri, fingerprint, marker.summary, marker.version)
+    if settings.copy_images:
+        require_image_access(
+            store_manifest(ports.stores, request.manifest_uri), settings.image_access,
+            ports.sources,
+        )  # fmt: skip
+    token = dataset_lock.acquire(dataset, hold=dataset_lock.STALE_AFTER)
+    try:
+        # Read again under the lock: a member that completed meanwhile is in the version now.
+        run = collection_run(request, dataset, manifest)
+        target = Target(dataset_uri, new_version_id(token=token), Baseline.of(dataset))
+        sources, options = member_sources(run, conversion_options(request, settings, ports), ports)
+        outcome = _convert(request, settings, ports, target, sources, options)
+        write_membership(ports.stores.at(target.version_uri), run.after(options))
+        return outcome.model_copy(
+            update={
+                "fingerprint": run.fingerprint(split, settings.copy_images),
+                "lock_token": token,
+                "members": [member.name for member in run.membership.members],
+                "new_classes": run.new_classes(options),
+                "removed_members": list(run.removed),
+            }
+        )
+    except BaseException:
+        dataset_lock.release(dataset, token)
+        raise
+
+
+def _convert(
+    request: ConversionRequest,
+    settings: ConvertSettings,
+    ports: StoragePorts,
+    target: Target,
+    sources: list[ManifestSource] | None = None,
+    options: ConversionOptions | None = None,
+) -> ConversionOutcome:
+    """Convert into the target version: the request's manifest, or the sources given."""
+    options = options or conversion_options(request, settings, ports)
     storage = ports.stores.at(target.dataset_uri, buffered=True)
     sink = ports.images.into(storage) if settings.copy_images else None
     try:
         written = convert_version(
-            [store_manifest(ports.stores, request.manifest_uri)],
+            sources or [store_manifest(ports.stores, request.manifest_uri)],
             ports.stores.at(target.dataset_uri), storage, options, target.version,
             target.baseline, sink, ports.sources,
         )  # fmt: skip

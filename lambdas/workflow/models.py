@@ -31,6 +31,10 @@ class ConversionRequest(_Model):
     # A live conversion of a job still in progress: its newest intermediate manifest, the
     # labels so far. Same dataset name as the job's final conversion, which replaces it.
     partial: bool = False
+    # A member of a collection (one dataset fed by many jobs): the collection's definition as
+    # in cdk.json, and when the member completed (orders the members: the latest wins).
+    collection: dict[str, Any] | None = None
+    completed_at: str | None = None
 
 
 class Skip(_Model):
@@ -81,6 +85,11 @@ class ConversionOutcome(ConversionRequest):
     previous_version: str | None = None
     files_written: int = 0  # dataset files (labels, images) written or copied by this version
     files_reused: int = 0  # named from earlier versions, not written again
+    # A collection's version: its members (in completion order), the classes this version
+    # appended to the collection's list, and the members the definition no longer names.
+    members: list[str] = Field(default_factory=list)
+    new_classes: list[str] = Field(default_factory=list)
+    removed_members: list[str] = Field(default_factory=list)
 
 
 class FanOutStarted(ConversionRequest):

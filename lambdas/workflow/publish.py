@@ -128,7 +128,7 @@ def _result(outcome: ConversionOutcome, published: bool, reason: str) -> Publish
 def ready_detail(outcome: ConversionOutcome) -> dict[str, Any]:
     classify = outcome.summary.task == "classify"
     version = outcome.version or ""
-    return {
+    detail: dict[str, Any] = {
         "job_name": outcome.job_name,
         "source": outcome.source,
         "dataset_uri": outcome.dataset_uri,
@@ -145,6 +145,14 @@ def ready_detail(outcome: ConversionOutcome) -> dict[str, Any]:
         # A live dataset: the labels so far of a job still in progress.
         "partial": outcome.partial,
     }
+    if outcome.collection is not None:
+        detail["collection"] = {
+            "name": outcome.dataset_name,
+            "members": outcome.members,
+            "new_classes": outcome.new_classes,
+            "removed_members": outcome.removed_members,
+        }
+    return detail
 
 
 def ready_message(outcome: PublishRequest) -> tuple[str, str]:
@@ -158,6 +166,7 @@ def ready_message(outcome: PublishRequest) -> tuple[str, str]:
         f"Location: {outcome.dataset_uri}",
         f"Version: {outcome.version} ({_version_note(outcome)})",
         *_counts(s),
+        *collection_lines(outcome),
         f"Details: {tables}report.json, {tables}rejected.jsonl",
     ]
     lines += [f"Warning: {w}" for w in s.warnings]
@@ -173,6 +182,28 @@ def _version_note(outcome: ConversionOutcome) -> str:
         f"{outcome.files_written} files written, {outcome.files_reused} unchanged "
         f"from {outcome.previous_version}"
     )
+
+
+def collection_lines(outcome: ConversionOutcome) -> list[str]:
+    """A collection's version: who is in it, and what changed for a model trained on it."""
+    if outcome.collection is None:
+        return []
+    lines = [
+        f"Collection {outcome.dataset_name}: {len(outcome.members)} members "
+        f"({outcome.job_name} completed at {outcome.completed_at})."
+    ]
+    if outcome.new_classes:
+        first = outcome.summary.classes - len(outcome.new_classes)
+        named = ", ".join(
+            f"{name} (id {first + i})" for i, name in enumerate(outcome.new_classes)
+        )
+        lines.append(f"New classes, appended (no class is renumbered): {named}")
+    if outcome.removed_members:
+        lines.append(
+            "Left out (no longer in the collection's definition): "
+            + ", ".join(outcome.removed_members)
+        )
+    return lines
 
 
 def _partial_lines(outcome: ConversionOutcome) -> list[str]:

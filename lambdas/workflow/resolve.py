@@ -14,10 +14,14 @@ progress, from its newest intermediate manifest, under the name its final datase
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import unquote_plus
 
+from gt2yolo.collection import CollectionDefinition, collection_of_job, collection_of_manifest
+from gt2yolo.errors import ConversionError
 from gt2yolo.task_types import UnsupportedTask, task_of_pre_annotation_lambda
 
 from workflow.errors import ResolveError
@@ -51,6 +55,8 @@ class ResolveSettings:
     job_name_prefix: str = ""
     convert_stopped_jobs: bool = False
     manifests_prefix: str = "manifests/"
+    # Datasets fed by many jobs and dropped manifests (context `collections`).
+    collections: tuple[CollectionDefinition, ...] = ()
 
     @property
     def statuses(self) -> frozenset[str]:
@@ -112,7 +118,12 @@ def resolve_labeling_job(
             return Skip(reason="stopped job has no output manifest", job_name=job_name)
         raise ResolveError(f"job {job_name} is {status} but has no LabelingJobOutput")
     _require_in_bucket(manifest_uri, settings.bucket, "output manifest")
-    return _job_request(job_name, job, manifest_uri, settings, partial=False)
+    request = _job_request(job_name, job, manifest_uri, settings, partial=False)
+    if isinstance(request, Skip):
+        return request
+    definition = _guarded(lambda: collection_of_job(settings.collections, job_name))
+    completed_at = _timestamp(job.get("LastModifiedTime")) or _timestamp(event.get("time"))
+    return _as_member(request, definition, completed_at)
 
 
 def resolve_live_tick(
@@ -127,6 +138,14 @@ def resolve_live_tick(
         return Skip(reason=f"job name lacks prefix {settings.job_name_prefix!r}", job_name=job_name)
     job = jobs.describe(job_name)
     status = job.get("LabelingJobStatus", "")
+    if _guarded(lambda: collection_of_job(settings.collections, job_name)) is not None:
+        # A collection grows by whole members: labels so far of one job would replace the
+        # member's lines in every image it shares, and publish them as the collection.
+        return Skip(
+            reason="job is a member of a collection: no live dataset, the collection grows "
+            "when the job completes",
+            job_name=job_name,
+        )
     if status != IN_PROGRESS:
         return Skip(
             reason=f"job status is {status}: no live dataset, the job's final conversion "
@@ -198,7 +217,8 @@ def resolve_manifest_drop(
     config_uri = sidecar.get("label_config")
     if isinstance(config_uri, str):
         _require_in_bucket(config_uri, settings.bucket, "label config named in the sidecar")
-    return ConversionRequest(
+    definition = _guarded(lambda: collection_of_manifest(settings.collections, key))
+    request = ConversionRequest(
         source="manifest-drop",
         job_name=name,
         dataset_name=name,
@@ -208,6 +228,45 @@ def resolve_manifest_drop(
         verification_attribute=sidecar.get("verification_attribute"),
         accepted_verdicts=sidecar.get("accepted_verdicts") or ["good"],
     )
+    # A dropped manifest completes when it lands (the event's time: S3's LastModified).
+    return _as_member(request, definition, _timestamp(event.get("time")))
+
+
+def _as_member(
+    request: ConversionRequest, definition: CollectionDefinition | None, completed_at: str | None
+) -> ConversionRequest:
+    """A member of a collection converts into the collection's dataset, with the others."""
+    if definition is None:
+        return request
+    return request.model_copy(
+        update={
+            "dataset_name": definition.name,
+            "collection": definition.as_context(),
+            # Orders the members (the last one completed wins an image labeled twice).
+            "completed_at": completed_at or _timestamp(datetime.now(UTC)),
+        }
+    )
+
+
+def _guarded(find: Callable[[], CollectionDefinition | None]) -> CollectionDefinition | None:
+    """A job or manifest two collections claim is a configuration error, named as such."""
+    try:
+        return find()
+    except ConversionError as exc:
+        raise ResolveError(str(exc)) from None
+
+
+def _timestamp(value: object) -> str | None:
+    """ISO 8601 in UTC, from DescribeLabelingJob's datetime or an event's `time` text."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat()
+    if isinstance(value, str) and value:
+        try:
+            return _timestamp(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            return None
+    return None
 
 
 def _existing_key(bucket: str, key: str, objects: ObjectReader) -> str:

@@ -50,7 +50,7 @@ from stacks.constructs.image_sources import ImageSources
 from stacks.constructs.layers import opencv_layer
 from stacks.constructs.report_step import pillow_layer, report_environment, report_statements
 from stacks.constructs.steps import invoke, logged_state_machine
-from stacks.settings import Settings
+from stacks.settings import Settings, collections_text
 
 EVENT_SOURCE = defaults.EVENT_SOURCE  # `source` of the events Publish puts on the default bus
 DEFAULT_EVENT_BUS = defaults.EVENT_BUS_NAME
@@ -137,6 +137,7 @@ class ConversionWorkflow(Construct):
                 JOB_NAME_PREFIX=self._settings.job_name_prefix,
                 CONVERT_STOPPED_JOBS=self._settings.convert_stopped_jobs,
                 MANIFESTS_PREFIX=MANIFESTS_PREFIX,
+                COLLECTIONS=collections_text(self._settings.collections),
             ),
             statements=[
                 allow(["sagemaker:DescribeLabelingJob"], [labeling_jobs]),
