@@ -7,7 +7,8 @@ batches, and the only per-image state is the survey's 8-byte digest of each natu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -54,7 +55,7 @@ def convert_manifests(
         report = run.finish()
         run.write_summary(splits, report)
         storage.flush()
-    _raise_for_unusable(run.report)
+    _raise_for_unusable(run.report, survey.names.dropped)
     return ConversionResult(report, survey)
 
 
@@ -74,7 +75,10 @@ def survey_and_name(
     )  # fmt: skip
     reader = reader_of(survey.task)
     rules = options.line_rules(survey.label_attribute, survey.class_list, survey.task, reader)
-    names = decide_names(sources, rules, survey.common_folder, natural, options.on_duplicate)
+    names = decide_names(
+        sources, rules, survey.common_folder, natural, options.on_duplicate,
+        options.duplicate_hint,
+    )  # fmt: skip
     return replace(survey, names=names)
 
 
@@ -96,9 +100,14 @@ def conversion_pass(
     return task_of(survey.task).open_pass(survey, options, storage, images, objects)
 
 
-def _raise_for_unusable(report: ConversionReport) -> None:
+def _raise_for_unusable(
+    report: ConversionReport, dropped: Mapping[tuple[str, int], str] | None = None
+) -> None:
+    """A manifest of which no line converts is refused; lines left out as duplicates (kept on
+    another line, as --on-duplicate or a collection's onOverlap asked) are no fault of it."""
+    left_out = Counter(manifest for manifest, _ in dropped or {})
     for name, counts in report.manifests.items():
-        if counts.images == 0:
+        if counts.images == 0 and (counts.lines == 0 or counts.lines > left_out[name]):
             reasons = ", ".join(f"{k}: {v}" for k, v in report.rejected.most_common(3))
             raise ConversionError(
                 f"{name}: not one of {counts.lines} lines converts ({reasons or 'empty manifest'}); "

@@ -149,9 +149,9 @@ class _CuttingSource:
         start = offset = 0
         first_line = number = 1
         cut_any = False
-        for raw in self.source.lines():
+        for raw, size in _sized_lines(self.source):
             yield raw
-            offset += len(raw)
+            offset += size
             number += 1
             if offset - start >= self.step or (
                 self.line_step is not None and number - first_line >= self.line_step
@@ -163,6 +163,17 @@ class _CuttingSource:
 
     def _cut(self, start: int, end: int, first_line: int) -> None:
         self.chunks.append(Chunk(len(self.chunks), self.source.name, start, end, first_line))
+
+
+def _sized_lines(source: ManifestSource) -> Iterator[tuple[bytes, int]]:
+    """Each line and its size in the manifest's bytes: a source that rewrites its lines (a
+    collection member's) says the raw size, as chunks are byte ranges of the raw manifest."""
+    sized = getattr(source, "sized_lines", None)
+    if sized is not None:
+        yield from sized()
+        return
+    for raw in source.lines():
+        yield raw, len(raw)
 
 
 class ManifestChunk:
@@ -247,7 +258,7 @@ def finalize(
         run.write_summary(splits, report)
         storage.flush()
     remove_prefix(parts, PARTS_PREFIX)
-    _raise_for_unusable(run.report)
+    _raise_for_unusable(run.report, plan.survey.names.dropped)
     return ConversionResult(report, plan.survey)
 
 

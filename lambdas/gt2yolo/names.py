@@ -58,6 +58,8 @@ from gt2yolo.paths import (
 )
 from gt2yolo.records import LineOrigin, RejectedLine
 
+DUPLICATE_HINT = "Keep one with --on-duplicate first|last, or remove the extra lines"
+
 
 class OnDuplicate(StrEnum):
     """What to do with a source-ref that two accepted lines label."""
@@ -231,14 +233,15 @@ def decide_names(
     common: Sequence[str],
     natural: NaturalNames,
     on_duplicate: OnDuplicate,
+    hint: str = DUPLICATE_HINT,
 ) -> DatasetNames:
     """The naming pass: runs only when natural label paths repeat; raises ConversionError for
-    a source-ref labeled twice under `OnDuplicate.ERROR`."""
+    a source-ref labeled twice under `OnDuplicate.ERROR` (ending with `hint`)."""
     repeated = natural.seal()
     if not repeated:
         return DatasetNames()
     claims = _claims(sources, rules, common, repeated)
-    kept, dropped = _one_line_per_source_ref(claims, on_duplicate)
+    kept, dropped = _one_line_per_source_ref(claims, on_duplicate, hint)
     renamed = _renames(kept, common, natural)
     return DatasetNames(renamed, dropped)
 
@@ -261,7 +264,7 @@ def _claims(
 
 
 def _one_line_per_source_ref(
-    claims: list[_Claim], on_duplicate: OnDuplicate
+    claims: list[_Claim], on_duplicate: OnDuplicate, hint: str
 ) -> tuple[list[_Claim], dict[tuple[str, int], str]]:
     by_ref: dict[str, list[_Claim]] = defaultdict(list)
     for claim in claims:
@@ -273,8 +276,7 @@ def _one_line_per_source_ref(
             for ref, lines in sorted(repeated.items())[:3]
         )
         raise ConversionError(
-            f"{len(repeated)} image(s) labeled on more than one line: {shown}. Keep one with "
-            "--on-duplicate first|last, or remove the extra lines"
+            f"{len(repeated)} image(s) labeled on more than one line: {shown}. {hint}"
         )
     dropped: dict[tuple[str, int], str] = {}
     kept: list[_Claim] = []

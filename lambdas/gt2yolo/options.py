@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gt2yolo.classes import ClassList
 from gt2yolo.manifest import LineRules, TaskReader
-from gt2yolo.names import OnDuplicate
+from gt2yolo.names import DUPLICATE_HINT, OnDuplicate
 from gt2yolo.paths import Layout
-from gt2yolo.split import SplitFractions
+from gt2yolo.report import CollectionFacts
+from gt2yolo.split import Split, SplitFractions
 from gt2yolo.task_types import LabelTask
 
 
@@ -33,6 +35,13 @@ class ConversionOptions:
     version: str | None = None
     # Labels so far of a job still in progress (a live dataset): report.json says so.
     partial: bool = False
+    # An image's split where it is not its hash's (kept from an earlier version whose split
+    # fractions differed): source-ref -> split.
+    split_pins: Mapping[str, Split] | None = None
+    # A collection's dataset: report.json's `collection` section (None: not written).
+    collection: CollectionFacts | None = None
+    # What the error for an image labeled on two lines (on_duplicate error) tells to do.
+    duplicate_hint: str = DUPLICATE_HINT
 
     def line_rules(
         self, label_attribute: str, classes: ClassList | None, task: LabelTask, reader: TaskReader

@@ -203,7 +203,8 @@ class TaskPass(Generic[W]):
             # unsafe_path, as for source-refs too long to hold; the detail never the whole path
             detail = f"a dataset file or folder name of {too_long} bytes (at most {NAME_MAX})"
             return RejectedLine(LineRejection.UNSAFE_PATH, detail, image.origin, image.source_ref)
-        split = assign_split(image.source_ref, self.options.fractions)
+        pins = self.options.split_pins
+        split = (pins and pins.get(source_ref)) or assign_split(source_ref, self.options.fractions)
         return Placed(image, path, label, split)
 
     def _image_key(self, placed: Placed) -> str:
@@ -255,6 +256,10 @@ class TaskPass(Generic[W]):
         if self.options.partial:
             # Only when true: every complete dataset's report.json stays as it was.
             document["partial"] = True
+        if self.options.collection is not None:
+            document["collection"] = self.options.collection.summary(
+                self.report, self.survey.names.dropped
+            ).as_dict()
         return document
 
     def write_summary(self, splits: Sequence[Split], report: dict[str, Any]) -> None:

@@ -221,6 +221,103 @@ class ManifestSummary:
 
 
 @dataclass(frozen=True)
+class CollectionMember:
+    """One member's counts in a collection's report.json (its lines are report.json's
+    `manifests` entry of its name; `superseded`: its lines left out because another line
+    labels the same image and the overlap rule kept that one)."""
+
+    name: str = ""
+    source: str = ""
+    completed_at: str = ""
+    lines: int = 0
+    images: int = 0
+    rejected: int = 0
+    superseded: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "completed_at": self.completed_at,
+            "lines": self.lines,
+            "images": self.images,
+            "rejected": self.rejected,
+            "superseded": self.superseded,
+        }
+
+    @classmethod
+    def parse(cls, document: Mapping[str, Any]) -> CollectionMember:
+        read = Reader(document, "collection.members[]")
+        return cls(
+            read.text("name"), read.text("source"), read.text("completed_at"),
+            read.count("lines"), read.count("images"), read.count("rejected"),
+            read.count("superseded"),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CollectionSummary:
+    """report.json's `collection` section: a dataset fed by several labeling jobs."""
+
+    name: str = ""
+    on_overlap: str = ""
+    members: tuple[CollectionMember, ...] = ()
+    new_classes: tuple[str, ...] = ()  # appended by this version (none is ever renumbered)
+    removed: tuple[str, ...] = ()  # members the definition no longer holds
+    overlaps: int = 0  # lines left out as the overlap rule kept another line of their image
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "on_overlap": self.on_overlap,
+            "members": [m.as_dict() for m in self.members],
+            "new_classes": list(self.new_classes),
+            "removed": list(self.removed),
+            "overlaps": self.overlaps,
+        }
+
+    @classmethod
+    def parse(cls, document: Mapping[str, Any]) -> CollectionSummary:
+        read = Reader(document, "collection")
+        return cls(
+            read.text("name"), read.text("on_overlap"),
+            tuple(CollectionMember.parse(m) for m in read.objects("members")),
+            tuple(read.texts("new_classes")), tuple(read.texts("removed")),
+            read.count("overlaps"),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CollectionFacts:
+    """What a conversion of a collection knows before it runs (ConversionOptions.collection);
+    `summary` adds the counts when it has run."""
+
+    name: str
+    on_overlap: str
+    members: tuple[tuple[str, str, str], ...]  # (name, source, completed_at), in member order
+    new_classes: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    def summary(
+        self, report: ConversionReport, dropped: Mapping[tuple[str, int], str]
+    ) -> CollectionSummary:
+        """`dropped`: the lines the naming pass left out as duplicates, by (manifest, line):
+        a member's manifest is named after the member."""
+        superseded = Counter(manifest for manifest, _ in dropped)
+        members = []
+        for name, source, completed_at in self.members:
+            counts = report.manifests.get(name, ManifestCounts())
+            members.append(CollectionMember(
+                name, source, completed_at, counts.lines, counts.images, counts.rejected,
+                superseded[name],
+            ))  # fmt: skip
+        return CollectionSummary(
+            self.name, self.on_overlap, tuple(members), self.new_classes, self.removed,
+            sum(superseded.values()),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class ReportDocument:
     """report.json, in its key order."""
 
@@ -247,6 +344,7 @@ class ReportDocument:
     layout: str | None = None  # None: not written (gt2yolo before --layout)
     version: str | None = None  # the pipeline's dataset version; absent locally
     partial: bool = False  # written only when true
+    collection: CollectionSummary | None = None  # only a collection's dataset
     section: TaskSection = field(default_factory=TaskSection)
 
     def boxes_in(self, split: str) -> int:
@@ -283,6 +381,8 @@ class ReportDocument:
             document["version"] = self.version
         if self.partial:
             document["partial"] = True
+        if self.collection is not None:
+            document["collection"] = self.collection.as_dict()
         if self.section.key is not None:
             document[self.section.key] = self.section.as_dict()
         return document
@@ -318,8 +418,14 @@ class ReportDocument:
             layout=read.optional_text("layout"),
             version=read.optional_text("version"),
             partial=read.flag("partial"),
+            collection=_collection(read),
             section=_section(document, task, sections),
         )
+
+
+def _collection(read: Reader) -> CollectionSummary | None:
+    section = read.mapping("collection")
+    return None if section is None else CollectionSummary.parse(section)
 
 
 def _section(
