@@ -22,12 +22,11 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from benchmarks.incremental_bench import CONVERSION, _by_function
 from localrun.cloud import LocalCloud
 from localrun.lambda_events import object_created_event
 from localrun.synth import synthesize
 from samples.detection import CUSTOMER_IMAGES, make_sample_job
-
-from benchmarks.incremental_bench import CONVERSION, _by_function
 
 TARGET_RATIO = 0.03  # adding a 1% member: <= 3% of a full conversion's requests
 COLLECTION = {"name": "bench", "manifests": ["manifests/bench/*.manifest"]}

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from constructs import Construct
-from gt2yolo.errors import ConversionError
 from gt2yolo.collection import CollectionDefinition, parse_collections
+from gt2yolo.errors import ConversionError
 from gt2yolo_config import defaults
 
 DEFAULT_POWERTOOLS_LAYER_VERSION = 27

@@ -73,6 +73,10 @@ def survey_and_name(
         surveyed or sources, options.label_attribute, options.class_list, progress,
         natural=natural, task=options.task,
     )  # fmt: skip
+    if options.collection is not None:
+        # A collection's members come and go: below a folder common to the members so far, a
+        # new member in another folder would move every file. Paths keep bucket and key.
+        survey = replace(survey, common_folder=())
     reader = reader_of(survey.task)
     rules = options.line_rules(survey.label_attribute, survey.class_list, survey.task, reader)
     names = decide_names(

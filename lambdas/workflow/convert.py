@@ -35,7 +35,7 @@ from gt2yolo.versions import new_version_id, version_key
 from gt2yolo_config import defaults
 
 from workflow import dataset_lock
-from workflow.collection import collection_run, member_sources, write_membership
+from workflow.collection import collection_run, conversion_input, write_membership
 from workflow.image_access import ImageAccess, access_denied, require_image_access
 from workflow.models import (
     ConversionOutcome,
@@ -224,11 +224,11 @@ def convert_member(
     manifest: ObjectInfo,
 ) -> ConversionOutcome:
     """A member of a collection completed: the collection's next version, from every member
-    (workflow.collection). Converted in this Lambda: each version writes about the new
-    member's files only, the rest are named from the current version."""
+    (workflow.collection). Converted in this Lambda: a version writes about the new member's
+    files only, the rest are named from the current version."""
     dataset = ports.stores.at(dataset_uri)
     split = (settings.val_fraction, settings.test_fraction)
-    run = collection_run(request, dataset, manifest)
+    run = collection_run(request, dataset, manifest, ports)
     fingerprint = run.fingerprint(split, settings.copy_images)
     marker = read_marker(dataset)
     if marker is not None and marker.fingerprint == fingerprint:
@@ -241,23 +241,24 @@ def convert_member(
     token = dataset_lock.acquire(dataset, hold=dataset_lock.STALE_AFTER)
     try:
         # Read again under the lock: a member that completed meanwhile is in the version now.
-        run = collection_run(request, dataset, manifest)
+        run = collection_run(request, dataset, manifest, ports)
         target = Target(dataset_uri, new_version_id(token=token), Baseline.of(dataset))
-        sources, options = member_sources(run, conversion_options(request, settings, ports), ports)
-        outcome = _convert(request, settings, ports, target, sources, options)
-        write_membership(ports.stores.at(target.version_uri), run.after(options))
-        return outcome.model_copy(
-            update={
-                "fingerprint": run.fingerprint(split, settings.copy_images),
-                "lock_token": token,
-                "members": [member.name for member in run.membership.members],
-                "new_classes": run.new_classes(options),
-                "removed_members": list(run.removed),
-            }
-        )
+        base = conversion_options(request, settings, ports)
+        grown = conversion_input(run, base, dataset, ports)
+        outcome = _convert(request, settings, ports, target, list(grown.sources), grown.options)
+        write_membership(ports.stores.at(target.version_uri), grown.membership())
     except BaseException:
         dataset_lock.release(dataset, token)
         raise
+    return outcome.model_copy(
+        update={
+            "fingerprint": run.fingerprint(split, settings.copy_images),
+            "lock_token": token,
+            "members": [member.name for member in grown.members],
+            "new_classes": list(grown.new_classes),
+            "removed_members": list(run.removed),
+        }
+    )
 
 
 def _convert(

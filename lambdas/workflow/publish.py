@@ -194,9 +194,7 @@ def collection_lines(outcome: ConversionOutcome) -> list[str]:
     ]
     if outcome.new_classes:
         first = outcome.summary.classes - len(outcome.new_classes)
-        named = ", ".join(
-            f"{name} (id {first + i})" for i, name in enumerate(outcome.new_classes)
-        )
+        named = ", ".join(f"{name} (id {first + i})" for i, name in enumerate(outcome.new_classes))
         lines.append(f"New classes, appended (no class is renumbered): {named}")
     if outcome.removed_members:
         lines.append(

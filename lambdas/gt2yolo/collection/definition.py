@@ -62,6 +62,16 @@ class CollectionDefinition:
     # A pinned class order: these classes get ids 0, 1, ... whatever the members' configs say.
     classes: tuple[str, ...] = ()
 
+    def as_context(self) -> dict[str, object]:
+        """The definition as cdk.json gives it (parse_collections reads it back unchanged)."""
+        return {
+            "name": self.name,
+            "jobs": list(self.jobs),
+            "manifests": list(self.manifests),
+            "onOverlap": str(self.on_overlap),
+            "classes": list(self.classes),
+        }
+
     def has_job(self, name: str) -> bool:
         return any(fnmatchcase(name, pattern) for pattern in self.jobs)
 
