@@ -50,7 +50,8 @@ def _member(draw: st.DrawFn, number: int) -> MemberInput:
         name, f"s3://bucket/groundtruth/{name}/output.manifest",
         (START + timedelta(hours=hours)).isoformat(), name, LabelTask.BOUNDING_BOX,
     )  # fmt: skip
-    return entry(job, lines, classes)
+    member_input: MemberInput = entry(job, lines, classes)
+    return member_input
 
 
 @st.composite
