@@ -21,7 +21,7 @@ from task_builders import classification_record
 
 
 def _config(workspace: Workspace, name: str, *classes: str) -> Path:
-    path = workspace.tmp_path / name
+    path: Path = workspace.tmp_path / name
     path.write_bytes(label_config(*classes))
     return path
 
