@@ -17,6 +17,7 @@ from gt2yolo.manifest import ManifestSource
 from gt2yolo.names import NaturalNames, decide_names
 from gt2yolo.options import ConversionOptions
 from gt2yolo.passes import PROGRESS_EVERY, Progress, TaskPass
+from gt2yolo.paths import common_folder
 from gt2yolo.records import LineOrigin
 from gt2yolo.report import ConversionReport
 from gt2yolo.storage import ImageSink, SourceObjects, Storage
@@ -77,6 +78,11 @@ def survey_and_name(
         # A collection's members come and go: below a folder common to the members so far, a
         # new member in another folder would move every file. Paths keep bucket and key.
         survey = replace(survey, common_folder=())
+    elif options.earlier_common_folder is not None and survey.lines:
+        # The deepest folder holding the earlier images and the new: common_folder of a path
+        # keeps its folders (the "file" is a placeholder).
+        kept = common_folder(survey.common_folder, (*options.earlier_common_folder, ""))
+        survey = replace(survey, common_folder=kept)
     reader = reader_of(survey.task)
     rules = options.line_rules(survey.label_attribute, survey.class_list, survey.task, reader)
     names = decide_names(

@@ -38,6 +38,9 @@ class ConversionOptions:
     # An image's split where it is not its hash's (kept from an earlier version whose split
     # fractions differed): source-ref -> split.
     split_pins: Mapping[str, Split] | None = None
+    # The common folder of an earlier version (segments, bucket first): kept while every image
+    # lies below it, so the paths of its images do not move when new images sit deeper.
+    earlier_common_folder: tuple[str, ...] | None = None
     # A collection's dataset: report.json's `collection` section (None: not written).
     collection: CollectionFacts | None = None
     # What the error for an image labeled on two lines (on_duplicate error) tells to do.

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gt2yolo import ConversionError, ConversionOptions, ConversionResult, convert_manifests
+from gt2yolo.collection.continuation import EarlierDataset, continue_from
 from gt2yolo.manifest import ManifestSource
 from gt2yolo.names import OnDuplicate
 from gt2yolo.paths import Layout
@@ -103,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the same source-ref on several labeled lines: error (default), "
                          "or keep the first or last such line in input order (the others are "
                          "rejected as duplicate_source_ref)")  # fmt: skip
+    convert.add_argument("--continue-from", metavar="PREV",
+                         help="grow a dataset of ours: PREV is a folder gt2yolo convert wrote, "
+                         "or a synced published dataset (datasets/NAME/ with current.json). "
+                         "Its class ids are kept (the manifests' classes mapped by name, new "
+                         "ones appended) and every image it holds keeps its split; converts in "
+                         "one process")  # fmt: skip
     convert.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                          help="worker processes converting parts of the manifests (default: "
                          "every core, %(default)s here); the dataset is the same byte for byte "
@@ -170,7 +177,9 @@ def run_convert(args: argparse.Namespace) -> ConversionResult:
         min_region_area=args.min_region_area,
         frame_step=args.frame_step,
     )
-    sources = [open_manifest(m, mirror) for m in args.manifests]
+    sources: Sequence[ManifestSource] = [open_manifest(m, mirror) for m in args.manifests]
+    if args.continue_from:
+        sources, options = _continued(args, sources, options)
     if is_s3(args.out):
         from gt2yolo_aws.s3 import S3Storage
 
@@ -179,6 +188,27 @@ def run_convert(args: argparse.Namespace) -> ConversionResult:
     inputs = [*args.manifests, args.label_config, args.images_from, args.s3_mirror]
     with staged_output(args.out, [i for i in inputs if i and not is_s3(i)]) as staging:
         return _convert(args, sources, LocalStorage(staging), options)
+
+
+def _continued(
+    args: argparse.Namespace, sources: Sequence[ManifestSource], options: ConversionOptions
+) -> tuple[Sequence[ManifestSource], ConversionOptions]:
+    """The manifests and options after the dataset at --continue-from (read before --out is
+    replaced, so PREV may be --out itself)."""
+    where = args.continue_from
+    if is_s3(where):
+        raise ConversionError(
+            f"--continue-from {where}: give a local folder (aws s3 sync the dataset first)"
+        )
+    if not os.path.isdir(where):
+        raise ConversionError(f"--continue-from {where}: no such folder")
+    earlier = EarlierDataset.read(LocalStorage(where), where)
+    continued = continue_from(earlier, sources, options)
+    # The workers of --jobs read the manifests again themselves, without the rewrite.
+    args.jobs = 1
+    if continued.new_classes:
+        print(f"classes appended after {where}'s: {', '.join(continued.new_classes)}")
+    return continued.sources, continued.options
 
 
 def _convert(

@@ -23,7 +23,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from gt2yolo.classes import ClassList
+from gt2yolo.classes import ClassList, placeholder_name
 from gt2yolo.collection.definition import CollectionDefinition, CollectionError
 from gt2yolo.collection.lines import LineRewrite, MemberManifest
 from gt2yolo.collection.membership import Member, Membership
@@ -152,7 +152,8 @@ def collection_classes(
     order: dict[str, None] = dict.fromkeys(previous)
     order.update(dict.fromkeys(pinned))
     for names in members:
-        order.update(dict.fromkeys(names))
+        # An id no class-map names (`unnamed_<id>`) has no name to be mapped by: not a class.
+        order.update(dict.fromkeys(n for i, n in enumerate(names) if n != placeholder_name(i)))
     classes = tuple(order)
     for position, name in enumerate(pinned):
         if classes[position] != name:
@@ -191,3 +192,11 @@ def split_pins(images_csv: str, fractions: SplitFractions) -> dict[str, Split]:
         if assign_split(ref, fractions) is not split:
             pins[ref] = split
     return pins
+
+
+def folder_of_prefix(common_prefix: str) -> tuple[str, ...] | None:
+    """report.json's `common_prefix` (`s3://bucket/jobs/`) as folder segments, for
+    ConversionOptions.earlier_common_folder; None for a prefix gt2yolo would not write."""
+    if not common_prefix.startswith("s3://") or not common_prefix.endswith("/"):
+        return None
+    return tuple(common_prefix.removeprefix("s3://").split("/")[:-1])
