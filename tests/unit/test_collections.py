@@ -242,9 +242,9 @@ def test_class_ids_are_stable_across_versions_and_new_classes_are_reported(tmp_p
     for key, data in tree(tmp_path / "v1").items():
         if key.startswith("labels/"):
             assert tree(tmp_path / "v2")[key] == data
-    assert (tmp_path / "v2/labels/train/c.txt").read_text().startswith("2 ") or (
-        tmp_path / "v2/labels/val/c.txt"
-    ).read_text().startswith("2 ")
+    # (a collection's paths keep bucket and key: a new member never moves a file)
+    [washer] = [v for k, v in tree(tmp_path / "v2").items() if k.endswith("/c.txt")]
+    assert washer.startswith(b"2 ")
 
 
 def test_a_member_ordering_classes_differently_is_mapped_by_name_even_where_its_lines_name_none(
@@ -548,3 +548,31 @@ def _annot(root: Path) -> list[dict[str, str]]:
 def test_list_manifest_serves_byte_ranges() -> None:
     manifest = ListManifest("m", ["{}", "{}"])
     assert list(manifest.lines_between(0, 3)) == [b"{}\n"]
+
+
+def test_a_member_in_another_folder_moves_no_file_of_the_earlier_members(
+    tmp_path: Path,
+) -> None:
+    # Given a collection of images under cameras/east/, then a member under cameras/west/ (a
+    # folder common to both would be cameras/: relative paths would all move)
+    east = "s3://fleet-images/cameras/east/"
+    west = "s3://fleet-images/cameras/west/"
+    one = entry(
+        member("parts-batch-1", "2026-03-01T08:00:00Z"),
+        [record(east + f"{i}.jpg", [box(0)], attr="parts-batch-1") for i in range(4)],
+        ["bolt"],
+    )
+    two = entry(
+        member("parts-batch-2", "2026-03-02T08:00:00Z"),
+        [record(west + f"{i}.jpg", [box(0)], attr="parts-batch-2") for i in range(4)],
+        ["bolt"],
+    )
+    convert_collection(tmp_path / "v1", [one])
+    convert_collection(tmp_path / "v2", [one, two])
+    # Then every file of the first version is in the second, at its path, with its bytes:
+    # a collection's paths keep the bucket and the key
+    first, second = tree(tmp_path / "v1"), tree(tmp_path / "v2")
+    labels = {k: v for k, v in first.items() if k.startswith("labels/")}
+    assert len(labels) == 4
+    assert all(second.get(k) == v for k, v in labels.items())
+    assert all("/fleet-images/cameras/east/" in k for k in labels)
