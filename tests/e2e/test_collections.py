@@ -89,6 +89,9 @@ def test_three_batches_completing_in_turn_publish_three_versions_of_one_dataset(
     assert report["collection"]["overlaps"] == len(relabeled)
     assert members[batches[0].job.job_name]["superseded"] == len(relabeled)
     assert sum(m["images"] for m in members.values()) == report["images"]
+    # And the report page lists the members with their counts
+    page = snapshots[2]["report.html"].decode()
+    assert 'id="members"' in page and all(b.job.job_name in page for b in batches)
     # And the notification named the appended class with its id
     ready = [n["Message"] for n in parts.notifications() if "ready" in n["Subject"]]
     assert len(ready) == 3 and f"{NEW_CLASS} (id {len(CLASSES)})" in ready[-1]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from html import escape
 
+from gt2yolo.insights.collection import members_section
 from gt2yolo.insights.markup import code, note_paragraphs
 from gt2yolo.insights.parts import (
     REJECTED_SHOWN,
@@ -68,6 +69,9 @@ def render_page(data: PageData, sections: PageSections | None = None) -> str:
     """The page of `sections` (by default, those of the report's task section)."""
     sections = sections or page_sections(data.report)
     parts = [part(data) for part in sections.parts]
+    if data.report.collection is not None:
+        # A collection's members come after the counts, before the task's own sections.
+        parts.insert(1, members_section(data.report.collection))
     report = data.report
     return (
         "<!DOCTYPE html>\n"
