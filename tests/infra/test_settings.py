@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -440,3 +441,42 @@ def test_the_handlers_parse_each_environment_class_with_its_own_fields() -> None
         assert list(fields) == [f.name for f in dataclasses.fields(environment)]
         for variable in variables(environment):
             assert fields[variable.name].is_required() is variable.required
+
+
+# --- collections ----------------------------------------------------------------------------
+
+PARTS = {"name": "parts", "jobs": ["parts-batch-*"], "manifests": ["manifests/parts/*.manifest"]}
+
+
+@pytest.mark.parametrize("raw", [[PARTS], json.dumps([PARTS])], ids=["cdk.json", "-c"])
+def test_collections_are_a_list_in_cdk_json_or_its_json_with_dash_c(raw: Any) -> None:
+    (parts,) = Settings.from_context({"collections": raw}).collections
+    assert parts.name == "parts" and parts.has_job("parts-batch-7")
+    assert parts.has_manifest("manifests/parts/b3.manifest")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("[{", "not JSON"),
+        ([{"name": "parts"}], "parts"),
+        ([PARTS, PARTS], "parts"),
+        ([{"name": "../up", "jobs": ["x"]}], "up"),
+        ([{"name": "parts", "jobs": ["p-*"], "onOverlap": "newest"}], "onOverlap"),
+    ],
+)
+def test_a_collection_that_cannot_be_used_fails_the_synth_naming_it(raw: Any, message: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        Settings.from_context({"collections": raw})
+
+
+def test_collections_too_long_for_resolves_environment_fail_the_synth() -> None:
+    many = [{"name": f"set-{i}", "jobs": [f"job-{i}-{'x' * 40}-*"]} for i in range(60)]
+    with pytest.raises(SettingsError, match="Resolve's environment"):
+        Settings.from_context({"collections": many})
+
+
+def test_resolve_reads_the_collections_the_stack_was_given(synthesize: Synthesize) -> None:
+    environments = _function_environments(synthesize({"collections": json.dumps([PARTS])}))
+    given = json.loads(environments["handlers.resolve.handler"]["COLLECTIONS"])
+    assert given == [PARTS | {"onOverlap": "latest", "classes": []}]
