@@ -97,8 +97,10 @@ def conversion_pass(
 
 
 def _raise_for_unusable(report: ConversionReport) -> None:
+    """A manifest of which no line converts is refused, unless its lines were dropped as
+    duplicates of other lines, as --on-duplicate asked (their images are in the dataset)."""
     for name, counts in report.manifests.items():
-        if counts.images == 0:
+        if counts.images == 0 and counts.duplicates == 0:
             reasons = ", ".join(f"{k}: {v}" for k, v in report.rejected.most_common(3))
             raise ConversionError(
                 f"{name}: not one of {counts.lines} lines converts ({reasons or 'empty manifest'}); "

@@ -183,12 +183,15 @@ def parse_line(
         source_ref = _source_ref(record)
         segments = _segments(source_ref)
         _check_labeled(record, rules)
+        _check_task(record, rules)
         _check_verified(record, rules)
         _check_class_map(record, rules)
         return rules.reader.read(record, source_ref, segments, origin, rules.label_attribute)
     except _Reject as rejection:
         shown_ref = None if source_ref is None else shortened(source_ref, MAX_SHOWN_SOURCE_REF)
-        return RejectedLine(rejection.reason, shortened(rejection.detail), origin, shown_ref)
+        return RejectedLine(
+            rejection.reason, shortened(rejection.detail), origin, shown_ref, rejection.other_task
+        )
 
 
 def _source_ref(record: dict[str, Any]) -> str:
@@ -219,6 +222,19 @@ def _check_labeled(record: dict[str, Any], rules: LineRules) -> None:
         )
     if attribute not in record:
         raise _Reject(LineRejection.NOT_LABELED, f'no "{attribute}" attribute on this line')
+
+
+def _check_task(record: dict[str, Any], rules: LineRules) -> None:
+    """A line typed as another task is counted out, not read by the wrong reader (untyped lines,
+    of custom workflows, are read as the dataset's task)."""
+    found = task_of_metadata_type(metadata_type(record, rules.label_attribute))
+    if found is not None and found is not rules.task:
+        raise _Reject(
+            LineRejection.WRONG_TASK,
+            f"labels of type {found} ({found.description}); this dataset is "
+            f"{rules.task} ({rules.task.description})",
+            other_task=str(found),
+        )
 
 
 def _check_verified(record: dict[str, Any], rules: LineRules) -> None:

@@ -241,11 +241,18 @@ class TaskPass(Generic[W]):
         report.boxes_per_split[placed.split] += kept
 
     def _reject(self, rejection: RejectedLine) -> None:
-        self.report.rejected[rejection.reason] += 1
-        self.report.manifest(rejection.origin.manifest).rejected += 1
+        report = self.report
+        report.rejected[rejection.reason] += 1
+        counts = report.manifest(rejection.origin.manifest)
+        counts.rejected += 1
+        if rejection.reason is LineRejection.DUPLICATE_SOURCE_REF:
+            counts.duplicates += 1
+        elif rejection.other_task is not None:
+            report.wrong_tasks[rejection.other_task] += 1
         self.writer.add_rejection(rejection)
 
     def finish(self) -> dict[str, Any]:
+        self.report.warnings.extend(_rejection_warnings(self.report, self.survey, self.options))
         document = self.report.as_dict()
         names = self.survey.names
         document["renamed_images"] = len(names.renamed)
@@ -273,6 +280,27 @@ def _name_warnings(survey: Survey) -> list[str]:
         f"{renamed} image(s) renamed <stem>~<n>: their label paths would have collided (ignoring "
         "case) with another image's; images.csv maps every source-ref to its files"
     ]
+
+
+def _rejection_warnings(
+    report: ConversionReport, survey: Survey, options: ConversionOptions
+) -> list[str]:
+    """What the counts alone would not make plain: lines of other tasks, and manifests whose
+    every labeled line was dropped as a duplicate (as asked: not an unusable manifest)."""
+    warnings = []
+    if report.wrong_tasks:
+        listed = ", ".join(f"{name} ({count})" for name, count in report.wrong_tasks.most_common())
+        warnings.append(
+            f"{sum(report.wrong_tasks.values())} line(s) labeled as another task rejected "
+            f"(wrong_task): {listed}; this dataset is {survey.task} ({survey.task.description})"
+        )
+    for name, counts in report.manifests.items():
+        if counts.images == 0 and counts.duplicates:
+            warnings.append(
+                f"{name}: no image of its own: its {counts.duplicates} line(s) name images of "
+                f"other lines, dropped as --on-duplicate {options.on_duplicate} asked"
+            )
+    return warnings
 
 
 _SCHEME_LENGTH = len(S3_SCHEME)
