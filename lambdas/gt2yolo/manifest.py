@@ -340,11 +340,27 @@ def numbered_lines(source: ManifestSource) -> Iterator[tuple[LineOrigin, bytes]]
     for number, raw in enumerate(source.lines(), start=start):
         if number == 1:
             _require_utf8(raw, source.name)
+            _require_line_feeds(raw, source.name)
         # `raw.strip()` without copying the line: bytes.isspace() tests the same ASCII whitespace.
         if raw and not raw.isspace():
             if raw.startswith(codecs.BOM_UTF8) and (len(raw) == 3 or raw[3:].isspace()):
                 continue
             yield LineOrigin(source.name, number), raw
+
+
+# An object's end, then a CR (and whitespace), then an object's start: never one JSON text (two
+# values need a comma between them; a raw CR is no string's character), but a manifest whose
+# lines end with CR only (old Mac, some exporters), which a split at b"\n" reads as one line.
+_CR_BETWEEN_OBJECTS = re.compile(rb"\}[ \t]*\r[ \t\r]*\{")
+
+
+def _require_line_feeds(first_line: bytes, name: str) -> None:
+    """Refuse a manifest with CR-only line ends (its first "line" is then the whole file)."""
+    if b"\r" in first_line and _CR_BETWEEN_OBJECTS.search(first_line):
+        raise ConversionError(
+            f"{name} uses CR-only line ends (its lines end with \\r, not \\n or \\r\\n): "
+            "manifests are JSON Lines; convert it first, e.g. tr '\\r' '\\n' < IN > OUT"
+        )
 
 
 def _require_utf8(first_line: bytes, name: str) -> None:
