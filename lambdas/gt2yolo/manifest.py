@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from gt2yolo.classes import ClassList
 from gt2yolo.errors import ConversionError
 from gt2yolo.excerpts import shortened, shown
+from gt2yolo.nesting import MAX_NESTING, nesting_exceeds
 from gt2yolo.paths import InvalidSourceRef, UnsafeSourceRef, source_ref_segments
 from gt2yolo.records import (
     ClassifiedImage,
@@ -98,36 +99,8 @@ _Reject = Rejected
 _MALFORMED = LineRejection.MALFORMED_JSON
 
 
-# Python's json decodes nesting by recursion: past about 1,000 levels, less the caller's own stack
-# depth, it raises RecursionError, so where a line would fail would depend on who calls. A fixed
-# limit decides instead, far above any real line (Ground Truth's nest 4 levels deep).
-MAX_NESTING = 256
-_NESTING_TOKENS = re.compile(rb'\\.|["\[\]{}]', re.DOTALL)
 # A rejected line's source-ref is listed as is up to this length (valid ones are far shorter).
 MAX_SHOWN_SOURCE_REF = 2048
-
-
-def nesting_exceeds(raw: bytes | str, limit: int = MAX_NESTING) -> bool:
-    """Whether the JSON text nests arrays and objects deeper than `limit` (strings skipped)."""
-    if len(raw) <= limit:
-        return False
-    data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
-    if data.count(b"[") + data.count(b"{") <= limit:
-        return False
-    depth, in_string = 0, False
-    for token in _NESTING_TOKENS.finditer(data):
-        text = token.group()
-        if text == b'"':
-            in_string = not in_string
-        elif in_string or len(text) > 1:  # inside a string, or an escape (outside: not JSON)
-            continue
-        elif text in b"[{":
-            depth += 1
-            if depth > limit:
-                return True
-        else:
-            depth -= 1
-    return False
 
 
 def load_line(raw: bytes | str) -> dict[str, Any]:
