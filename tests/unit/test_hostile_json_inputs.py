@@ -113,7 +113,11 @@ def hostile_config(draw: st.DrawFn) -> bytes:
 @settings(max_examples=200, deadline=None)
 @given(document=hostile_config())
 def test_only_conversion_errors_escape_from_reading_any_label_config(document: bytes) -> None:
+    # Any config is read into classes or refused with a ConversionError naming it; any other
+    # exception (RecursionError, TypeError, ...) fails the test
     try:
-        class_list_from_label_config(document, "data.json")
-    except ConversionError:
-        pass
+        classes = class_list_from_label_config(document, "data.json")
+    except ConversionError as exc:
+        assert "data.json" in str(exc)
+    else:
+        assert classes.names and all(isinstance(name, str) for name in classes.names)
