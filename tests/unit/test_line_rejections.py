@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gt2yolo import ConversionError, ConversionOptions
+from gt2yolo import ConversionError, ConversionOptions, convert_manifests
 from gt2yolo.fanout import plan_fan_out
+from gt2yolo.memory_store import MemoryObjects, MemoryStorage
 from gt2yolo.storage import LocalManifest, LocalStorage, StoredManifest
 from gt2yolo_cli.main import main
 from gt_builders import Workspace, box, line, record, ref
@@ -281,6 +282,30 @@ def test_one_manifest_of_several_converting_nothing_is_an_error(workspace: Works
 
     # Then the failing manifest is named
     assert "job2/output.manifest" in message
+
+
+def test_a_line_whose_dataset_key_would_be_longer_than_s3_holds_is_rejected_unsafe_path(
+    workspace: Workspace,
+) -> None:
+    # Given a source-ref of a 1,009-byte key (S3 holds it) and a short one
+    key = "/".join(["f" * 250, "g" * 250, "h" * 250, "i" * 250, "x.jpg"])
+    assert len(key.encode()) < 1024
+    path = workspace.manifest(
+        [line(f"s3://photos/{key}", [box()]), line("s3://photos/a.jpg", [box()])]
+    )
+
+    # When converting into a dataset under an S3 prefix: the long one's keys there are longer
+    objects = MemoryObjects()
+    storage = MemoryStorage(objects, "s3://stack-bucket/datasets/photos/")
+    convert_manifests([LocalManifest(path)], storage, ConversionOptions())
+
+    # Then its line is a counted unsafe_path rejection naming the limit; nothing of it is written
+    report = json.loads(storage.read_bytes("report.json"))
+    assert (report["images"], report["rejected"]) == (1, {"unsafe_path": 1})
+    rejected = json.loads(storage.read_bytes("rejected.jsonl"))
+    assert rejected["line"] == 1 and "S3 holds at most 1024" in rejected["detail"]
+    assert all(len(k.encode()) <= 1024 for k in objects.keys("s3://stack-bucket/"))
+    assert not [k for k in objects.keys("s3://stack-bucket/") if "ffff" in k]
 
 
 def test_the_longest_storable_source_ref_converts(workspace: Workspace) -> None:
