@@ -180,8 +180,13 @@ class _Skimmer:
         folder = tally.folder
         if folder is None or not seen[self.key] or starts is None:
             return False
-        if _TYPE_START in raw and not _names_no_other_task(raw, tally.tasks.get(self.key)):
-            return False
+        found = raw.count(_TYPE_START)
+        if found:
+            tasks = tally.tasks.get(self.key)
+            # Two counts answer a job's every line: each "groundtruth/ string is its task's type.
+            one = _TYPE_LITERALS[next(iter(tasks))] if tasks and len(tasks) == 1 else None
+            if (one is None or raw.count(one) != found) and not _names_no_other_task(raw, tasks):
+                return False
         if folder != self.folder:
             self.folder = folder
             self.prefix = (S3_SCHEME + "".join(s + "/" for s in folder)).encode()
@@ -196,9 +201,6 @@ _TYPE_LITERALS = {task: f'"{task}"'.encode() for task in LabelTask}
 def _names_no_other_task(raw: bytes, seen: Counter[LabelTask] | None) -> bool:
     """Whether the line's bytes hold no task type's literal but that of the one task seen."""
     allowed = next(iter(seen)) if seen is not None and len(seen) == 1 else None
-    # Two counts answer a job's every line: each "groundtruth/ string is its own task's type.
-    if allowed is not None and raw.count(_TYPE_START) == raw.count(_TYPE_LITERALS[allowed]):
-        return True
     return not any(
         literal in raw for task, literal in _TYPE_LITERALS.items() if task is not allowed
     )
