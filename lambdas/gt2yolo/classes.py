@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from gt2yolo.errors import ConversionError
 from gt2yolo.excerpts import shown
+from gt2yolo.nesting import NestedTooDeep, loads_bounded
 from gt2yolo.records import BoxDrop
 
 GROUND_TRUTH_MAX_BOX_LABELS = 50
@@ -135,7 +136,9 @@ class ClassList:
 def class_list_from_label_config(document: bytes, origin: str) -> ClassList:
     """Parse Ground Truth's label category config (`{"labels": [{"label": "cat"}, ...]}`)."""
     try:
-        config = json.loads(document)
+        config = loads_bounded(document)
+    except NestedTooDeep as exc:
+        raise ConversionError(f"label config {origin} is nested too deeply ({exc})") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConversionError(f"label config {origin} is not valid JSON: {exc}") from exc
     labels = config.get("labels") if isinstance(config, dict) else None

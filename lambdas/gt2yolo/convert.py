@@ -7,8 +7,7 @@ batches, and the only per-image state is the survey's 8-byte digest of each natu
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -56,7 +55,7 @@ def convert_manifests(
         report = run.finish()
         run.write_summary(splits, report)
         storage.flush()
-    _raise_for_unusable(run.report, survey.names.dropped)
+    _raise_for_unusable(run.report)
     return ConversionResult(report, survey)
 
 
@@ -110,14 +109,11 @@ def conversion_pass(
     return task_of(survey.task).open_pass(survey, options, storage, images, objects)
 
 
-def _raise_for_unusable(
-    report: ConversionReport, dropped: Mapping[tuple[str, int], str] | None = None
-) -> None:
-    """A manifest of which no line converts is refused; lines left out as duplicates (kept on
-    another line, as --on-duplicate or a collection's onOverlap asked) are no fault of it."""
-    left_out = Counter(manifest for manifest, _ in dropped or {})
+def _raise_for_unusable(report: ConversionReport) -> None:
+    """A manifest of which no line converts is refused, unless its lines were dropped as
+    duplicates of other lines, as --on-duplicate asked (their images are in the dataset)."""
     for name, counts in report.manifests.items():
-        if counts.images == 0 and (counts.lines == 0 or counts.lines > left_out[name]):
+        if counts.images == 0 and counts.duplicates == 0:
             reasons = ", ".join(f"{k}: {v}" for k, v in report.rejected.most_common(3))
             raise ConversionError(
                 f"{name}: not one of {counts.lines} lines converts ({reasons or 'empty manifest'}); "

@@ -140,12 +140,18 @@ class _CuttingSource:
         self.step = step
         self.line_step = line_step
         self.chunks = chunks
+        self.chunks_noted = False
 
     @property
     def name(self) -> str:
         return self.source.name
 
     def lines(self) -> Iterator[bytes]:
+        if self.chunks_noted:
+            # Streamed again (the survey counts the tasks of mixed lines): the cuts stand.
+            yield from self.source.lines()
+            return
+        self.chunks_noted = True
         start = offset = 0
         first_line = number = 1
         cut_any = False
@@ -258,7 +264,7 @@ def finalize(
         run.write_summary(splits, report)
         storage.flush()
     remove_prefix(parts, PARTS_PREFIX)
-    _raise_for_unusable(run.report, plan.survey.names.dropped)
+    _raise_for_unusable(run.report)
     return ConversionResult(report, plan.survey)
 
 

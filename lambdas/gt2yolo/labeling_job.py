@@ -7,13 +7,14 @@ AWS side (writing the files to S3, calling SageMaker) lives in `workflow.start_j
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from gt2yolo.nesting import loads_bounded
 
 MAX_BOUNDING_BOX_LABELS = 50  # Ground Truth quota for bounding-box label categories
 LABEL_CONFIG_DOCUMENT_VERSION = "2018-11-28"
@@ -127,8 +128,8 @@ def parse_label_file(text: str) -> list[str]:
 
 def _labels_from_json(text: str) -> list[str]:
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
+        document = loads_bounded(text)
+    except ValueError as exc:  # json's errors and NestedTooDeep
         raise LabelingJobError(f"label file is not valid JSON: {exc}") from None
     entries = document.get("labels") if isinstance(document, dict) else document
     if not isinstance(entries, list):

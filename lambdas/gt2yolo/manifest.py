@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from gt2yolo.classes import ClassList
 from gt2yolo.errors import ConversionError
 from gt2yolo.excerpts import shortened, shown
+from gt2yolo.nesting import MAX_NESTING, nesting_exceeds
 from gt2yolo.paths import InvalidSourceRef, UnsafeSourceRef, source_ref_segments
 from gt2yolo.records import (
     ClassifiedImage,
@@ -98,36 +99,8 @@ _Reject = Rejected
 _MALFORMED = LineRejection.MALFORMED_JSON
 
 
-# Python's json decodes nesting by recursion: past about 1,000 levels, less the caller's own stack
-# depth, it raises RecursionError, so where a line would fail would depend on who calls. A fixed
-# limit decides instead, far above any real line (Ground Truth's nest 4 levels deep).
-MAX_NESTING = 256
-_NESTING_TOKENS = re.compile(rb'\\.|["\[\]{}]', re.DOTALL)
 # A rejected line's source-ref is listed as is up to this length (valid ones are far shorter).
 MAX_SHOWN_SOURCE_REF = 2048
-
-
-def nesting_exceeds(raw: bytes | str, limit: int = MAX_NESTING) -> bool:
-    """Whether the JSON text nests arrays and objects deeper than `limit` (strings skipped)."""
-    if len(raw) <= limit:
-        return False
-    data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
-    if data.count(b"[") + data.count(b"{") <= limit:
-        return False
-    depth, in_string = 0, False
-    for token in _NESTING_TOKENS.finditer(data):
-        text = token.group()
-        if text == b'"':
-            in_string = not in_string
-        elif in_string or len(text) > 1:  # inside a string, or an escape (outside: not JSON)
-            continue
-        elif text in b"[{":
-            depth += 1
-            if depth > limit:
-                return True
-        else:
-            depth -= 1
-    return False
 
 
 def load_line(raw: bytes | str) -> dict[str, Any]:
@@ -183,12 +156,15 @@ def parse_line(
         source_ref = _source_ref(record)
         segments = _segments(source_ref)
         _check_labeled(record, rules)
+        _check_task(record, rules)
         _check_verified(record, rules)
         _check_class_map(record, rules)
         return rules.reader.read(record, source_ref, segments, origin, rules.label_attribute)
     except _Reject as rejection:
         shown_ref = None if source_ref is None else shortened(source_ref, MAX_SHOWN_SOURCE_REF)
-        return RejectedLine(rejection.reason, shortened(rejection.detail), origin, shown_ref)
+        return RejectedLine(
+            rejection.reason, shortened(rejection.detail), origin, shown_ref, rejection.other_task
+        )
 
 
 def _source_ref(record: dict[str, Any]) -> str:
@@ -219,6 +195,19 @@ def _check_labeled(record: dict[str, Any], rules: LineRules) -> None:
         )
     if attribute not in record:
         raise _Reject(LineRejection.NOT_LABELED, f'no "{attribute}" attribute on this line')
+
+
+def _check_task(record: dict[str, Any], rules: LineRules) -> None:
+    """A line typed as another task is counted out, not read by the wrong reader (untyped lines,
+    of custom workflows, are read as the dataset's task)."""
+    found = task_of_metadata_type(metadata_type(record, rules.label_attribute))
+    if found is not None and found is not rules.task:
+        raise _Reject(
+            LineRejection.WRONG_TASK,
+            f"labels of type {found} ({found.description}); this dataset is "
+            f"{rules.task} ({rules.task.description})",
+            other_task=str(found),
+        )
 
 
 def _check_verified(record: dict[str, Any], rules: LineRules) -> None:
@@ -324,11 +313,27 @@ def numbered_lines(source: ManifestSource) -> Iterator[tuple[LineOrigin, bytes]]
     for number, raw in enumerate(source.lines(), start=start):
         if number == 1:
             _require_utf8(raw, source.name)
+            _require_line_feeds(raw, source.name)
         # `raw.strip()` without copying the line: bytes.isspace() tests the same ASCII whitespace.
         if raw and not raw.isspace():
             if raw.startswith(codecs.BOM_UTF8) and (len(raw) == 3 or raw[3:].isspace()):
                 continue
             yield LineOrigin(source.name, number), raw
+
+
+# An object's end, then a CR (and whitespace), then an object's start: never one JSON text (two
+# values need a comma between them; a raw CR is no string's character), but a manifest whose
+# lines end with CR only (old Mac, some exporters), which a split at b"\n" reads as one line.
+_CR_BETWEEN_OBJECTS = re.compile(rb"\}[ \t]*\r[ \t\r]*\{")
+
+
+def _require_line_feeds(first_line: bytes, name: str) -> None:
+    """Refuse a manifest with CR-only line ends (its first "line" is then the whole file)."""
+    if b"\r" in first_line and _CR_BETWEEN_OBJECTS.search(first_line):
+        raise ConversionError(
+            f"{name} uses CR-only line ends (its lines end with \\r, not \\n or \\r\\n): "
+            "manifests are JSON Lines; convert it first, e.g. tr '\\r' '\\n' < IN > OUT"
+        )
 
 
 def _require_utf8(first_line: bytes, name: str) -> None:

@@ -19,6 +19,7 @@ from gt2yolo.errors import ConversionError
 from gt2yolo.manifest import ManifestSource, TaskReader, numbered_lines, parse_line
 from gt2yolo.options import ConversionOptions
 from gt2yolo.paths import (
+    MAX_KEY_BYTES,
     NAME_MAX,
     S3_SCHEME,
     Layout,
@@ -34,7 +35,7 @@ from gt2yolo.report import ConversionReport
 from gt2yolo.split import Split, assign_split
 from gt2yolo.storage import ImageSink, SourceObjects, Storage
 from gt2yolo.survey_result import Survey
-from gt2yolo.writers import REPORT_JSON, DatasetWriter, image_key, report_json
+from gt2yolo.writers import REPORT_JSON, DatasetWriter, image_key, label_key, report_json
 
 # progress(phase, lines): phase is "survey" (pass 1) or "convert" (pass 2).
 Progress = Callable[[str, int], None]
@@ -95,6 +96,8 @@ class TaskPass(Generic[W]):
         self.rules = options.line_rules(
             survey.label_attribute, survey.class_list, survey.task, reader
         )
+        # An S3 key holds at most 1024 bytes, the dataset's prefix (and version folder) included.
+        self._s3 = storage.location().startswith(S3_SCHEME)
         # The common folder as the start of a source-ref (segments as they stand).
         self._common_ref = S3_SCHEME + "".join(s + "/" for s in survey.common_folder)
         self.writers: tuple[W, ...] = ()
@@ -159,6 +162,8 @@ class TaskPass(Generic[W]):
             if self.dropped and not isinstance(record, RejectedLine):
                 record = self._unless_dropped(record)
             placed = record if isinstance(record, RejectedLine) else self._place(record)
+            if self._s3 and isinstance(placed, Placed):
+                placed = self._unless_key_too_long(placed)
             if isinstance(placed, RejectedLine):
                 # Written batches first: rejected.jsonl stays in line order whatever the batch
                 # (or fan-out chunk) boundaries are.
@@ -210,6 +215,24 @@ class TaskPass(Generic[W]):
     def _image_key(self, placed: Placed) -> str:
         return image_key(placed.split, placed.path)
 
+    def _written_keys(self, placed: Placed) -> tuple[str, ...]:
+        """The keys of the files a placed record is written to (its image, its label file)."""
+        return (self._image_key(placed), label_key(placed.split, placed.label))
+
+    def _unless_key_too_long(self, placed: Placed) -> Placed | RejectedLine:
+        """unsafe_path for a record one of whose S3 keys would be longer than S3 holds: refused
+        before anything of it is written, as a name too long for a file system is."""
+        for key in self._written_keys(placed):
+            stored = self.storage.location(key)[_SCHEME_LENGTH:].partition("/")[2]
+            size = len(stored.encode("utf-8", "surrogatepass"))
+            if size > MAX_KEY_BYTES:
+                detail = f"a dataset key of {size} bytes (S3 holds at most {MAX_KEY_BYTES})"
+                image = placed.image
+                return RejectedLine(
+                    LineRejection.UNSAFE_PATH, detail, image.origin, image.source_ref
+                )
+        return placed
+
     def _write_batch(self, batch: list[Placed]) -> None:
         failures = self._copy_images(batch)
         for placed in batch:
@@ -242,11 +265,18 @@ class TaskPass(Generic[W]):
         report.boxes_per_split[placed.split] += kept
 
     def _reject(self, rejection: RejectedLine) -> None:
-        self.report.rejected[rejection.reason] += 1
-        self.report.manifest(rejection.origin.manifest).rejected += 1
+        report = self.report
+        report.rejected[rejection.reason] += 1
+        counts = report.manifest(rejection.origin.manifest)
+        counts.rejected += 1
+        if rejection.reason is LineRejection.DUPLICATE_SOURCE_REF:
+            counts.duplicates += 1
+        elif rejection.other_task is not None:
+            report.wrong_tasks[rejection.other_task] += 1
         self.writer.add_rejection(rejection)
 
     def finish(self) -> dict[str, Any]:
+        self.report.warnings.extend(_rejection_warnings(self.report, self.survey, self.options))
         document = self.report.as_dict()
         names = self.survey.names
         document["renamed_images"] = len(names.renamed)
@@ -278,6 +308,27 @@ def _name_warnings(survey: Survey) -> list[str]:
         f"{renamed} image(s) renamed <stem>~<n>: their label paths would have collided (ignoring "
         "case) with another image's; images.csv maps every source-ref to its files"
     ]
+
+
+def _rejection_warnings(
+    report: ConversionReport, survey: Survey, options: ConversionOptions
+) -> list[str]:
+    """What the counts alone would not make plain: lines of other tasks, and manifests whose
+    every labeled line was dropped as a duplicate (as asked: not an unusable manifest)."""
+    warnings = []
+    if report.wrong_tasks:
+        listed = ", ".join(f"{name} ({count})" for name, count in report.wrong_tasks.most_common())
+        warnings.append(
+            f"{sum(report.wrong_tasks.values())} line(s) labeled as another task rejected "
+            f"(wrong_task): {listed}; this dataset is {survey.task} ({survey.task.description})"
+        )
+    for name, counts in report.manifests.items():
+        if counts.images == 0 and counts.duplicates:
+            warnings.append(
+                f"{name}: no image of its own: its {counts.duplicates} line(s) name images of "
+                f"other lines, dropped as --on-duplicate {options.on_duplicate} asked"
+            )
+    return warnings
 
 
 _SCHEME_LENGTH = len(S3_SCHEME)

@@ -25,6 +25,9 @@ class LineRejection(StrEnum):
     INVALID_IMAGE_SIZE = "invalid_image_size"
     INVALID_ANNOTATION = "invalid_annotation"
     IMAGE_NOT_FOUND = "image_not_found"
+    # The label attribute's metadata type names another task than the dataset's (a dataset
+    # holds one task: the job's, else that of most lines).
+    WRONG_TASK = "wrong_task"
     # The same source-ref on another accepted line, kept by --on-duplicate first|last.
     DUPLICATE_SOURCE_REF = "duplicate_source_ref"
     # Semantic segmentation: the line's mask (`<attr>` is its s3:// URI) cannot become polygons.
@@ -86,10 +89,11 @@ _DROP_OF = {status: drop for drop, status in _DROPPED_STATUS.items()}
 class Rejected(Exception):
     """Raised by a line reader: the line yields no image, for this reason (and detail)."""
 
-    def __init__(self, reason: LineRejection, detail: str) -> None:
+    def __init__(self, reason: LineRejection, detail: str, other_task: str | None = None) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+        self.other_task = other_task
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +233,8 @@ class RejectedLine:
     detail: str
     origin: LineOrigin
     source_ref: str | None = None
+    # wrong_task: the type the line's metadata names (counted per type for report.json).
+    other_task: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

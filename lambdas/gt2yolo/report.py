@@ -63,6 +63,8 @@ class ManifestCounts:
     lines: int = 0
     images: int = 0
     rejected: int = 0
+    # Of the rejected: lines dropped as --on-duplicate first|last asked (not in report.json).
+    duplicates: int = 0
 
 
 @dataclass
@@ -88,6 +90,8 @@ class ConversionReport:
     # The YOLO task (detect, segment, classify) and what only some tasks count, by kind.
     task: str = "detect"
     extra: dict[str, TaskCounts] = field(default_factory=dict)
+    # wrong_task rejections by the type their lines name (for the warning in report.json).
+    wrong_tasks: Counter[str] = field(default_factory=Counter)
 
     def manifest(self, name: str) -> ManifestCounts:
         # Not setdefault: that would build a ManifestCounts on every call (one per image).
@@ -117,9 +121,11 @@ class ConversionReport:
             "images_per_split": dict(self.images_per_split),
             "boxes_per_split": dict(self.boxes_per_split),
             "manifests": [
-                [name, m.lines, m.images, m.rejected] for name, m in self.manifests.items()
+                [name, m.lines, m.images, m.rejected, m.duplicates]
+                for name, m in self.manifests.items()
             ],
             "extra": {kind: counts.as_json() for kind, counts in self.extra.items()},
+            "wrong_tasks": dict(self.wrong_tasks),
         }
 
     def absorb(self, counters: dict[str, Any]) -> None:
@@ -135,11 +141,13 @@ class ConversionReport:
         self.boxes_per_split.update(counters["boxes_per_split"])
         for kind, counts in counters.get("extra", {}).items():
             self.counts(TaskCounts.named(kind)).absorb(counts)
-        for name, lines, images, rejected in counters["manifests"]:
+        self.wrong_tasks.update(counters.get("wrong_tasks", {}))
+        for name, lines, images, rejected, *duplicates in counters["manifests"]:
             counts = self.manifest(name)
             counts.lines += lines
             counts.images += images
             counts.rejected += rejected
+            counts.duplicates += sum(duplicates)
 
     @property
     def lines(self) -> int:

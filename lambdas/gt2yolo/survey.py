@@ -43,7 +43,8 @@ class _Tally:
     # attribute -> the tasks its metadata types name, with the lines of each
     tasks: dict[str, Counter[LabelTask]] = field(default_factory=dict)
     attributes_per_manifest: dict[str, Counter[str]] = field(default_factory=dict)
-    class_maps: dict[str, ClassMapCollector] = field(default_factory=dict)
+    # Per task: only the lines of the dataset's task give it classes (the others are rejected).
+    class_maps: dict[tuple[str, LabelTask], ClassMapCollector] = field(default_factory=dict)
 
 
 def survey_manifests(
@@ -59,7 +60,8 @@ def survey_manifests(
 
     `natural` collects the digests of every line's natural label path (read from the bytes, so
     the same whether a line is skimmed or decoded). `task`: the job's task when known (from
-    DescribeLabelingJob); the lines must agree with it."""
+    DescribeLabelingJob), else the task of most lines (`_task`); lines of another task are
+    rejected by the conversion pass (`wrong_task`)."""
     tally = _Tally()
     # With the attribute and classes given, only the common folder and the attribute's presence
     # per manifest are asked for: most lines can be shown to change neither without decoding.
@@ -73,7 +75,7 @@ def survey_manifests(
             starts = source_ref_starts(raw) if scan else None
             if natural is not None:
                 natural.add(source_refs_at(raw, starts))
-            if skimmer is None or not skimmer.tells_nothing(raw, starts, seen, tally.folder):
+            if skimmer is None or not skimmer.tells_nothing(raw, starts, seen, tally):
                 where = f"{origin.manifest}:{origin.line}"
                 _survey_line(raw, where, seen, tally, class_list is None)
             if progress and tally.lines % 1000 == 0:
@@ -82,9 +84,14 @@ def survey_manifests(
         progress("survey", tally.lines % 1000)
     attribute = _attribute(label_attribute, tally)
     _require_attribute_everywhere(attribute, tally.attributes_per_manifest)
-    found = _task(attribute, tally.tasks.get(attribute, Counter()), task)
+    tasks = tally.tasks.get(attribute, Counter())
+    if skimmer is not None and task is None and len(tasks) > 1:
+        # Skimmed lines were left out of the counts (they could only add to the one task seen
+        # when they were skimmed): the majority needs every line counted.
+        tasks = _count_tasks(sources, attribute)
+    found = _task(attribute, tasks, task)
     if class_list is None:
-        collector = tally.class_maps.get(attribute, ClassMapCollector())
+        collector = tally.class_maps.get((attribute, found), ClassMapCollector())
         class_list = collector.class_list()
     return Survey(attribute, class_list, tally.folder or (), tally.lines, task=found)
 
@@ -103,21 +110,43 @@ def _attribute(given: str | None, tally: _Tally) -> str:
 
 
 def _task(attribute: str, seen: Counter[LabelTask], job_task: LabelTask | None) -> LabelTask:
-    """The dataset's one task: what the attribute's metadata types say (and the job, if known)."""
-    if len(seen) > 1:
-        listed = ", ".join(f"{task} ({count} lines)" for task, count in seen.most_common())
-        raise ConversionError(
-            f'label attribute "{_name(attribute)}" holds labels of several task types: {listed}; '
-            "a dataset holds one task: convert each job's lines separately"
-        )
-    found = next(iter(seen), None)
-    if job_task is not None and found is not None and found is not job_task:
-        raise ConversionError(
-            f"the labeling job is a {job_task.description} job, but the lines of "
-            f'"{_name(attribute)}" are typed {found}'
-        )
-    # Lines without a typed metadata (custom workflows) are read as the job's task, else boxes.
-    return found or job_task or LabelTask.BOUNDING_BOX
+    """The dataset's one task: the job's when known, else the task of most lines.
+
+    A tie goes to the task first in `LabelTask`'s order (bounding box, semantic segmentation,
+    single-label, multi-label classification, video detection, video tracking), so the answer
+    never depends on the order of lines or manifests. The lines of other tasks are rejected
+    (`wrong_task`); a job none of whose lines is of its task is an error naming both."""
+    if job_task is not None:
+        if seen and job_task not in seen:
+            raise ConversionError(
+                f"the labeling job is a {job_task.description} job, but the lines of "
+                f'"{_name(attribute)}" are typed {_typed(seen)}: not one is of the job\'s task'
+            )
+        # Lines without a typed metadata (custom workflows) are read as the job's task.
+        return job_task
+    if not seen:
+        return LabelTask.BOUNDING_BOX
+    order = list(LabelTask)
+    return min(seen, key=lambda task: (-seen[task], order.index(task)))
+
+
+def _typed(seen: Counter[LabelTask]) -> str:
+    if len(seen) == 1:
+        return str(next(iter(seen)))
+    return ", ".join(f"{task} ({count} lines)" for task, count in seen.most_common())
+
+
+def _count_tasks(sources: Sequence[ManifestSource], attribute: str) -> Counter[LabelTask]:
+    """The tasks the attribute's metadata types name, every line decoded."""
+    tasks: Counter[LabelTask] = Counter()
+    for source in sources:
+        for _, raw in numbered_lines(source):
+            try:
+                record = load_line(raw)
+            except _Reject:
+                continue
+            tasks.update(task for name, task in labeled_attributes(record) if name == attribute)
+    return tasks
 
 
 class _Skimmer:
@@ -132,6 +161,11 @@ class _Skimmer:
     as UTF-16 or UTF-32 (a NUL, a UTF-16 byte order mark) are decoded. The attribute's presence
     is only asked for until the manifest has one decoded line carrying it, so once seen, it no
     longer needs decoding either.
+
+    The task: a line without escapes whose metadata names a task holds that type as a literal
+    `"groundtruth/..."` string. A line holding no such literal but the one task's seen so far
+    cannot add another task; any other line is decoded, so every task the lines name is seen
+    (the majority is then counted over every line when there are several: `_count_tasks`).
     """
 
     def __init__(self, attribute: str) -> None:
@@ -140,20 +174,36 @@ class _Skimmer:
         self.prefix = b""
 
     def tells_nothing(
-        self,
-        raw: bytes,
-        starts: list[int] | None,
-        seen: Counter[str],
-        folder: tuple[str, ...] | None,
+        self, raw: bytes, starts: list[int] | None, seen: Counter[str], tally: _Tally
     ) -> bool:
         """`starts`: `names.source_ref_starts(raw)`, None for a line that may hold escapes."""
+        folder = tally.folder
         if folder is None or not seen[self.key] or starts is None:
             return False
+        found = raw.count(_TYPE_START)
+        if found:
+            tasks = tally.tasks.get(self.key)
+            # Two counts answer a job's every line: each "groundtruth/ string is its task's type.
+            one = _TYPE_LITERALS[next(iter(tasks))] if tasks and len(tasks) == 1 else None
+            if (one is None or raw.count(one) != found) and not _names_no_other_task(raw, tasks):
+                return False
         if folder != self.folder:
             self.folder = folder
             self.prefix = (S3_SCHEME + "".join(s + "/" for s in folder)).encode()
         prefix = self.prefix
         return all(raw.startswith(prefix, start) for start in starts)
+
+
+_TYPE_START = b'"groundtruth/'
+_TYPE_LITERALS = {task: f'"{task}"'.encode() for task in LabelTask}
+
+
+def _names_no_other_task(raw: bytes, seen: Counter[LabelTask] | None) -> bool:
+    """Whether the line's bytes hold no task type's literal but that of the one task seen."""
+    allowed = next(iter(seen)) if seen is not None and len(seen) == 1 else None
+    return not any(
+        literal in raw for task, literal in _TYPE_LITERALS.items() if task is not allowed
+    )
 
 
 def _survey_line(raw: bytes, where: str, seen: Counter[str], tally: _Tally, maps: bool) -> None:
@@ -173,7 +223,8 @@ def _survey_line(raw: bytes, where: str, seen: Counter[str], tally: _Tally, maps
         tally.tasks.setdefault(attribute, Counter())[task] += 1
         class_map = class_map_of(record, attribute, task, reader_of(task)) if maps else None
         if class_map:
-            tally.class_maps.setdefault(attribute, ClassMapCollector()).add(class_map, where)
+            collector = tally.class_maps.setdefault((attribute, task), ClassMapCollector())
+            collector.add(class_map, where)
 
 
 def _detect_attribute(detection: Counter[str]) -> str:

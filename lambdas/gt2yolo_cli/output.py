@@ -15,7 +15,6 @@ never deleted, and so is a DIR that holds one of the run's own inputs.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -24,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gt2yolo import ConversionError
+from gt2yolo.nesting import loads_bounded
 from gt2yolo.writers import DATA_YAML, REPORT_JSON
 
 MARKER = ".gt2yolo-dataset"
@@ -73,7 +73,7 @@ def is_our_dataset(folder: Path) -> bool:
     if not (report.is_file() and data_yaml.is_file()):
         return False
     try:
-        document = json.loads(report.read_bytes())
+        document = loads_bounded(report.read_bytes())
     except (OSError, ValueError):
         return False
     return isinstance(document, dict) and document.keys() >= REPORT_KEYS

@@ -13,10 +13,10 @@ a counted `image_not_found` rejection of its line.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from gt2yolo.fanout import RangedManifest
+from gt2yolo.nesting import loads_bounded
 from gt2yolo.storage import ReadDenied, S3Uri, SourceObjects
 
 from workflow.errors import ImageAccessDenied
@@ -90,7 +90,7 @@ def first_image_per_bucket(
     first: dict[str, S3Uri] = {}
     for line in list(manifest.lines_between(0, head_bytes)):
         try:
-            record = json.loads(line)
+            record = loads_bounded(line)
             source = S3Uri.parse(record[SOURCE_REF])
         except (ValueError, TypeError, KeyError, AttributeError):
             continue

@@ -13,7 +13,6 @@ progress, from its newest intermediate manifest, under the name its final datase
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from urllib.parse import unquote_plus
 
 from gt2yolo.collection import CollectionDefinition, collection_of_job, collection_of_manifest
 from gt2yolo.errors import ConversionError
+from gt2yolo.nesting import loads_bounded
 from gt2yolo.task_types import UnsupportedTask, task_of_pre_annotation_lambda
 
 from workflow.errors import ResolveError
@@ -291,8 +291,8 @@ def _read_sidecar(bucket: str, key: str, objects: ObjectReader) -> dict[str, Any
     if raw is None:
         return {}
     try:
-        sidecar = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        sidecar = loads_bounded(raw)
+    except (UnicodeDecodeError, ValueError) as exc:  # NestedTooDeep too
         raise ResolveError(
             f"sidecar s3://{bucket}/{key}{SIDECAR_SUFFIX} is not JSON: {exc}"
         ) from None

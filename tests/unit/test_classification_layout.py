@@ -161,6 +161,68 @@ def test_an_image_of_an_unknown_class_is_rejected_and_not_copied(
     assert (dataset.root / "train/dog/dog.jpg").is_file()
 
 
+LONG_ASCII = "a" * 256  # 256 bytes
+LONG_UTF8 = "猫" * 86  # 86 characters, 258 bytes of UTF-8
+JUST_FITS = "é" * 127 + "x"  # 255 bytes
+
+
+@pytest.mark.parametrize("long_name", [LONG_ASCII, LONG_UTF8], ids=["ascii", "utf-8"])
+@pytest.mark.parametrize("from_config", [True, False], ids=["label-config", "lines"])
+def test_a_class_whose_folder_name_is_too_long_rejects_its_lines_unsafe_path_and_the_run_goes_on(
+    mirror: MirrorWorkspace, long_name: str, from_config: bool
+) -> None:
+    # Given a dog, a class whose name is over 255 bytes of UTF-8 and one of exactly 255
+    names = (*PETS, long_name, JUST_FITS)
+    lines = []
+    for path, label in {"dog.jpg": "dog", "long.jpg": long_name, "fits.jpg": JUST_FITS}.items():
+        record = classification_record(mirror.image(ref(path)), names.index(label), label)
+        lines.append(json.dumps(record))
+
+    # When converting, the long class named by the label config or only by the lines
+    dataset = mirror.convert(lines, classes=names if from_config else None)
+
+    # Then the long class's line is a counted unsafe_path rejection, and nothing of it is written
+    (rejection,) = dataset.rejected
+    assert (rejection["reason"], rejection["source_ref"]) == ("unsafe_path", ref("long.jpg"))
+    assert "bytes (at most 255)" in rejection["detail"]
+    assert dataset.report["rejected"] == {"unsafe_path": 1}
+    assert not [name for name in dataset.files() if "long" in name or long_name[:10] in name]
+    # And the others convert; the class keeps its id in classes.txt but has no folder
+    assert (dataset.root / "train/dog/dog.jpg").is_file()
+    assert (dataset.root / f"train/{JUST_FITS}/fits.jpg").is_file()
+    classes = dataset.text("classes.txt").splitlines()
+    assert long_name in classes and JUST_FITS in classes
+    section = dataset.report["classification"]
+    assert long_name not in section["class_folders"]
+    assert long_name not in section["ultralytics_class_ids"]
+    folders = sorted(p.name for p in (dataset.root / "train").iterdir() if p.is_dir())
+    by_folder = {folder: name for name, folder in section["class_folders"].items()}
+    assert section["ultralytics_class_ids"] == {by_folder[f]: i for i, f in enumerate(folders)}
+    # And report.json warns, naming the class
+    assert any("bytes (at most 255)" in w and long_name[:20] in w
+               for w in dataset.report["warnings"])  # fmt: skip
+
+
+def test_a_case_collision_suffix_that_makes_a_class_folder_too_long_rejects_its_lines(
+    mirror: MirrorWorkspace,
+) -> None:
+    # Given two classes of 254 bytes equal ignoring case: the second's folder gets `~2`
+    upper, lower = "A" * 254, "a" * 254
+    lines = [
+        json.dumps(classification_record(mirror.image(ref(f"{i}.jpg")), i, name))
+        for i, name in enumerate([upper, lower])
+    ]
+
+    # When converting
+    dataset = mirror.convert(lines, classes=(upper, lower))
+
+    # Then the first converts and the second, whose folder would be 256 bytes, is rejected
+    assert (dataset.root / f"train/{upper}/0.jpg").is_file()
+    assert [(r["reason"], r["source_ref"]) for r in dataset.rejected] == [
+        ("unsafe_path", ref("1.jpg"))
+    ]
+
+
 # --- class folders ------------------------------------------------------------------------------
 
 

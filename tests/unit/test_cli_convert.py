@@ -248,6 +248,70 @@ def test_on_duplicate_last_keeps_the_last_line_of_a_source_ref(workspace: Worksp
     assert report["rejected"] == {"duplicate_source_ref": 1}
 
 
+@pytest.mark.parametrize("keep", ["first", "last"])
+def test_a_manifest_whose_lines_all_duplicate_another_manifests_converts_with_on_duplicate(
+    workspace: Workspace, keep: str
+) -> None:
+    # Given train and validation manifests cut from one output.manifest, the validation one
+    # holding only lines that the train one holds too
+    train = workspace.manifest([line(ref("a.jpg"), [box(0)]), line(ref("b.jpg"), [box(1)])],
+                               "train.manifest")  # fmt: skip
+    validation = workspace.manifest([line(ref("b.jpg"), [box(1)])], "validation.manifest")
+
+    # When converting both, keeping the first or the last line of each image
+    status = main([
+        "convert", str(train), str(validation), "--out", str(workspace.out), "--images", "skip",
+        "--on-duplicate", keep, "--no-progress",
+    ])  # fmt: skip
+
+    # Then both succeed with both images: the dropped lines are counted, and with `first`
+    # report.json says the validation manifest has no image of its own
+    assert status == 0
+    report = json.loads((workspace.out / "report.json").read_text())
+    assert (report["images"], report["rejected"]) == (2, {"duplicate_source_ref": 1})
+    own = [w for w in report["warnings"] if "no image of its own" in w]
+    assert own == ([f"{validation}: no image of its own: its 1 line(s) name images of other "
+                    "lines, dropped as --on-duplicate first asked"] if keep == "first" else [])  # fmt: skip
+
+
+def test_a_manifest_of_duplicates_and_unusable_lines_still_converts_with_on_duplicate(
+    workspace: Workspace,
+) -> None:
+    # Given a second manifest holding one duplicate and one broken line
+    first = workspace.manifest([line(ref("a.jpg"), [box(0)])], "a.manifest")
+    second = workspace.manifest([line(ref("a.jpg"), [box(0)]), '{"source-ref": '], "b.manifest")
+
+    # When converting with --on-duplicate first
+    status = main([
+        "convert", str(first), str(second), "--out", str(workspace.out), "--images", "skip",
+        "--on-duplicate", "first", "--no-progress",
+    ])  # fmt: skip
+
+    # Then its duplicate was usable (its image is in the dataset): the run succeeds
+    assert status == 0
+    report = json.loads((workspace.out / "report.json").read_text())
+    assert report["rejected"] == {"duplicate_source_ref": 1, "malformed_json": 1}
+
+
+def test_a_manifest_of_which_no_line_is_usable_still_fails_with_on_duplicate(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a second manifest whose one line has no image size
+    first = workspace.manifest([line(ref("a.jpg"), [box(0)])], "a.manifest")
+    second = workspace.manifest([line(ref("z.jpg"), [box(0)], width=None)], "b.manifest")
+
+    # When converting with --on-duplicate first
+    status = main([
+        "convert", str(first), str(second), "--out", str(workspace.out), "--images", "skip",
+        "--on-duplicate", "first", "--no-progress",
+    ])  # fmt: skip
+
+    # Then it fails naming the manifest and the reason
+    assert status == 1
+    message = _error_line(capsys)
+    assert "b.manifest: not one of 1 lines converts (invalid_image_size: 1)" in message
+
+
 def test_images_skip_writes_no_images(workspace: Workspace) -> None:
     # Given a manifest
     manifest = workspace.manifest([line(ref("a.jpg"), [box()])])

@@ -253,3 +253,36 @@ def test_any_chunk_size_gives_the_same_dataset(
     convert_manifests([manifest], LocalStorage(root / "single"), _options())
     _fan_out([manifest], root / "fanned", _options(), chunk_bytes)
     assert _tree(root / "fanned") == _tree(root / "single")
+
+
+def _mixed_lines(count: int) -> list[str]:
+    """Messy box lines with lines typed as other tasks among them (the tasks of other jobs)."""
+    lines = _messy_lines(count)
+    others = ["groundtruth/image-classification", "groundtruth/semantic-segmentation"]
+    for i in range(0, count, 7):
+        other = record(ref(f"other-task/{i}.jpg"), [box(1)])
+        other["boxes-metadata"]["type"] = others[i % 2]
+        lines.insert(i, json.dumps(other))
+    return lines
+
+
+@pytest.mark.parametrize("label_attribute", [None, "boxes"])
+@pytest.mark.parametrize("chunk_bytes", [1, 300, 10**9])
+def test_lines_of_other_tasks_are_rejected_alike_in_every_chunk(
+    tmp_path: Path, chunk_bytes: int, label_attribute: str | None
+) -> None:
+    # Given a manifest of box lines mixed with lines typed as other tasks
+    manifests = [_write(tmp_path / "in/a/output.manifest", _mixed_lines(60))]
+    options = replace(_options(), label_attribute=label_attribute)
+
+    # When converting in one pass and through the fan-out (the attribute given: a skimmed survey)
+    convert_manifests(manifests, LocalStorage(tmp_path / "single"), options)
+    plan = _fan_out(manifests, tmp_path / "fanned", options, chunk_bytes)
+
+    # Then both datasets are the same bytes, and the same lines are wrong_task in both
+    single, fanned = _tree(tmp_path / "single"), _tree(tmp_path / "fanned")
+    assert fanned == single
+    report = json.loads(single["report.json"])
+    assert report["task"] == "detect" and report["rejected"]["wrong_task"] == 9
+    assert any("wrong_task" in warning for warning in report["warnings"])
+    assert len(plan.chunks) >= 2 or chunk_bytes == 10**9

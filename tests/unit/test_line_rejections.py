@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from gt2yolo import ConversionError, ConversionOptions, convert_manifests
+from gt2yolo.fanout import plan_fan_out
+from gt2yolo.memory_store import MemoryObjects, MemoryStorage
+from gt2yolo.storage import LocalManifest, LocalStorage, StoredManifest
+from gt2yolo_cli.main import main
 from gt_builders import Workspace, box, line, record, ref
 
 
@@ -187,6 +193,66 @@ def test_a_manifest_with_crlf_line_ends_and_a_byte_order_mark_converts(
     assert dataset.report["images"] == 2
 
 
+def _cr_only(workspace: Workspace) -> Path:
+    path = workspace.tmp_path / "old-mac.manifest"
+    lines = [line(ref(f"{name}.jpg"), [box()]) for name in "abc"]
+    path.write_bytes("\r".join(lines).encode() + b"\r")
+    return path
+
+
+def test_a_manifest_with_cr_only_line_ends_is_an_error_that_says_so_and_how_to_fix_it(
+    workspace: Workspace,
+) -> None:
+    # Given a manifest whose lines end with a CR only (old Mac, some exporters)
+    path = _cr_only(workspace)
+
+    # When converting it from a file, from an object store, and planning its fan-out
+    store = LocalStorage(workspace.tmp_path)
+    messages = [workspace.fail(path)[0]]
+    for source in (LocalManifest(path), StoredManifest(store, path.name)):
+        with pytest.raises(ConversionError) as caught:
+            plan_fan_out([source], ConversionOptions(), chunk_bytes=100)
+        messages.append(str(caught.value))
+
+    # Then each refusal says the manifest uses CR-only line ends and how to convert it
+    for message in messages:
+        assert "old-mac.manifest uses CR-only line ends" in message
+        assert "tr '\\r' '\\n'" in message
+
+
+def test_the_cli_refuses_cr_only_line_ends_on_one_line(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a manifest with CR-only line ends
+    path = _cr_only(workspace)
+
+    # When converting it with the CLI
+    status = main(["convert", str(path), "--out", str(workspace.out), "--images", "skip"])
+
+    # Then it fails on one line that says why, and writes nothing
+    err = capsys.readouterr().err
+    assert status == 1 and err.count("\n") == 1 and "CR-only line ends" in err
+    assert not workspace.out.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # one line ending with a CR only; a CR as whitespace inside a line; CRLF line ends
+        line(ref("a.jpg"), [box()]) + "\r",
+        line(ref("a.jpg"), [box()]).replace(', "boxes-metadata"', ',\r "boxes-metadata"') + "\n",
+        line(ref("a.jpg"), [box()]) + "\r\n" + line(ref("b.jpg"), [box()]) + "\r\n",
+    ],
+    ids=["one line", "inner CR", "CRLF"],
+)
+def test_a_cr_that_is_no_line_end_of_cr_only_lines_converts(
+    workspace: Workspace, body: str
+) -> None:
+    path = workspace.tmp_path / "m.manifest"
+    path.write_bytes(body.encode())
+    assert workspace.convert(path).report["images"] == body.count("source-ref")
+
+
 def test_a_manifest_from_which_no_line_converts_is_an_error_yet_the_report_is_written(
     workspace: Workspace,
 ) -> None:
@@ -216,6 +282,30 @@ def test_one_manifest_of_several_converting_nothing_is_an_error(workspace: Works
 
     # Then the failing manifest is named
     assert "job2/output.manifest" in message
+
+
+def test_a_line_whose_dataset_key_would_be_longer_than_s3_holds_is_rejected_unsafe_path(
+    workspace: Workspace,
+) -> None:
+    # Given a source-ref of a 1,009-byte key (S3 holds it) and a short one
+    key = "/".join(["f" * 250, "g" * 250, "h" * 250, "i" * 250, "x.jpg"])
+    assert len(key.encode()) < 1024
+    path = workspace.manifest(
+        [line(f"s3://photos/{key}", [box()]), line("s3://photos/a.jpg", [box()])]
+    )
+
+    # When converting into a dataset under an S3 prefix: the long one's keys there are longer
+    objects = MemoryObjects()
+    storage = MemoryStorage(objects, "s3://stack-bucket/datasets/photos/")
+    convert_manifests([LocalManifest(path)], storage, ConversionOptions())
+
+    # Then its line is a counted unsafe_path rejection naming the limit; nothing of it is written
+    report = json.loads(storage.read_bytes("report.json"))
+    assert (report["images"], report["rejected"]) == (1, {"unsafe_path": 1})
+    rejected = json.loads(storage.read_bytes("rejected.jsonl"))
+    assert rejected["line"] == 1 and "S3 holds at most 1024" in rejected["detail"]
+    assert all(len(k.encode()) <= 1024 for k in objects.keys("s3://stack-bucket/"))
+    assert not [k for k in objects.keys("s3://stack-bucket/") if "ffff" in k]
 
 
 def test_the_longest_storable_source_ref_converts(workspace: Workspace) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -28,6 +30,7 @@ CLASSES = ("road", "car", "person")
 COLORS = color_map(ROAD, CAR, PERSON)
 
 Canvas = npt.NDArray[np.bool_]
+LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 
 
 @pytest.fixture
@@ -536,3 +539,29 @@ def test_random_regions_convert_to_polygons_that_fill_them_back(
             pixels = labels == region
             best = max((_iou(f, pixels) for f in filled), default=0.0)
             assert best > 0.9, f"{name} region {stats[region]} at tolerance {tolerance}: {best}"
+
+
+def test_opencv_writes_nothing_of_its_own_to_stderr_for_a_truncated_or_foreign_mask(
+    mirror: MirrorWorkspace,
+) -> None:
+    # Given a good line, a line whose mask PNG is cut short and one whose mask is a GIF
+    lines = _good_and(mirror, _bad_mask(mirror, "truncated"))
+    gif = mirror.segmented(ref("gif.jpg"), blank_mask(64, 48), COLORS, image=False)
+    mirror.put(json.loads(gif)["street-ref"], b"GIF89a" + bytes(200))
+    manifest = mirror.manifest([*lines, gif])
+
+    # When the CLI converts them in a process of its own (OpenCV logs from native code)
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from gt2yolo_cli.main import main; sys.exit(main())",
+         "convert", str(manifest), "--out", str(mirror.tmp_path / "out"), "--s3-mirror",
+         str(mirror.root), "--images", "skip", "--no-progress"],
+        check=False, capture_output=True, text=True,
+        env={"PYTHONPATH": str(LAMBDAS), "PATH": ""},
+    )  # fmt: skip
+
+    # Then both bad masks are counted rejections, and stderr holds no line of OpenCV's
+    assert done.returncode == 0, done.stderr
+    report = json.loads((mirror.tmp_path / "out/report.json").read_text())
+    assert report["rejected"] == {"mask_unreadable": 2}
+    assert "WARN" not in done.stderr and "ERROR" not in done.stderr, done.stderr
+    assert done.stderr == ""

@@ -43,6 +43,12 @@ REFS = st.one_of(
 )  # fmt: skip
 
 
+TYPES = [
+    "groundtruth/object-detection", "groundtruth/object-detection",
+    "groundtruth/image-classification", "groundtruth/semantic-segmentation", "custom/boxes",
+]  # fmt: skip
+
+
 @st.composite
 def manifest_line(draw: st.DrawFn) -> bytes:
     """A line as a manifest may hold it: valid or not, escaped or not, nested refs, duplicates."""
@@ -54,6 +60,8 @@ def manifest_line(draw: st.DrawFn) -> bytes:
         entry["source-ref"] = source_ref
     if draw(st.booleans()):
         del entry["boxes-metadata"]
+    else:  # the type of this job, of other jobs' tasks (rejected wrong_task), of none we know
+        entry["boxes-metadata"]["type"] = draw(st.sampled_from(TYPES))
     if draw(st.booleans()):
         entry["nested"] = {"source-ref": draw(REFS)}
     text = json.dumps(entry, ensure_ascii=draw(st.booleans()))
@@ -103,7 +111,7 @@ def test_a_skimmed_survey_equals_a_survey_that_decodes_every_line(
     # Given one or two manifests of any lines
     for manifests in ([Lines("one", first)], [Lines("one", first), Lines("two", second)]):
         # When surveying with and without skimming
-        # Then the common folder, line count and attribute (or the error) are the same
+        # Then the common folder, line count, attribute and task (or the error) are the same
         assert _survey(manifests, skim=True) == _survey(manifests, skim=False)
 
 

@@ -1,9 +1,9 @@
 """Which Ground Truth task a dataset is: the lines' metadata type, and the job's own word for it.
 
 A line's `<attr>-metadata.type` selects the reader of its labels; a labeling job names its task in
-its built-in pre-annotation Lambda's ARN. One dataset holds one task: lines of two tasks under one
-attribute, or lines of another task than the job's, stop the conversion before anything is
-written.
+its built-in pre-annotation Lambda's ARN. One dataset holds one task: lines of another task are
+rejected (`wrong_task`, see test_wrong_task_lines.py); a job none of whose lines is of its task
+stops the conversion before anything is written.
 """
 
 from __future__ import annotations
@@ -79,33 +79,6 @@ def test_the_metadata_type_selects_the_task_and_its_reader(
         survey.label_attribute, survey.class_list, survey.task, reader
     )
     assert isinstance(parse_line(json.dumps(line), LineOrigin("m", 1), rules), kind)
-
-
-@pytest.mark.parametrize(
-    "others",
-    [
-        [classification_record(ref("b.jpg"), 0, "dog", attr="x")],
-        [
-            multilabel_record(ref("b.jpg"), [1], attr="x"),
-            multilabel_record(ref("c.jpg"), [], attr="x"),
-        ],
-    ],
-)
-def test_two_task_types_under_one_attribute_are_an_error_naming_both(
-    workspace: Workspace, others: list[dict[str, Any]]
-) -> None:
-    # Given bounding-box lines and lines of another task under the same attribute
-    boxes = [record(ref("a.jpg"), [box()], attr="x"), record(ref("d.jpg"), [box()], attr="x")]
-    lines = [json.dumps(r) for r in [*boxes, *others]]
-
-    # When converting
-    message, dataset = workspace.fail(lines)
-
-    # Then the error names both types with their line counts, and nothing is written
-    other_type = others[0]["x-metadata"]["type"]
-    assert "groundtruth/object-detection (2 lines)" in message
-    assert f"{other_type} ({len(others)} lines)" in message
-    assert not dataset.root.exists()
 
 
 @pytest.mark.parametrize(

@@ -315,3 +315,16 @@ def test_any_colliding_source_refs_get_unique_ultralytics_compatible_order_free_
     for image, label in names.values():
         if "." in image.rsplit("/", 1)[-1]:  # Ultralytics only lists images with an extension
             assert _ultralytics_label(image) == label
+
+
+def test_names_at_the_source_ref_limit_still_fit_once_renamed(workspace: Workspace) -> None:
+    # Given two images of 250-byte names (the longest a source-ref may hold) equal ignoring case
+    upper, lower = "A" * 246 + ".jpg", "a" * 246 + ".jpg"
+    lines = [line(ref(f"p/{upper}"), [box()]), line(ref(f"p/{lower}"), [box()])]
+
+    # When converting: the second is renamed `<stem>~2`
+    dataset = workspace.convert(lines)
+
+    # Then both convert, every name within 255 bytes (the 5 bytes kept free hold the suffix)
+    assert dataset.report["images"] == 2 and dataset.report["renamed_images"] == 1
+    assert all(len(part.encode()) <= 255 for f in dataset.files() for part in f.split("/"))

@@ -67,6 +67,14 @@ def test_a_url_encoded_key_is_decoded_when_only_the_decoded_one_exists() -> None
     assert isinstance(decision, ConversionRequest) and decision.dataset_name == "my cats"
 
 
+def test_a_sidecar_nested_too_deeply_is_refused_as_not_json_not_a_traceback() -> None:
+    objects = MemoryObjects()
+    deep = '{"label_attribute": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    objects.put(f"s3://{BUCKET}/manifests/cats.manifest.json", deep)
+    with pytest.raises(ResolveError, match="is not JSON: nested deeper than 256 levels"):
+        resolve_event(_drop("manifests/cats.manifest"), SETTINGS, Jobs(), Reader(objects))
+
+
 def test_a_sidecar_that_is_not_json_is_refused_and_other_keys_are_skipped() -> None:
     objects = MemoryObjects()
     objects.put(f"s3://{BUCKET}/manifests/cats.manifest.json", "{nope")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+from gt2yolo.nesting import loads_bounded
 
 WORKER_RESPONSE_FOLDER = "annotations/worker-response/"
 WORKERS_CSV = "workers.csv"
@@ -82,7 +83,7 @@ def parse_response_file(key: str, body: bytes) -> list[WorkerAnswer]:
     """Every answer of one worker-response file; InvalidResponse when the file is unusable."""
     iteration, object_id = object_of(key)
     try:
-        document = json.loads(body)
+        document = loads_bounded(body)
     except ValueError as exc:
         raise InvalidResponse(f"{key}: not JSON ({exc})") from None
     answers = document.get("answers") if isinstance(document, dict) else None

@@ -46,21 +46,20 @@ class ClassifySection(TaskSection):
         cls,
         counts: ClassifyCounts,
         names: Sequence[str],
-        folders: Sequence[str],
+        folders: Sequence[str | None],
         multilabel: bool,
         images_without_class: int,
     ) -> ClassifySection:
+        """`folders`: each class's folder, None for a class without one (a name too long)."""
+        placed = [(f, name) for f, name in zip(folders, names, strict=True) if f is not None]
         return cls(
             multilabel=multilabel,
             images_per_class={name: counts.images_per_class[i] for i, name in enumerate(names)},
-            class_folders=None if multilabel else dict(zip(names, folders, strict=True)),
+            class_folders=None if multilabel else {name: folder for folder, name in placed},
             # Ultralytics numbers classes by their sorted folder names under train/.
             ultralytics_class_ids=None
             if multilabel
-            else {
-                name: i
-                for i, name in enumerate(n for _, n in sorted(zip(folders, names, strict=True)))
-            },
+            else {name: i for i, (_, name) in enumerate(sorted(placed))},
             dropped_labels={str(k): v for k, v in sorted(counts.dropped_labels.items())},
             images_without_class=images_without_class,
         )

@@ -20,8 +20,9 @@ import re
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from gt2yolo.excerpts import shortened
 from gt2yolo.passes import Placed, TaskPass
-from gt2yolo.paths import name_key
+from gt2yolo.paths import NAME_MAX, name_key
 from gt2yolo.records import BoxDrop, ClassifiedImage, ImageClass, LineRejection, RejectedLine
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
@@ -66,6 +67,27 @@ def class_folders(names: Sequence[str]) -> tuple[str, ...]:
         taken.add(name_key(candidate))
         folders.append(candidate)
     return tuple(folders)
+
+
+def folder_bytes(folder: str) -> int:
+    return len(folder.encode("utf-8", "surrogatepass"))
+
+
+def fitting_folders(folders: Sequence[str]) -> tuple[str | None, ...]:
+    """Each class's folder, None where its name is longer than a file system holds (NAME_MAX
+    bytes of UTF-8): such a class keeps its id (classes.txt, annot.csv) but has no folder, and
+    its lines are rejected `unsafe_path` rather than failing the whole run."""
+    return tuple(folder if folder_bytes(folder) <= NAME_MAX else None for folder in folders)
+
+
+def too_long_folder_warnings(names: Sequence[str], folders: Sequence[str]) -> list[str]:
+    return [
+        f"class {shortened(repr(name), 80)}: its folder name would be {folder_bytes(folder)} "
+        f"bytes (at most {NAME_MAX}): it has no folder, its lines are rejected unsafe_path "
+        "(Ultralytics' class ids leave it out)"
+        for name, folder in zip(names, folders, strict=True)
+        if folder_bytes(folder) > NAME_MAX
+    ]
 
 
 class ClassifyWriter(DatasetWriter):
@@ -122,8 +144,9 @@ class ClassifyWriter(DatasetWriter):
         (Ultralytics reads the folders; Darknet has no classifier datasets of this shape)."""
         if not self.multilabel:
             for split in splits:
-                for folder in self.folders:
-                    self.storage.write_bytes(f"{split}/{folder}/{KEEP_NAME}", b"")
+                for folder in fitting_folders(self.folders):
+                    if folder is not None:
+                        self.storage.write_bytes(f"{split}/{folder}/{KEEP_NAME}", b"")
         self.storage.write_bytes(CLASSES_TXT, "".join(f"{n}\n" for n in classes).encode())
 
 
@@ -161,12 +184,18 @@ class ClassifyPass(TaskPass[ClassifyWriter]):
             detail = f"class {name} ({class_id}): not in the dataset's classes"
             return RejectedLine(LineRejection.UNKNOWN_CLASS, detail, image.origin, image.source_ref)
         folder = self._folders[class_id]
+        if folder_bytes(folder) > NAME_MAX:
+            detail = f"class folder name of {folder_bytes(folder)} bytes (at most {NAME_MAX})"
+            return RejectedLine(LineRejection.UNSAFE_PATH, detail, image.origin, image.source_ref)
         return Placed(image, placed.path, placed.label, placed.split, folder)
 
     def _image_key(self, placed: Placed) -> str:
         if self.multilabel:
             return image_key(placed.split, placed.path)
         return f"{placed.split}/{placed.folder}/{placed.path}"
+
+    def _written_keys(self, placed: Placed) -> tuple[str, ...]:
+        return (self._image_key(placed),)  # no label file: the folder is the label
 
     def _accept(self, placed: Placed) -> None:
         image: ClassifiedImage = placed.image
@@ -191,10 +220,13 @@ class ClassifyPass(TaskPass[ClassifyWriter]):
         report.images_per_split[placed.split] += 1
 
     def finish(self) -> dict[str, Any]:
-        document = super().finish()
         names = self.survey.class_list.names
+        folders = class_folders(names)
+        if not self.multilabel:
+            self.report.warnings.extend(too_long_folder_warnings(names, folders))
+        document = super().finish()
         section = ClassifySection.of(
-            self.report.counts(ClassifyCounts), names, class_folders(names), self.multilabel,
+            self.report.counts(ClassifyCounts), names, fitting_folders(folders), self.multilabel,
             self.report.background_images,
         )  # fmt: skip
         document[ClassifySection.key] = section.as_dict()

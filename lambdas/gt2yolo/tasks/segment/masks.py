@@ -32,6 +32,19 @@ import numpy.typing as npt
 
 from gt2yolo.records import MaskColor
 
+
+def _silence_opencv_logging() -> None:
+    """OpenCV writes its own WARN and ERROR lines to stderr when it cannot decode a mask (a
+    truncated PNG, another format); the line's counted rejection already says so, once."""
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is not None and hasattr(logging, "setLogLevel"):
+        logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    elif hasattr(cv2, "setLogLevel"):  # OpenCV 4's spelling
+        cv2.setLogLevel(0)
+
+
+_silence_opencv_logging()
+
 DEFAULT_TOLERANCE = 1.0
 DEFAULT_MIN_AREA = 4.0
 # Pixels of a decoded mask beyond which it is refused (a 16k x 16k mask; a decompression bomb).
