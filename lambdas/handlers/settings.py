@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any, TypeVar, cast
 
 from gt2yolo_config.environment import (
+    BackfillEnv,
     ConvertChunkEnv,
     ConvertEnv,
     FinalizeEnv,
@@ -25,10 +26,12 @@ from gt2yolo_config.environment import (
     variables,
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from workflow.backfill import BackfillSettings
 from workflow.convert import ConvertSettings
 from workflow.live import LiveSettings
 from workflow.report_settings import ReportSettings
 from workflow.resolve import ResolveSettings
+from workflow.sources import SourceBuckets
 
 Env = TypeVar("Env")
 
@@ -66,6 +69,26 @@ def resolve_settings() -> ResolveSettings:
         job_name_prefix=env.JOB_NAME_PREFIX,
         convert_stopped_jobs=env.CONVERT_STOPPED_JOBS,
         manifests_prefix=env.MANIFESTS_PREFIX,
+        sources=SourceBuckets.from_setting(env.SOURCE_BUCKETS),
+    )
+
+
+@cache
+def backfill_env() -> BackfillEnv:
+    return load(BackfillEnv)
+
+
+@cache
+def backfill_settings() -> BackfillSettings:
+    env = backfill_env()
+    return BackfillSettings(
+        resolve=ResolveSettings(
+            bucket=env.BUCKET_NAME,
+            job_name_prefix=env.JOB_NAME_PREFIX,
+            convert_stopped_jobs=env.CONVERT_STOPPED_JOBS,
+        ),
+        sources=SourceBuckets.from_setting(env.SOURCE_BUCKETS),
+        datasets_prefix=env.DATASETS_PREFIX,
     )
 
 
@@ -163,5 +186,5 @@ def reset() -> None:
     """Forget validated settings (tests change the environment between cold starts)."""
     for loader in (resolve_settings, convert_settings, convert_chunk_settings, finalize_settings,
                    report_settings, publish_env, notify_env, intake_env, start_job_env, live_env,
-                   live_settings):  # fmt: skip
+                   live_settings, backfill_env, backfill_settings):  # fmt: skip
         loader.cache_clear()
