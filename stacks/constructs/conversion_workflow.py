@@ -137,6 +137,8 @@ class ConversionWorkflow(Construct):
                 JOB_NAME_PREFIX=self._settings.job_name_prefix,
                 CONVERT_STOPPED_JOBS=self._settings.convert_stopped_jobs,
                 MANIFESTS_PREFIX=MANIFESTS_PREFIX,
+                # Where a job's output may lie besides the bucket (read by Convert, not here).
+                SOURCE_BUCKETS=",".join(str(s) for s in self._settings.source_buckets),
             ),
             statements=[
                 allow(["sagemaker:DescribeLabelingJob"], [labeling_jobs]),
