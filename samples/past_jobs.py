@@ -55,7 +55,9 @@ def past_job(
     outputs = {_moved(key, output_prefix): body for key, body in job.objects.items()}
     moved = f"s3://{output_bucket}/{_moved(job.output_prefix, output_prefix)}"
     described["OutputConfig"]["S3OutputPath"] = f"s3://{output_bucket}/{output_prefix}"
-    described["LabelingJobOutput"]["OutputDatasetS3Uri"] = f"{moved}manifests/output/output.manifest"
+    described["LabelingJobOutput"]["OutputDatasetS3Uri"] = (
+        f"{moved}manifests/output/output.manifest"
+    )
     described["LabelCategoryConfigS3Uri"] = f"{moved}annotation-tool/data.json"
     if not has_output:  # stopped before any label: no output manifest at all
         described.pop("LabelingJobOutput")
