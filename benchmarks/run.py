@@ -7,6 +7,7 @@ python -m benchmarks.run --scenarios masks --mask-sizes 500,2k --repeat 5
 python -m benchmarks.run --s3                 # plus the S3 write-throughput micro-benchmark
 python -m benchmarks.run --video-sequences 0  # without the video frame scenario
 python -m benchmarks.run --incremental-lines 0  # without the incremental rerun (local cloud)
+python -m benchmarks.run --backfill-jobs 0      # without the throttled backfill (local cloud)
 """
 
 from __future__ import annotations
@@ -131,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--incremental-lines", type=int, default=10_000,
                         help="S3 requests of a rerun after 1%% of the lines changed, against a "
                         "full run, on the local cloud (0: none; benchmarks/incremental_bench.py)")  # fmt: skip
+    parser.add_argument("--backfill-jobs", type=int, default=200,
+                        help="past jobs backfilled under throttling on the local cloud, each "
+                        "started exactly once (0: none; benchmarks/backfill_bench.py)")  # fmt: skip
     return parser
 
 
@@ -236,6 +240,16 @@ def incremental_target(result: dict[str, Any]) -> Target:
     )
 
 
+def bench_backfill(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The throttled backfill (benchmarks/backfill_bench.py), unless --backfill-jobs 0."""
+    if args.backfill_jobs <= 0:
+        return None
+    from benchmarks.backfill_bench import run
+
+    print(f"backfill: {args.backfill_jobs} past jobs on the local cloud, throttled", flush=True)
+    return run(args.backfill_jobs)
+
+
 def bench_video(args: argparse.Namespace, scratch: Path) -> dict[str, Any] | None:
     """The video frame scenario (benchmarks/video_bench.py), unless --video-sequences 0."""
     sequences = [n for n in args.video_sequences if n > 0]
@@ -262,6 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results += bench_masks(args, Path(scratch))
         video = bench_video(args, Path(scratch))
     incremental = bench_incremental(args)
+    backfill = bench_backfill(args)
     machine["load_average_at_end"] = round(os.getloadavg()[0], 2)
     rows = summarize(results, sizes)
     mask_rows = summarize_masks(results)
@@ -291,6 +306,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(incremental_text(incremental))
         targets.append(incremental_target(incremental))
+    if backfill:
+        extra["backfill"] = backfill
+        from benchmarks.backfill_bench import text as backfill_text
+
+        print()
+        print(backfill_text(backfill))
+        targets.append(
+            Target(
+                f"backfill of {backfill['jobs']} past jobs, throttled: every job started once",
+                "PASS" if backfill["target_met"] else "FAIL",
+                f"{backfill['starts']} starts, {backfill['duplicates']} duplicates, "
+                f"{sum(backfill['throttles'].values())} throttles, {backfill['seconds']} s",
+            )
+        )
     json_path, md_path = write_outputs(args.out, machine, results, rows, targets, extra, mask_rows)
     if video:
         with md_path.open("a", encoding="utf-8") as markdown:

@@ -11,7 +11,8 @@ What is emulated: IAM for S3 (`localrun.iam`: each function signs with its own c
 its S3 requests are allowed or refused by its role's policies from the template, as S3 would;
 a bucket made with `create_bucket(..., other_account=True)` also needs its bucket policy to
 allow the role), SageMaker (`localrun.sagemaker`: moto has no labeling jobs, the answers are
-queued by the test and checked against the SageMaker API model), and the delivery of events
+queued by the test or an account's past jobs, checked against the SageMaker API model; both it
+and StartExecution throttle on demand, `localrun.throttling`), and the delivery of events
 (`localrun.delivery`: EventBridge rules to Step Functions and SQS, SQS batches to functions,
 EventBridge Scheduler on demand, S3's events with `deliver_s3_events`).
 
@@ -42,6 +43,7 @@ from localrun.runtime import FunctionRuntime
 from localrun.sagemaker import SageMakerFake
 from localrun.sandbox import Sandbox
 from localrun.synth import Assembly
+from localrun.throttling import StartExecutionThrottle
 
 __all__ = ["EXECUTION_TIMEOUT", "Execution", "LocalCloud"]
 
@@ -62,6 +64,7 @@ class LocalCloud:
         self.env_overrides = dict(env_overrides or {})
         self.deliver_s3_events = deliver_s3_events
         self.sagemaker = SageMakerFake()
+        self.start_execution = StartExecutionThrottle()
         self._stack = ExitStack()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -75,6 +78,7 @@ class LocalCloud:
         self._stack.enter_context(self.runtime.serving_moto())
         self._stack.enter_context(no_retry_sleep())
         self._stack.enter_context(self.sagemaker.patched())
+        self._stack.enter_context(self.start_execution.patched())
         self.deployment: Deployment = deploy(self.assembly, self.endpoint, self.env_overrides)
         for name, function in self.deployment.functions.items():
             self.s3_gate.add_identity(name, function.identity)
@@ -112,6 +116,10 @@ class LocalCloud:
     @property
     def start_labeling_job_arn(self) -> str:
         return self.deployment.start_labeling_job_arn
+
+    @property
+    def backfill_arn(self) -> str:
+        return self.deployment.backfill_arn
 
     def create_bucket(self, name: str, *, other_account: bool = False) -> None:
         """A bucket outside the stack (a customer's images). `other_account`: the functions may

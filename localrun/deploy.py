@@ -59,6 +59,12 @@ class Deployment:
         return arn
 
     @property
+    def backfill_arn(self) -> str:
+        """The Backfill state machine (`gt2yolo backfill` starts it)."""
+        [arn] = [a for logical, a in self.state_machines.items() if logical.startswith("Backfill")]
+        return arn
+
+    @property
     def bucket(self) -> str:
         """The stack's bucket: the one every function is told (BUCKET_NAME)."""
         names = {function.env.get("BUCKET_NAME") for function in self.functions.values()}

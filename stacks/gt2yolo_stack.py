@@ -37,6 +37,11 @@ Context values (`cdk synth -c key=value`, or the "context" block of cdk.json):
   Default: none (images only under the stack bucket's `images/`).
 - `imageKmsKeys`: ARNs of the KMS keys the images of `imageBuckets` are encrypted with
   (kms:Decrypt, through S3 only). Default: none.
+- `sourceBuckets`: other buckets where labeling jobs wrote their output (output manifests, label
+  configs), each a bucket name or `bucket/prefix`, as `imageBuckets`: the completion rule and
+  `gt2yolo backfill` convert jobs whose output is there, and the images there may be read too.
+  For a bucket of another account, the stack output `SourceBucketPolicy<n>` is the bucket policy
+  its owner adds. Default: none (job outputs only in the stack's bucket).
 - `keepVersions`: dataset versions kept, the current one included (older ones are deleted at
   the next publish, except files a kept version still names). Default: 3.
 - `liveIntervalMinutes`: every this many minutes, the newest intermediate manifest of each
@@ -62,8 +67,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
+from gt2yolo_config.defaults import BACKFILL_PREFIX
 
 from stacks.constructs import scanner
+from stacks.constructs.backfill import Backfill
 from stacks.constructs.conversion_workflow import CHUNK_LIST_NAME, ConversionWorkflow
 from stacks.constructs.dataset_storage import (
     ACCESS_LOG_RETENTION,
@@ -75,7 +82,12 @@ from stacks.constructs.dataset_storage import (
     DatasetStorage,
 )
 from stacks.constructs.encryption import allow_stack_services
-from stacks.constructs.image_sources import BUCKET_POLICY_OUTPUT, KEY_POLICY_OUTPUT, ImageSources
+from stacks.constructs.image_sources import (
+    BUCKET_POLICY_OUTPUT,
+    KEY_POLICY_OUTPUT,
+    SOURCE_POLICY_OUTPUT,
+    ImageSources,
+)
 from stacks.constructs.intake import (
     INPUT_MANIFESTS,
     INTAKE_MAX_CONCURRENCY,
@@ -118,6 +130,22 @@ REASON_PREFIX = (
 REASON_IMAGE_SOURCE = (
     "The manifests being converted name their images at run time; reading is limited to the"
     " images the imageBuckets context value names ({source}), with s3:GetObject only."
+)
+REASON_SOURCE_BUCKET = (
+    "Labeling jobs wrote their output (manifests, label configs) and usually their images under"
+    " the folders the sourceBuckets context value names ({source}); the object keys are known at"
+    " run time, and reading is limited to s3:GetObject there."
+)
+REASON_LIST_LABELING_JOBS_BACKFILL = (
+    "The backfill lists the account's past labeling jobs: sagemaker:ListLabelingJobs supports no"
+    " resource-level permissions, only Resource '*' (it reveals job summaries, no data; each job"
+    " is then described through the jobNamePrefix-scoped ARN). Active X-Ray tracing:"
+    " xray:PutTraceSegments and xray:PutTelemetryRecords support only Resource '*' too."
+)
+REASON_BACKFILL_DESCRIBE = (
+    "The backfill describes each past labeling job ListLabelingJobs names at run time; the"
+    " resource is limited to jobs of this account and region whose name starts with the"
+    " jobNamePrefix context value."
 )
 REASON_MAP_EXECUTIONS = (
     "The Distributed Map describes, stops and redrives its own child executions, whose names"
@@ -173,6 +201,14 @@ class Gt2YoloStack(cdk.Stack):
             storage=self.storage,
             state_machine=self.workflow.state_machine,
         )
+        self.backfill = Backfill(
+            self,
+            "Backfill",
+            settings=settings,
+            storage=self.storage,
+            image_sources=self.image_sources,
+            conversion=self.workflow.state_machine,
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -201,6 +237,7 @@ class Gt2YoloStack(cdk.Stack):
         cdk.Tags.of(self).add(*PROJECT_TAG)
         self._outputs()
         self._acknowledge_nag_findings()
+        self._acknowledge_backfill_findings(self.backfill)
         if self.intake is not None:
             self._acknowledge_intake_findings(self.intake)
         if self.live is not None:
@@ -211,6 +248,9 @@ class Gt2YoloStack(cdk.Stack):
         cdk.CfnOutput(self, "BucketName", value=self.storage.bucket.bucket_name)
         cdk.CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
         cdk.CfnOutput(self, "TopicArn", value=self.notifications.topic.topic_arn)
+        cdk.CfnOutput(
+            self, "BackfillStateMachineArn", value=self.backfill.state_machine.state_machine_arn
+        )
         if self.intake is not None:
             cdk.CfnOutput(
                 self,
@@ -231,6 +271,17 @@ class Gt2YoloStack(cdk.Stack):
                 value=self.to_json_string(policy),
                 description=f"Bucket policy of {bucket} that lets this stack read its images "
                 "(needed when the bucket is in another account)",
+            )
+        # A job's output elsewhere is read by the same readers, and its head by the backfill.
+        source_readers = [*readers, cast(iam.IRole, self.backfill.function.role)]
+        sources = self.image_sources.source_bucket_policies(source_readers)
+        for position, (bucket, policy) in enumerate(sources.items(), start=1):
+            cdk.CfnOutput(
+                self,
+                f"{SOURCE_POLICY_OUTPUT}{position}",
+                value=self.to_json_string(policy),
+                description=f"Bucket policy of {bucket} that lets this stack read the labeling "
+                "jobs' output there (needed when the bucket is in another account)",
             )
         statement = self.image_sources.key_policy_statement(readers)
         if statement is not None:
@@ -255,6 +306,7 @@ class Gt2YoloStack(cdk.Stack):
             workflow.report_function,
             workflow.publish_function,
             workflow.notify_failure_function,
+            self.backfill.function,
         ]
         if self.intake is not None:
             task_functions += [self.intake.prepare_function, self.intake.create_function]
@@ -438,12 +490,61 @@ class Gt2YoloStack(cdk.Stack):
             "Ground Truth names one log stream per labeling job in its own log group, at run time.",
         )
 
-    def _acknowledge_image_sources(self, role: iam.IRole) -> None:
-        for source in self.settings.image_buckets:
+    def _acknowledge_backfill_findings(self, backfill: Backfill) -> None:
+        role = cast(iam.IRole, backfill.function.role)
+        self._acknowledge(role, "IAM5[Resource::*]", REASON_LIST_LABELING_JOBS_BACKFILL)
+        labeling_jobs = (
+            "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:labeling-job/"
+            f"{self.settings.job_name_prefix}*"
+        )
+        self._acknowledge(role, f"IAM5[Resource::{labeling_jobs}]", REASON_BACKFILL_DESCRIBE)
+        bucket = self._arn_token(self.storage.bucket)
+        for prefix in (BACKFILL_PREFIX, GROUNDTRUTH_PREFIX, MANIFESTS_PREFIX):
+            self._acknowledge(
+                role, f"IAM5[Resource::{bucket}/{prefix}*]", REASON_PREFIX.format(prefix=prefix)
+            )
+        self._acknowledge(
+            role,
+            f"IAM5[Resource::{bucket}/{DATASETS_PREFIX}*/current.json]",
+            "The backfill reads the pointer of the dataset of each job it lists (a published"
+            " dataset is already converted); the ARN names every dataset's pointer and nothing"
+            " else.",
+        )
+        machine = (
+            '{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"'
+            + self.resolve(
+                cast(cdk.CfnResource, self.workflow.state_machine.node.default_child).logical_id
+            )
+            + '"}]}]}'
+        )
+        executions = (
+            f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{machine}:bf-*"
+        )
+        self._acknowledge(
+            role,
+            f"IAM5[Resource::{executions}]",
+            "The backfill describes the conversion executions it names (bf-<job>-<digest>, known"
+            " at run time) to tell its own starts from an earlier run's; limited to those names.",
+        )
+        for source in self.settings.source_buckets:
             self._acknowledge(
                 role,
                 f"IAM5[Resource::arn:<AWS::Partition>:s3:::{source.bucket}/{source.prefix}*]",
-                REASON_IMAGE_SOURCE.format(source=source),
+                REASON_SOURCE_BUCKET.format(source=source),
+            )
+        self._acknowledge_state_machine(backfill.state_machine, [backfill.function])
+
+    def _acknowledge_image_sources(self, role: iam.IRole) -> None:
+        for source in self.image_sources.readable:
+            reason = (
+                REASON_IMAGE_SOURCE
+                if source in self.settings.image_buckets
+                else (REASON_SOURCE_BUCKET)
+            )
+            self._acknowledge(
+                role,
+                f"IAM5[Resource::arn:<AWS::Partition>:s3:::{source.bucket}/{source.prefix}*]",
+                reason.format(source=source),
             )
 
     def _acknowledge_function_role(self, role: iam.IRole, prefixes: list[str]) -> None:

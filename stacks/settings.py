@@ -67,6 +67,7 @@ CONTEXT_KEYS = (
     "workteamArn",
     "imageBuckets",
     "imageKmsKeys",
+    "sourceBuckets",
     "keepVersions",
     "liveIntervalMinutes",
     "collections",
@@ -117,6 +118,9 @@ class Settings:
     # their objects are encrypted with; the stack's own `images/` is always readable.
     image_buckets: tuple[ImageSource, ...] = ()
     image_kms_keys: tuple[str, ...] = ()
+    # Buckets (or prefixes) where past labeling jobs wrote their output: readable too (their
+    # output manifests, label configs and, usually, images).
+    source_buckets: tuple[ImageSource, ...] = ()
     keep_versions: int = DEFAULT_KEEP_VERSIONS
     # Convert the newest intermediate manifest of jobs in progress every this many minutes.
     live_interval_minutes: int = DEFAULT_LIVE_INTERVAL_MINUTES
@@ -153,12 +157,19 @@ class Settings:
             workteam_arn=_arn("workteamArn", context.get("workteamArn"), _WORKTEAM_ARN),
             image_buckets=_image_buckets(context.get("imageBuckets")),
             image_kms_keys=_image_kms_keys(context.get("imageKmsKeys")),
+            source_buckets=_image_buckets(context.get("sourceBuckets"), "sourceBuckets"),
             keep_versions=_positive(
                 "keepVersions", context.get("keepVersions"), DEFAULT_KEEP_VERSIONS
             ),
             live_interval_minutes=_live_interval(context.get("liveIntervalMinutes")),
             collections=_collections(context.get("collections")),
         )
+        readable = set(settings.image_buckets) | set(settings.source_buckets)
+        if len(readable) > MAX_IMAGE_BUCKETS:
+            raise SettingsError(
+                f"imageBuckets and sourceBuckets have {len(readable)} entries together, at most "
+                f"{MAX_IMAGE_BUCKETS} fit the roles' policy size"
+            )
         if float(settings.val_fraction) + float(settings.test_fraction) >= 1:
             raise SettingsError("valFraction + testFraction must leave images for training")
         if not settings.intake and (settings.workteam_arn or settings.streaming_input_topic_arn):
@@ -284,24 +295,25 @@ def _entries(name: str, value: Any) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
-def _image_buckets(value: Any) -> tuple[ImageSource, ...]:
-    sources = list(dict.fromkeys(_image_source(entry) for entry in _entries("imageBuckets", value)))
+def _image_buckets(value: Any, name: str = "imageBuckets") -> tuple[ImageSource, ...]:
+    """`imageBuckets`, or `sourceBuckets` (the same entries: a bucket or `bucket/prefix`)."""
+    sources = list(dict.fromkeys(_image_source(entry, name) for entry in _entries(name, value)))
     if len(sources) > MAX_IMAGE_BUCKETS:
         raise SettingsError(
-            f"imageBuckets has {len(sources)} entries, at most {MAX_IMAGE_BUCKETS} fit the roles' "
+            f"{name} has {len(sources)} entries, at most {MAX_IMAGE_BUCKETS} fit the roles' "
             "policy size: name whole buckets instead of several prefixes of one"
         )
     return tuple(sources)
 
 
-def _image_source(entry: str) -> ImageSource:
+def _image_source(entry: str, name: str = "imageBuckets") -> ImageSource:
     bucket, _, prefix = entry.removeprefix("s3://").partition("/")
     problem = _bucket_name_problem(bucket)
     if problem:
-        raise SettingsError(f"imageBuckets entry {entry!r}: {bucket!r} {problem}")
+        raise SettingsError(f"{name} entry {entry!r}: {bucket!r} {problem}")
     problem = _prefix_problem(prefix)
     if problem:
-        raise SettingsError(f"imageBuckets entry {entry!r}: the prefix {prefix!r} {problem}")
+        raise SettingsError(f"{name} entry {entry!r}: the prefix {prefix!r} {problem}")
     return ImageSource(bucket, prefix)
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 from gt2yolo.storage import ObjectStore
+from workflow.backfill import PAGE_SIZE, JobPage
 from workflow.errors import THROTTLING_CODES, TransientAwsError
 from workflow.ports import StoragePorts
 
@@ -57,6 +59,22 @@ class SageMakerLabelingJobs:
                 for summary in page.get("LabelingJobSummaryList", []):
                     yield str(summary["LabelingJobName"])
 
+    def page(
+        self, status: str, name_contains: str, since: datetime | None, next_token: str | None
+    ) -> JobPage:
+        """One page of ListLabelingJobs (the backfill pages itself: a throttled page is retried
+        alone, not the listing)."""
+        request: dict[str, Any] = {"StatusEquals": status, "MaxResults": PAGE_SIZE}
+        if name_contains:
+            request["NameContains"] = name_contains
+        if since is not None:
+            request["CreationTimeAfter"] = since
+        if next_token:
+            request["NextToken"] = next_token
+        with transient_errors():
+            answer = self.client.list_labeling_jobs(**request)
+        return JobPage(list(answer.get("LabelingJobSummaryList", [])), answer.get("NextToken"))
+
 
 class S3Listing:
     """Listings only: ListBucket is all the live sweep may do in the bucket."""
@@ -103,6 +121,22 @@ class StepFunctionsExecutions:
                 return False
             raise
         return True
+
+    def event_id(self, name: str) -> str | None:
+        """The `id` of the input the execution of that name started with."""
+        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+        try:
+            with transient_errors():
+                described = self.client.describe_execution(executionArn=arn)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+                return None
+            raise
+        try:
+            state_input = json.loads(described.get("input") or "{}")
+        except ValueError:
+            return None
+        return str(state_input.get("id")) if isinstance(state_input, dict) else None
 
 
 class S3ObjectReader:

@@ -25,7 +25,7 @@ from gt2yolo.storage import (
     Storage,
 )
 
-from gt2yolo_cli import selftest, start_job
+from gt2yolo_cli import backfill, selftest, start_job
 from gt2yolo_cli.inputs import LazyImageSink, Objects, is_s3, load_class_list, open_manifest
 from gt2yolo_cli.jobs import convert_in_workers
 from gt2yolo_cli.output import staged_output
@@ -33,7 +33,11 @@ from gt2yolo_cli.report import add_report_command, run_report
 
 EXIT_UNUSABLE_INPUT = 1
 # Commands that parse, run and report errors on their own.
-SELF_CONTAINED_COMMANDS = {start_job.COMMAND: start_job.main, selftest.COMMAND: selftest.main}
+SELF_CONTAINED_COMMANDS = {
+    start_job.COMMAND: start_job.main,
+    selftest.COMMAND: selftest.main,
+    backfill.COMMAND: backfill.main,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_command(commands)
     start_job.add_parser(commands)
     selftest.add_parser(commands)
+    backfill.add_parser(commands)
     return parser
 
 

@@ -14,6 +14,7 @@ from gt2yolo.split import SplitFractions
 from gt2yolo.versions import DEFAULT_KEEP
 
 __all__ = [
+    "BACKFILL_PREFIX",
     "CHUNK_BYTES",
     "DATASETS_PREFIX",
     "EVENT_BUS_NAME",
@@ -41,6 +42,7 @@ MIB = 1024 * 1024
 GROUNDTRUTH_PREFIX = "groundtruth/"  # OutputConfig.S3OutputPath of labeling jobs
 MANIFESTS_PREFIX = "manifests/"  # drop an output.manifest here to convert it without SageMaker
 DATASETS_PREFIX = "datasets/"  # YOLO datasets written by the workflow
+BACKFILL_PREFIX = "backfill/"  # the log of each backfill run, <run id>.json
 
 # The split of images into train / val / test (the core's default fractions).
 SPLIT = SplitFractions()

@@ -91,6 +91,20 @@ class ResolveEnv(_InBucket):
     MANIFESTS_PREFIX: str = variable(defaults.MANIFESTS_PREFIX)
     # The `collections` context value as compact JSON (stacks.settings.collections_text).
     COLLECTIONS: str = variable("[]", min_length=2)
+    SOURCE_BUCKETS: str = variable("")  # the sourceBuckets context value, comma separated
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackfillEnv(_InBucket):
+    """Backfill lists and describes past jobs, reads their output's first byte and their
+    dataset's pointer, starts the conversion, and logs the run under BACKFILL_PREFIX."""
+
+    JOB_NAME_PREFIX: str = variable("")
+    CONVERT_STOPPED_JOBS: bool = variable(False)
+    SOURCE_BUCKETS: str = variable("")
+    DATASETS_PREFIX: str = variable(defaults.DATASETS_PREFIX)
+    BACKFILL_PREFIX: str = variable(defaults.BACKFILL_PREFIX)
+    STATE_MACHINE_ARN: str = variable(pattern=STATE_MACHINE_ARN)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,6 +193,7 @@ ENVIRONMENTS: dict[str, type[Any]] = {
     "handlers.start_job.prepare": StartJobEnv,
     "handlers.start_job.create": StartJobEnv,
     "handlers.live.handler": LiveEnv,
+    "handlers.backfill.handler": BackfillEnv,
 }
 # What a function gets without reading it: the factory gives BUCKET_NAME to every function, and
 # NotifyFailure only publishes to the topic. (Leaving it out would change the template.)

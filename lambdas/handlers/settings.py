@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 
 from gt2yolo.collection import parse_collections
 from gt2yolo_config.environment import (
+    BackfillEnv,
     ConvertChunkEnv,
     ConvertEnv,
     FinalizeEnv,
@@ -27,10 +28,12 @@ from gt2yolo_config.environment import (
     variables,
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from workflow.backfill import BackfillSettings
 from workflow.convert import ConvertSettings
 from workflow.live import LiveSettings
 from workflow.report_settings import ReportSettings
 from workflow.resolve import ResolveSettings
+from workflow.sources import SourceBuckets
 
 Env = TypeVar("Env")
 
@@ -69,6 +72,26 @@ def resolve_settings() -> ResolveSettings:
         convert_stopped_jobs=env.CONVERT_STOPPED_JOBS,
         manifests_prefix=env.MANIFESTS_PREFIX,
         collections=parse_collections(json.loads(env.COLLECTIONS)),
+        sources=SourceBuckets.from_setting(env.SOURCE_BUCKETS),
+    )
+
+
+@cache
+def backfill_env() -> BackfillEnv:
+    return load(BackfillEnv)
+
+
+@cache
+def backfill_settings() -> BackfillSettings:
+    env = backfill_env()
+    return BackfillSettings(
+        resolve=ResolveSettings(
+            bucket=env.BUCKET_NAME,
+            job_name_prefix=env.JOB_NAME_PREFIX,
+            convert_stopped_jobs=env.CONVERT_STOPPED_JOBS,
+        ),
+        sources=SourceBuckets.from_setting(env.SOURCE_BUCKETS),
+        datasets_prefix=env.DATASETS_PREFIX,
     )
 
 
@@ -166,5 +189,5 @@ def reset() -> None:
     """Forget validated settings (tests change the environment between cold starts)."""
     for loader in (resolve_settings, convert_settings, convert_chunk_settings, finalize_settings,
                    report_settings, publish_env, notify_env, intake_env, start_job_env, live_env,
-                   live_settings):  # fmt: skip
+                   live_settings, backfill_env, backfill_settings):  # fmt: skip
         loader.cache_clear()

@@ -14,7 +14,7 @@ progress, from its newest intermediate manifest, under the name its final datase
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import unquote_plus
@@ -26,6 +26,7 @@ from gt2yolo.task_types import UnsupportedTask, task_of_pre_annotation_lambda
 
 from workflow.errors import ResolveError
 from workflow.models import ConversionRequest, Skip
+from workflow.sources import SourceBuckets
 
 JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
 OBJECT_CREATED = "Object Created"
@@ -57,6 +58,8 @@ class ResolveSettings:
     manifests_prefix: str = "manifests/"
     # Datasets fed by many jobs and dropped manifests (context `collections`).
     collections: tuple[CollectionDefinition, ...] = ()
+    # Other buckets (or prefixes) jobs wrote their output to: `sourceBuckets`.
+    sources: SourceBuckets = field(default_factory=SourceBuckets)
 
     @property
     def statuses(self) -> frozenset[str]:
@@ -117,7 +120,7 @@ def resolve_labeling_job(
         if status == "Stopped":
             return Skip(reason="stopped job has no output manifest", job_name=job_name)
         raise ResolveError(f"job {job_name} is {status} but has no LabelingJobOutput")
-    _require_in_bucket(manifest_uri, settings.bucket, "output manifest")
+    _require_in_bucket(manifest_uri, settings, "output manifest")
     request = _job_request(job_name, job, manifest_uri, settings, partial=False)
     if isinstance(request, Skip):
         return request
@@ -153,7 +156,7 @@ def resolve_live_tick(
             job_name=job_name,
         )
     _require_intermediate_manifest(manifest_uri, job)
-    _require_in_bucket(manifest_uri, settings.bucket, "intermediate manifest")
+    _require_in_bucket(manifest_uri, settings, "intermediate manifest")
     return _job_request(job_name, job, manifest_uri, settings, partial=True)
 
 
@@ -185,7 +188,7 @@ def _job_request(
         return Skip(reason=str(unsupported), job_name=job_name)
     config_uri = job.get("LabelCategoryConfigS3Uri")
     if config_uri:
-        _require_in_bucket(config_uri, settings.bucket, "label category config")
+        _require_in_bucket(config_uri, settings, "label category config")
     return ConversionRequest(
         source="labeling-job",
         # The final conversion's name: a live dataset is the same dataset, earlier.
@@ -216,7 +219,7 @@ def resolve_manifest_drop(
     sidecar = _read_sidecar(bucket, key, objects)
     config_uri = sidecar.get("label_config")
     if isinstance(config_uri, str):
-        _require_in_bucket(config_uri, settings.bucket, "label config named in the sidecar")
+        _require_in_bucket(config_uri, settings, "label config named in the sidecar")
     definition = _guarded(lambda: collection_of_manifest(settings.collections, key))
     request = ConversionRequest(
         source="manifest-drop",
@@ -301,12 +304,11 @@ def _read_sidecar(bucket: str, key: str, objects: ObjectReader) -> dict[str, Any
     return sidecar
 
 
-def _require_in_bucket(uri: str, bucket: str, what: str) -> None:
-    if not in_bucket(uri, bucket):
-        raise ResolveError(
-            f"{what} {uri} is outside bucket {bucket}: this stack reads only its own bucket; "
-            f"copy it under s3://{bucket}/ and drop the manifest into manifests/"
-        )
+def _require_in_bucket(uri: str, settings: ResolveSettings, what: str) -> None:
+    """The stack reads its own bucket and the `sourceBuckets` entries (see workflow.sources)."""
+    problem = settings.sources.problem(uri, settings.bucket, what)
+    if problem:
+        raise ResolveError(problem)
 
 
 def is_iteration(folder: str) -> bool:

@@ -138,6 +138,8 @@ class ConversionWorkflow(Construct):
                 CONVERT_STOPPED_JOBS=self._settings.convert_stopped_jobs,
                 MANIFESTS_PREFIX=MANIFESTS_PREFIX,
                 COLLECTIONS=collections_text(self._settings.collections),
+                # Where a job's output may lie besides the bucket (read by Convert, not here).
+                SOURCE_BUCKETS=",".join(str(s) for s in self._settings.source_buckets),
             ),
             statements=[
                 allow(["sagemaker:DescribeLabelingJob"], [labeling_jobs]),

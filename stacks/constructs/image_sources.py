@@ -1,4 +1,5 @@
-"""Where conversions read images: the stack's own `images/`, and the buckets of `imageBuckets`.
+"""Where conversions read images and job outputs: the stack's own `images/`, and the buckets of
+`imageBuckets` and `sourceBuckets`.
 
 Ground Truth jobs usually label images in the customer's own buckets (any name, any account,
 often SSE-KMS); their manifests name those images. The functions that read images (Convert,
@@ -14,6 +15,12 @@ ConvertChunk, Report) get `read_statements()`:
 A bucket of another account must also grant those roles in its bucket policy: the document to
 add is the stack output `ImageBucketPolicy<n>`, one per bucket, in the order of `imageBuckets`;
 a key of another account, in its key policy: the statement of the output `ImageKeyPolicyStatement`.
+
+`sourceBuckets` names where past labeling jobs wrote their output (output manifests, label
+configs, worker responses): the same readers read them (and the images there: a job's output
+bucket usually holds its images too), and so does the Backfill function (the first byte of each
+output manifest). Its bucket policies are the outputs `SourceBucketPolicy<n>`, in the order of
+`sourceBuckets`, naming those roles.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from stacks.constructs.functions import list_under
 from stacks.settings import ImageSource, Settings
 
 BUCKET_POLICY_OUTPUT = "ImageBucketPolicy"  # + the bucket's position (1, 2, ...)
+SOURCE_POLICY_OUTPUT = "SourceBucketPolicy"  # + the bucket's position in sourceBuckets
 KEY_POLICY_OUTPUT = "ImageKeyPolicyStatement"
 POLICY_VERSION = "2012-10-17"
 
@@ -43,26 +51,48 @@ class ImageSources:
     @property
     def buckets(self) -> list[str]:
         """The other buckets, each once, in the order of `imageBuckets` (the outputs' order)."""
-        return list(dict.fromkeys(source.bucket for source in self.settings.image_buckets))
+        return _buckets(self.settings.image_buckets)
+
+    @property
+    def readable(self) -> tuple[ImageSource, ...]:
+        """Every entry of `imageBuckets`, then of `sourceBuckets`, once."""
+        return tuple(dict.fromkeys(self.settings.image_buckets + self.settings.source_buckets))
 
     def sources_in(self, bucket: str) -> list[ImageSource]:
-        return [source for source in self.settings.image_buckets if source.bucket == bucket]
+        return [source for source in self.readable if source.bucket == bucket]
 
     # --- the readers' roles -----------------------------------------------------------------
 
     def read_statements(self) -> list[iam.PolicyStatement]:
         objects = [self.storage.objects_arn(IMAGES_PREFIX)]
-        objects += [object_arn(source) for source in self.settings.image_buckets]
-        statements = [
+        objects += [object_arn(source) for source in self.readable]
+        return [
             iam.PolicyStatement(actions=["s3:GetObject"], resources=objects),
             list_under(self.storage, IMAGES_PREFIX),
+            *self._other_bucket_statements(self.readable),
         ]
-        for bucket in self.buckets:
+
+    def source_read_statements(self) -> list[iam.PolicyStatement]:
+        """Reading the `sourceBuckets` only (the Backfill function: output manifests' heads)."""
+        sources = self.settings.source_buckets
+        if not sources:
+            return []
+        reading = iam.PolicyStatement(
+            actions=["s3:GetObject"], resources=[object_arn(source) for source in sources]
+        )
+        return [reading, *self._other_bucket_statements(sources)]
+
+    def _other_bucket_statements(
+        self, sources: tuple[ImageSource, ...]
+    ) -> list[iam.PolicyStatement]:
+        """ListBucket on each bucket (limited to its prefixes), and the keys' kms:Decrypt."""
+        statements = []
+        for bucket in _buckets(sources):
             statements.append(
                 iam.PolicyStatement(
                     actions=["s3:ListBucket"],
                     resources=[bucket_arn(bucket)],
-                    conditions=self._list_condition(bucket),
+                    conditions=_list_condition([s for s in sources if s.bucket == bucket]),
                 )
             )
         for key in self.settings.image_kms_keys:
@@ -76,24 +106,28 @@ class ImageSources:
         return statements
 
     def _list_condition(self, bucket: str) -> dict[str, Any] | None:
-        prefixes = [source.prefix for source in self.sources_in(bucket)]
-        if "" in prefixes:
-            return None  # the whole bucket is a source
-        return {"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}}
+        return _list_condition(self.sources_in(bucket))
 
     @property
     def setting(self) -> str:
         """The sources as the readers' IMAGE_BUCKETS variable has them: comma separated (a
         reader names the option to set when S3 refuses an image)."""
-        return ",".join(str(source) for source in self.settings.image_buckets)
+        return ",".join(str(source) for source in self.readable)
 
     # --- what the owners of other accounts' buckets and keys add ----------------------------
 
     def bucket_policies(self, roles: list[iam.IRole]) -> dict[str, dict[str, Any]]:
         """Bucket -> the bucket policy that lets `roles` read its images (from any account)."""
+        return self._policies(self.buckets, roles)
+
+    def source_bucket_policies(self, roles: list[iam.IRole]) -> dict[str, dict[str, Any]]:
+        """Bucket of `sourceBuckets` -> the bucket policy that lets `roles` read what it holds."""
+        return self._policies(_buckets(self.settings.source_buckets), roles)
+
+    def _policies(self, buckets: list[str], roles: list[iam.IRole]) -> dict[str, dict[str, Any]]:
         principal = {"AWS": [role.role_arn for role in roles]}
         policies = {}
-        for bucket in self.buckets:
+        for bucket in buckets:
             listing: dict[str, Any] = {
                 "Sid": "Gt2YoloListImages",
                 "Effect": "Allow",
@@ -128,6 +162,17 @@ class ImageSources:
             "Resource": "*",  # in a key policy: this key
             "Condition": {"StringEquals": {"kms:ViaService": [s3_endpoint(r) for r in regions]}},
         }
+
+
+def _list_condition(sources: list[ImageSource]) -> dict[str, Any] | None:
+    prefixes = [source.prefix for source in sources]
+    if "" in prefixes:
+        return None  # the whole bucket is a source
+    return {"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}}
+
+
+def _buckets(sources: tuple[ImageSource, ...]) -> list[str]:
+    return list(dict.fromkeys(source.bucket for source in sources))
 
 
 def bucket_arn(bucket: str) -> str:

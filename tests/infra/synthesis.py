@@ -35,12 +35,14 @@ IMAGE_SOURCES_CONTEXT = {
     "imageKmsKeys": IMAGE_KEY_ARN,
 }
 # Every option on: the stack's own key, the intake in both modes, filtered jobs, a subscription,
-# images in other buckets.
+# images and job outputs in other buckets.
 EVERY_OPTION = {
     **KMS_CONTEXT,
     **FILTERED_CONTEXT,
     **INTAKE_CONTEXT,
     **IMAGE_SOURCES_CONTEXT,
+    # Past jobs' output in the team's own buckets (see test_backfill.py).
+    "sourceBuckets": "team-labels/jobs/,partner-labels",
     "notificationEmail": "labels@example.org",
 }
 

@@ -97,7 +97,8 @@ def test_the_default_deploy_has_the_intake_without_a_work_team_or_topic(
     assert parts["AWS::DynamoDB::Table"] == 1
     assert parts["AWS::StepFunctions::StateMachine"] == 1  # StartLabelingJob
     assert parts["AWS::Lambda::Function"] == 3  # intake, prepare, create
-    assert len(resources(template, "AWS::StepFunctions::StateMachine")) == 2
+    # the conversion's, StartLabelingJob, Backfill
+    assert len(resources(template, "AWS::StepFunctions::StateMachine")) == 3
     assert [lid for lid in resources(template, "AWS::Events::Rule") if "Intake" in lid]
     env = properties(template, function_id(template, "handlers.start_job.create"))["Environment"]
     assert env["Variables"]["WORKTEAM_ARN"] == ""  # starting a job then says what is missing
@@ -111,7 +112,7 @@ def test_intake_false_leaves_out_everything_of_the_intake(synthesize: Synthesize
     template = synthesize({"intake": "false"})
     assert _intake_parts(template) == {}
     assert resources(template, "AWS::DynamoDB::Table") == {}
-    assert len(resources(template, "AWS::StepFunctions::StateMachine")) == 1
+    assert len(resources(template, "AWS::StepFunctions::StateMachine")) == 2  # + Backfill
     assert not [lid for lid in resources(template, "AWS::Events::Rule") if "Intake" in lid]
     assert not {"StartLabelingJobArn", "GroundTruthRoleArn"} & set(template.to_json()["Outputs"])
 

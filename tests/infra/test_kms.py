@@ -112,7 +112,7 @@ def test_every_log_group_name_is_one_the_key_policy_allows(
         for group in resources(every_option, "AWS::Logs::LogGroup").values()
     ]
     named = [name for name in names if name is not None]
-    assert len(named) == 2  # the two state machines'
+    assert len(named) == 3  # the three state machines' (conversion, intake, backfill)
     for name in named:
         assert name.startswith("/aws/vendedlogs/states/gt2yolo-"), name
 

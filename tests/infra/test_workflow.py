@@ -46,6 +46,7 @@ INTAKE_HANDLERS = [  # deployed by default too: see test_intake.py
     "handlers.start_job.create",
 ]
 LIVE_HANDLERS = ["handlers.live.handler"]  # deployed by default too: see test_live_datasets.py
+BACKFILL_HANDLERS = ["handlers.backfill.handler"]  # always deployed: see test_backfill.py
 
 
 def _function(template: assertions.Template, handler: str) -> dict[str, Any]:
@@ -67,9 +68,11 @@ def test_the_workflow_has_seven_handlers_and_the_default_adds_the_intakes_three_
     template: assertions.Template, synthesize: Synthesize
 ) -> None:
     assert _handlers(template, "ConversionWorkflow") == sorted(EVERY_HANDLER)
-    assert _handlers(template) == sorted([*EVERY_HANDLER, *INTAKE_HANDLERS, *LIVE_HANDLERS])
+    assert _handlers(template) == sorted(
+        [*EVERY_HANDLER, *INTAKE_HANDLERS, *LIVE_HANDLERS, *BACKFILL_HANDLERS]
+    )
     assert _handlers(synthesize({"intake": "false", "liveIntervalMinutes": "0"})) == sorted(
-        EVERY_HANDLER
+        [*EVERY_HANDLER, *BACKFILL_HANDLERS]
     )
 
 

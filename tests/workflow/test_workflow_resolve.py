@@ -7,6 +7,7 @@ from gt2yolo.memory_store import MemoryObjects
 from workflow.errors import ResolveError
 from workflow.models import ConversionRequest, Skip
 from workflow.resolve import JOB_STATE_CHANGE, OBJECT_CREATED, ResolveSettings, resolve_event
+from workflow.sources import SourceBuckets
 from workflow_fakes import BUCKET, Jobs, Reader
 
 SETTINGS = ResolveSettings(BUCKET, job_name_prefix="gt-")
@@ -82,3 +83,23 @@ def test_a_sidecar_that_is_not_json_is_refused_and_other_keys_are_skipped() -> N
         resolve_event(_drop("manifests/cats.manifest"), SETTINGS, Jobs(), Reader(objects))
     skipped = resolve_event(_drop("manifests/input/x.manifest"), SETTINGS, Jobs(), Reader(objects))
     assert isinstance(skipped, Skip)
+
+
+def test_an_output_manifest_and_label_config_in_a_source_bucket_convert() -> None:
+    sources = SourceBuckets(("team-labels/jobs/",))
+    settings = ResolveSettings(BUCKET, job_name_prefix="gt-", sources=sources)
+    job = _job(manifest="s3://team-labels/jobs/gt-pets/manifests/output/output.manifest")
+    job["LabelCategoryConfigS3Uri"] = "s3://team-labels/jobs/gt-pets/data.json"
+    decision = resolve_event(
+        _state_change(), settings, Jobs({"gt-pets": job}), Reader(MemoryObjects())
+    )
+    assert isinstance(decision, ConversionRequest)
+    assert decision.manifest_uri.startswith("s3://team-labels/jobs/")
+
+
+def test_an_output_outside_the_source_prefix_is_refused_naming_the_option_to_set() -> None:
+    settings = ResolveSettings(BUCKET, sources=SourceBuckets(("team-labels/jobs/",)))
+    job = _job(manifest="s3://team-labels/other/out.manifest")
+    with pytest.raises(ResolveError) as refused:
+        resolve_event(_state_change(), settings, Jobs({"gt-pets": job}), Reader(MemoryObjects()))
+    assert "`-c sourceBuckets=team-labels/jobs/,team-labels`" in str(refused.value)

@@ -4,12 +4,15 @@ the other services (SageMaker, Step Functions, SNS, EventBridge, the intake regi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from gt2yolo.intake import AcceptedImage
 from gt2yolo.memory_store import MemoryImageCopier, MemoryObjects, MemorySources
+from workflow.backfill import JobPage
+from workflow.errors import TransientAwsError
 from workflow.intake import ObjectFacts, StoredManifest
 from workflow.ports import StoragePorts
 
@@ -206,3 +209,71 @@ class Topic:
 
     def publish(self, message: str) -> None:
         self.messages.append(message)
+
+
+@dataclass
+class Catalog:
+    """SageMaker's labeling jobs for the backfill: ListLabelingJobs pages (filtered as the
+    service filters: status, NameContains anywhere in the name, CreationTimeAfter) and
+    DescribeLabelingJob by name. `throttle`: calls (counted from 1) that fail as throttled."""
+
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    page_size: int = 3
+    throttle: Callable[[int], bool] = lambda _call: False
+    calls: int = 0
+    throttled: int = 0
+    pages: list[dict[str, Any]] = field(default_factory=list)  # the page requests
+
+    def _call(self) -> None:
+        self.calls += 1
+        if self.throttle(self.calls):
+            self.throttled += 1
+            raise TransientAwsError("ThrottlingException: Rate exceeded")
+
+    def page(
+        self, status: str, name_contains: str, since: datetime | None, next_token: str | None
+    ) -> JobPage:
+        self._call()
+        self.pages.append({"status": status, "contains": name_contains, "since": since})
+        matching = [
+            job for name, job in sorted(self.jobs.items())
+            if job["LabelingJobStatus"] == status and name_contains in name
+            and (since is None or job["CreationTime"] > since)
+        ]  # fmt: skip
+        start = int(next_token or 0)
+        end = start + self.page_size
+        token = str(end) if end < len(matching) else None
+        return JobPage([_summary(job) for job in matching[start:end]], token)
+
+    def describe(self, job_name: str) -> dict[str, Any]:
+        self._call()
+        return self.jobs[job_name]
+
+
+def _summary(job: dict[str, Any]) -> dict[str, Any]:
+    keys = ("LabelingJobName", "LabelingJobArn", "LabelingJobStatus", "CreationTime")
+    return {key: job[key] for key in keys}
+
+
+@dataclass
+class Conversions:
+    """The conversion state machine's executions, by name, as Step Functions keeps them."""
+
+    started: dict[str, dict[str, Any]] = field(default_factory=dict)
+    throttle: Callable[[int], bool] = lambda _call: False
+    calls: int = 0
+    throttled: int = 0
+
+    def start(self, name: str, state_input: dict[str, Any]) -> bool:
+        self.calls += 1
+        if self.throttle(self.calls):
+            self.throttled += 1
+            raise TransientAwsError("ThrottlingException: Rate exceeded")
+        if name in self.started:
+            return False
+        self.started[name] = state_input
+        return True
+
+    def event_id(self, name: str) -> str | None:
+        state_input = self.started.get(name)
+        return None if state_input is None else str(state_input["id"])
