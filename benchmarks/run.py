@@ -8,6 +8,7 @@ python -m benchmarks.run --s3                 # plus the S3 write-throughput mic
 python -m benchmarks.run --video-sequences 0  # without the video frame scenario
 python -m benchmarks.run --incremental-lines 0  # without the incremental rerun (local cloud)
 python -m benchmarks.run --backfill-jobs 0      # without the throttled backfill (local cloud)
+python -m benchmarks.run --collection-images 0  # without growing a collection (local cloud)
 """
 
 from __future__ import annotations
@@ -132,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--incremental-lines", type=int, default=10_000,
                         help="S3 requests of a rerun after 1%% of the lines changed, against a "
                         "full run, on the local cloud (0: none; benchmarks/incremental_bench.py)")  # fmt: skip
+    parser.add_argument("--collection-images", type=int, default=10_000,
+                        help="images of a collection a 1%% member is added to, on the local "
+                        "cloud (0: none; benchmarks/collection_bench.py)")  # fmt: skip
     parser.add_argument("--backfill-jobs", type=int, default=200,
                         help="past jobs backfilled under throttling on the local cloud, each "
                         "started exactly once (0: none; benchmarks/backfill_bench.py)")  # fmt: skip
@@ -250,6 +254,42 @@ def bench_backfill(args: argparse.Namespace) -> dict[str, Any] | None:
     return run(args.backfill_jobs)
 
 
+def bench_collection(args: argparse.Namespace) -> dict[str, Any] | None:
+    """A 1% member added to a collection (benchmarks/collection_bench.py), unless 0 images."""
+    if args.collection_images <= 0:
+        return None
+    from benchmarks.collection_bench import run
+
+    print(f"collection: {args.collection_images} images on the local cloud", flush=True)
+    return run(args.collection_images, max(1, args.collection_images // 100))
+
+
+def add_collection(
+    collection: dict[str, Any] | None, extra: dict[str, Any], targets: list[Target]
+) -> None:
+    """Print the collection scenario (if run), keep its result and its target."""
+    if collection is None:
+        return
+    extra["collection"] = collection
+    targets.append(collection_target(collection))
+
+
+def collection_target(collection: dict[str, Any]) -> Target:
+    from benchmarks.collection_bench import TARGET_RATIO
+    from benchmarks.collection_bench import text as collection_text
+
+    print()
+    print(collection_text(collection))
+    big = collection["collection"]
+    return Target(
+        f"a 1% member added to a collection of {big['images']} images <= "
+        f"{TARGET_RATIO:.0%} of a full conversion's S3 requests",
+        "PASS" if collection["target_met"] else "FAIL",
+        f"{big['ratio']:.2%}; time of adding it at {big['images']} vs "
+        f"{collection['half_collection']['images']} images: x{collection['time_growth']:.2f}",
+    )
+
+
 def bench_video(args: argparse.Namespace, scratch: Path) -> dict[str, Any] | None:
     """The video frame scenario (benchmarks/video_bench.py), unless --video-sequences 0."""
     sequences = [n for n in args.video_sequences if n > 0]
@@ -277,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         video = bench_video(args, Path(scratch))
     incremental = bench_incremental(args)
     backfill = bench_backfill(args)
+    collection = bench_collection(args)
     machine["load_average_at_end"] = round(os.getloadavg()[0], 2)
     rows = summarize(results, sizes)
     mask_rows = summarize_masks(results)
@@ -320,6 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{sum(backfill['throttles'].values())} throttles, {backfill['seconds']} s",
             )
         )
+    add_collection(collection, extra, targets)
     json_path, md_path = write_outputs(args.out, machine, results, rows, targets, extra, mask_rows)
     if video:
         with md_path.open("a", encoding="utf-8") as markdown:
