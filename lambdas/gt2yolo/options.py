@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gt2yolo.classes import ClassList
+from gt2yolo.exports.formats import ExportFormat
 from gt2yolo.manifest import LineRules, TaskReader
 from gt2yolo.names import DUPLICATE_HINT, OnDuplicate
 from gt2yolo.paths import Layout
@@ -45,6 +46,10 @@ class ConversionOptions:
     collection: CollectionFacts | None = None
     # What the error for an image labeled on two lines (on_duplicate error) tells to do.
     duplicate_hint: str = DUPLICATE_HINT
+    # Formats written beside the YOLO dataset (`exports/<format>/`), and the S3 folder their
+    # image URIs start with (where the dataset is, or will be synced): formats.check_base.
+    exports: tuple[ExportFormat, ...] = ()
+    export_base: str | None = None
 
     def line_rules(
         self, label_attribute: str, classes: ClassList | None, task: LabelTask, reader: TaskReader

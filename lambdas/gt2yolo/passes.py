@@ -10,12 +10,14 @@ lists); a second export is one more writer in `open_writers`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from gt2yolo.errors import ConversionError
+from gt2yolo.exports.formats import ExportContext, ExportFormat, check_base
+from gt2yolo.exports.writer import not_written
 from gt2yolo.manifest import ManifestSource, TaskReader, numbered_lines, parse_line
 from gt2yolo.options import ConversionOptions
 from gt2yolo.paths import (
@@ -42,6 +44,9 @@ Progress = Callable[[str, int], None]
 PROGRESS_EVERY = 1000
 
 W = TypeVar("W", bound=DatasetWriter)
+# A task's export writers by format, and why a format has no form of its records.
+Exporters = Mapping[ExportFormat, Callable[..., Any]]
+ExportGaps = Mapping[ExportFormat, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,10 @@ class TaskPass(Generic[W]):
     # What the lines point at besides images, for the error when there is nothing to read them
     # with (`objects`); None: the lines name nothing else.
     reads: str | None = None
+    # The export writers of this task (`gt2yolo.tasks.<task>.exports`), each built like the
+    # YOLO writer plus the export context; and why a format has no form of this task's records.
+    exporters: ClassVar[Exporters] = {}
+    export_gaps: ClassVar[ExportGaps] = {}
 
     def __init__(
         self,
@@ -133,15 +142,32 @@ class TaskPass(Generic[W]):
     ) -> Iterator[tuple[W, ...]]:
         """The task's writers open (their streams closed on leaving)."""
         with ExitStack() as stack:
-            opened = self.open_writers(storage, splits, **part)
+            # The export writers take the records the YOLO writer takes (the same methods).
+            opened = [*self.open_writers(storage, splits, **part),
+                      *cast(list[W], self._export_writers(storage, splits, **part))]  # fmt: skip
             for writer in opened:
                 stack.enter_context(writer)
             self.writers = tuple(opened)
             self.writer = self.writers[0]
             yield self.writers
 
+    def export_context(self, splits: Sequence[Split]) -> ExportContext:
+        options = self.options
+        return ExportContext(
+            self.survey.class_list.names, self.survey.task, tuple(splits),
+            check_base(options.export_base, options.exports), options.version,
+        )  # fmt: skip
+
+    def _export_writers(self, storage: Storage, splits: Sequence[Split], **part: Any) -> list[Any]:
+        exports = [e for e in self.options.exports if e in self.exporters]
+        if not exports:
+            return []
+        context = self.export_context(splits)
+        return [self.exporters[e](storage, splits, context, **part) for e in exports]
+
     def check_ready(self) -> None:
         """Raise ConversionError before anything is written if the pass lacks an input."""
+        check_base(self.options.export_base, self.options.exports)
         if self.reads is not None and self._objects is None:
             raise ConversionError(
                 f"{self.reads}: give --s3-mirror DIR (a local sync of the buckets, "
@@ -297,6 +323,15 @@ class TaskPass(Generic[W]):
         is whole."""
         for writer in self.writers:
             writer.write_summary(self.survey.class_list.names, splits, report)
+        if self.options.exports:
+            # Each written export added its entry; a format this task has no form of says why.
+            exports = report.setdefault("exports", {})
+            for export in self.options.exports:
+                if export not in exports:
+                    exports[str(export)] = not_written(
+                        self.export_gaps.get(export, f"no {export} form of this task")
+                    )
+            report["exports"] = {str(e): exports[str(e)] for e in self.options.exports}
         self.storage.write_bytes(REPORT_JSON, report_json(report))
 
 

@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple, TextIO
 
 from gt2yolo.errors import ConversionError
+from gt2yolo.exports.formats import EXPORTS_PREFIX
 from gt2yolo.split import Split
 from gt2yolo.storage import ImageSink, ObjectStore, Storage, read_or_none, text_lines
 from gt2yolo.writers import CLASSES_TXT, OBJ_DATA, DataYaml, list_key, obj_data
@@ -86,8 +87,9 @@ def file_key(version: str, key: str) -> str:
 
 def is_dataset_file(key: str) -> bool:
     """Dataset files (images, labels, MOT files, class folders) are shared between versions;
-    what sits in the root or under `_parts/` (tables, lists, report) is the version's own."""
-    return "/" in key and not key.startswith(PARTS)
+    what sits in the root or under `_parts/` or `exports/` (tables, lists, report, the export
+    files, which name images by dataset key) is the version's own."""
+    return "/" in key and not key.startswith((PARTS, EXPORTS_PREFIX))
 
 
 def bytes_digest(data: bytes) -> str:

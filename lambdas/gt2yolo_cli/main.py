@@ -15,6 +15,7 @@ from typing import Any
 
 from gt2yolo import ConversionError, ConversionOptions, ConversionResult, convert_manifests
 from gt2yolo.collection.continuation import EarlierDataset, continue_from
+from gt2yolo.exports.formats import check_base, parse_exports
 from gt2yolo.manifest import ManifestSource
 from gt2yolo.names import OnDuplicate
 from gt2yolo.paths import Layout
@@ -119,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
                          "every core, %(default)s here); the dataset is the same byte for byte "
                          "whatever N. Inputs under 8 MiB of manifest (8 sequences of a video "
                          "job) and an s3:// --out convert in one process")  # fmt: skip
+    convert.add_argument("--export", action="append", metavar="FORMATS",
+                         help="also write the dataset as coco, rekognition, sagemaker "
+                         "(comma-separated, repeatable) under exports/<format>/; see "
+                         "docs/exports.md")  # fmt: skip
+    convert.add_argument("--export-base", metavar="S3_URI",
+                         help="s3://BUCKET/PREFIX/ where this dataset will be synced: the "
+                         "rekognition and sagemaker manifests name images by URI under it "
+                         "(default for an s3:// --out: --out)")  # fmt: skip
     convert.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_report_command(commands)
     start_job.add_parser(commands)
@@ -181,6 +190,10 @@ def run_convert(args: argparse.Namespace) -> ConversionResult:
         polygon_tolerance=args.polygon_tolerance,
         min_region_area=args.min_region_area,
         frame_step=args.frame_step,
+        exports=(exports := parse_exports(args.export or ())),
+        export_base=check_base(
+            args.export_base or (args.out if is_s3(args.out) and exports else None), exports
+        ),
     )
     sources: Sequence[ManifestSource] = [open_manifest(m, mirror) for m in args.manifests]
     if args.continue_from:

@@ -18,10 +18,11 @@ import csv
 import functools
 import re
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
 from gt2yolo.excerpts import shortened
-from gt2yolo.passes import Placed, TaskPass
+from gt2yolo.exports.formats import ExportFormat
+from gt2yolo.passes import ExportGaps, Placed, TaskPass
 from gt2yolo.paths import NAME_MAX, name_key
 from gt2yolo.records import BoxDrop, ClassifiedImage, ImageClass, LineRejection, RejectedLine
 from gt2yolo.split import Split
@@ -151,6 +152,11 @@ class ClassifyWriter(DatasetWriter):
 
 
 class ClassifyPass(TaskPass[ClassifyWriter]):
+    export_gaps: ClassVar[ExportGaps] = {
+        ExportFormat.COCO: "image classification has no COCO form (COCO holds objects: boxes, "
+        "polygons): train from the class folders, or export rekognition or sagemaker"
+    }
+
     @functools.cached_property
     def _folders(self) -> tuple[str, ...]:
         """The class folders, named once per pass (not once per image)."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
-from gt2yolo.passes import Placed, TaskPass
+from gt2yolo.exports.formats import ExportFormat
+from gt2yolo.passes import Exporters, Placed, TaskPass
 from gt2yolo.records import BoxStatus, LineRejection, RejectedLine
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
+from gt2yolo.tasks.detect.exports import CocoDetectWriter
 from gt2yolo.tasks.detect.rules import evaluate_boxes, kept_boxes
 from gt2yolo.tasks.detect.yolo import BoxOutcome, DetectWriter
 from gt2yolo.writers import label_key
@@ -16,6 +19,8 @@ _NAME_CLASHES = (FileExistsError, IsADirectoryError, NotADirectoryError)
 
 
 class DetectPass(TaskPass[DetectWriter]):
+    exporters: ClassVar[Exporters] = {ExportFormat.COCO: CocoDetectWriter}
+
     def open_writers(
         self,
         storage: Storage,

@@ -15,14 +15,16 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gt2yolo.excerpts import shortened
+from gt2yolo.exports.formats import ExportFormat
 from gt2yolo.image_header import HEAD_BYTES, UnknownImageSize, image_size
-from gt2yolo.passes import Placed, TaskPass
+from gt2yolo.passes import Exporters, ExportGaps, Placed, TaskPass
 from gt2yolo.records import BoxDrop, BoxStatus, LineRejection, RejectedLine, SegmentedImage
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
+from gt2yolo.tasks.segment.exports import CocoSegmentWriter
 from gt2yolo.tasks.segment.report import SegmentCounts, SegmentSection
 from gt2yolo.writers import DatasetWriter, image_key, label_key
 
@@ -123,6 +125,13 @@ def _coordinates(size: int) -> tuple[str, ...]:
 
 class SegmentPass(TaskPass[SegmentWriter]):
     reads = "semantic segmentation lines point at mask PNGs"
+    exporters: ClassVar[Exporters] = {ExportFormat.COCO: CocoSegmentWriter}
+    export_gaps: ClassVar[ExportGaps] = {
+        ExportFormat.REKOGNITION: "Rekognition Custom Labels trains image classification and "
+        "object detection, not segmentation",
+        ExportFormat.SAGEMAKER: "SageMaker's Semantic Segmentation algorithm trains from the "
+        "job's own output.manifest (source-ref and mask PNG): use that manifest as it is",
+    }
 
     def open_writers(
         self,

@@ -20,15 +20,15 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, ClassVar
 
 from gt2yolo.errors import ConversionError
 from gt2yolo.excerpts import shortened
+from gt2yolo.exports.formats import ExportFormat
 from gt2yolo.geometry import yolo_line
 from gt2yolo.image_header import HEAD_BYTES, UnknownImageSize, image_size
-from gt2yolo.passes import Placed, TaskPass
+from gt2yolo.passes import Exporters, Placed, TaskPass
 from gt2yolo.paths import (
     InvalidSourceRef,
     Layout,
@@ -61,6 +61,8 @@ from gt2yolo.tasks.detect.yolo import (
     _number,
     _plain_annot_rows,
 )
+from gt2yolo.tasks.video.exports import CocoVideoWriter
+from gt2yolo.tasks.video.frame_row import FrameRow
 from gt2yolo.tasks.video.reader import (
     Frame,
     SequenceLabels,
@@ -78,16 +80,6 @@ MOT_PREFIX = "mot/"
 FIRST_HEAD_BYTES = 16 * 1024
 HEADER_THREADS = 16
 COPY_BATCH = 64
-
-
-@dataclass(frozen=True, slots=True)
-class FrameRow:
-    """Where a frame of a sequence sits: its sequence folder, number and MOT frame."""
-
-    sequence: str
-    sequence_ref: str
-    number: int
-    mot_frame: int
 
 
 class VideoWriter(DetectWriter):
@@ -152,6 +144,7 @@ def sequence_folder(path: str) -> str:
 
 class VideoPass(TaskPass[VideoWriter]):
     reads = "video frame lines point at sequence files and SeqLabel.json"
+    exporters: ClassVar[Exporters] = {ExportFormat.COCO: CocoVideoWriter}
 
     def open_writers(
         self,
