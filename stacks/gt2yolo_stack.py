@@ -53,6 +53,11 @@ Context values (`cdk synth -c key=value`, or the "context" block of cdk.json):
   `datasets/<name>/`, the union of the members' lines, with class ids and splits kept
   (docs/collections.md). A job in no collection converts into a dataset of its own.
   Default: none.
+- `exports`: formats written beside each dataset version, e.g. `["coco", "rekognition",
+  "sagemaker"]` (or `coco,sagemaker` with -c; `[]` for none): COCO per split, Rekognition Custom
+  Labels and SageMaker augmented manifests under `versions/<v>/exports/`, with root copies
+  `<v>.<format>.<file>` naming each image where the version stores it (docs/exports.md).
+  Default: `["coco"]`.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from typing import Any
 from constructs import Construct
 from gt2yolo.collection import CollectionDefinition, parse_collections
 from gt2yolo.errors import ConversionError
+from gt2yolo.exports.formats import parse_exports
 from gt2yolo_config import defaults
 
 DEFAULT_POWERTOOLS_LAYER_VERSION = 27
@@ -71,6 +72,7 @@ CONTEXT_KEYS = (
     "keepVersions",
     "liveIntervalMinutes",
     "collections",
+    "exports",
 )
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -126,6 +128,9 @@ class Settings:
     live_interval_minutes: int = DEFAULT_LIVE_INTERVAL_MINUTES
     # Datasets fed by many jobs (and dropped manifests): each job in at most one.
     collections: tuple[CollectionDefinition, ...] = ()
+    # Formats written beside each dataset version (exports/<format>/): coco, rekognition,
+    # sagemaker; COCO unless the context says otherwise (`[]` for none).
+    exports: tuple[str, ...] = tuple(parse_exports([defaults.EXPORTS]))
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
@@ -163,6 +168,7 @@ class Settings:
             ),
             live_interval_minutes=_live_interval(context.get("liveIntervalMinutes")),
             collections=_collections(context.get("collections")),
+            exports=_exports(context.get("exports")),
         )
         readable = set(settings.image_buckets) | set(settings.source_buckets)
         if len(readable) > MAX_IMAGE_BUCKETS:
@@ -183,6 +189,24 @@ class Settings:
     def of(cls, scope: Construct) -> Settings:
         """Read the settings from the context visible at `scope`."""
         return cls.from_context({key: scope.node.try_get_context(key) for key in CONTEXT_KEYS})
+
+
+def _exports(value: Any) -> tuple[str, ...]:
+    """`["coco", "sagemaker"]` (cdk.json), `coco,sagemaker` or `[]`/`none` (-c): the formats."""
+    if value is None:
+        return tuple(parse_exports([defaults.EXPORTS]))
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise SettingsError(f"exports {value!r}: not a JSON list") from None
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(item, str) for item in items):
+        raise SettingsError(f"exports {value!r}: give format names (coco, rekognition, sagemaker)")
+    try:
+        return tuple(parse_exports(items))
+    except ConversionError as exc:
+        raise SettingsError(f"exports: {exc}") from None
 
 
 def _optional_str(value: Any) -> str | None:

@@ -87,7 +87,7 @@ def convert_version(
         sources, store, replace(options, version=version), sink, progress, source_objects
     )
     store.flush()
-    moved = close_version(objects, version, store.entries)
+    moved = close_version(objects, version, store.entries, options.export_base)
     # A file copied to keep an image beside its changed label is written, not reused.
     return VersionResult(
         result, version, baseline.version, store.written + moved, store.reused - moved

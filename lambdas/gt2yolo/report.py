@@ -264,6 +264,35 @@ class CollectionMember:
 
 
 @dataclass(frozen=True)
+class ExportEntry:
+    """report.json's `exports.<format>`: the files written and what each holds, what was left
+    out (by reason), or why the dataset's task has no form of the format."""
+
+    name: str
+    written: bool
+    files: dict[str, dict[str, int]]
+    excluded: dict[str, int]
+    reason: str
+    document: Mapping[str, Any]  # as written: the format's own facts too (AttributeNames, ...)
+
+    @classmethod
+    def parse(cls, name: str, document: Mapping[str, Any]) -> ExportEntry:
+        read = Reader(document, f"report.json exports.{name}")
+        files = read.mapping("files") or {}
+        return cls(
+            name,
+            read.flag("written"),
+            {
+                str(key): Reader({"counts": counts}, f"{read.where} files").counts("counts")
+                for key, counts in files.items()
+            },
+            read.counts("excluded"),
+            read.text("reason"),
+            dict(document),
+        )
+
+
+@dataclass(frozen=True)
 class CollectionSummary:
     """report.json's `collection` section: a dataset fed by several labeling jobs."""
 
@@ -353,6 +382,7 @@ class ReportDocument:
     version: str | None = None  # the pipeline's dataset version; absent locally
     partial: bool = False  # written only when true
     collection: CollectionSummary | None = None  # only a collection's dataset
+    exports: tuple[ExportEntry, ...] = ()  # only when exports were asked for
     section: TaskSection = field(default_factory=TaskSection)
 
     def boxes_in(self, split: str) -> int:
@@ -391,6 +421,8 @@ class ReportDocument:
             document["partial"] = True
         if self.collection is not None:
             document["collection"] = self.collection.as_dict()
+        if self.exports:
+            document["exports"] = {entry.name: dict(entry.document) for entry in self.exports}
         if self.section.key is not None:
             document[self.section.key] = self.section.as_dict()
         return document
@@ -427,8 +459,19 @@ class ReportDocument:
             version=read.optional_text("version"),
             partial=read.flag("partial"),
             collection=_collection(read),
+            exports=_exports(read),
             section=_section(document, task, sections),
         )
+
+
+def _exports(read: Reader) -> tuple[ExportEntry, ...]:
+    section = read.mapping("exports") or {}
+    entries = []
+    for name, entry in section.items():
+        if not isinstance(entry, Mapping):
+            raise ConversionError(f"report.json exports.{name} is not an object")
+        entries.append(ExportEntry.parse(str(name), entry))
+    return tuple(entries)
 
 
 def _collection(read: Reader) -> CollectionSummary | None:

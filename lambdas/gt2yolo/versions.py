@@ -42,6 +42,7 @@ from typing import NamedTuple, TextIO
 
 from gt2yolo.errors import ConversionError
 from gt2yolo.exports.formats import EXPORTS_PREFIX
+from gt2yolo.exports.published import publish_exports
 from gt2yolo.split import Split
 from gt2yolo.storage import ImageSink, ObjectStore, Storage, read_or_none, text_lines
 from gt2yolo.writers import CLASSES_TXT, OBJ_DATA, DataYaml, list_key, obj_data
@@ -248,15 +249,19 @@ class VersionFiles:
         return f"{self.version}.{split}.txt"
 
 
-def close_version(objects: ObjectStore, version: str, entries: FileIndex) -> int:
+def close_version(
+    objects: ObjectStore, version: str, entries: FileIndex, export_base: str | None = None
+) -> int:
     """Keep each image beside its label file, then write the version's entry files in the root
-    (when it has a data.yaml) and its index; return how many files were copied to keep pairs
-    together. Before the flip: nothing here is visible through the pointer."""
+    (when it has a data.yaml), its exports' root copies and its index; return how many files
+    were copied to keep pairs together. Before the flip: nothing here is visible through the
+    pointer. `export_base`: the S3 folder the exports' manifests name images under."""
     moved = colocate_pairs(objects, version, entries)
     names = VersionFiles(version)
     data_yaml = read_or_none(objects, version_key(version, "data.yaml"))
     if data_yaml is not None:  # classification datasets have none: readers take the folder
         _write_entry_files(objects, names, data_yaml.decode("utf-8"), entries)
+    publish_exports(objects, version, entries, export_base)
     # The index last: its presence says the version is complete (publish_version checks it).
     objects.write_bytes(version_key(version, INDEX_NAME), dump_index(entries))
     return moved

@@ -19,6 +19,7 @@ __all__ = [
     "DATASETS_PREFIX",
     "EVENT_BUS_NAME",
     "EVENT_SOURCE",
+    "EXPORTS",
     "FAN_OUT_BYTES",
     "GROUNDTRUTH_PREFIX",
     "IMAGES_PREFIX",
@@ -54,6 +55,8 @@ CHUNK_BYTES = DEFAULT_CHUNK_BYTES  # one chunk of a fanned-out manifest
 # ranged GET (its size), a copy and a label PUT: sequences beyond this many fan out, by sequence.
 SEQUENCES_PER_CHUNK = 10
 KEEP_VERSIONS = DEFAULT_KEEP  # dataset versions kept, the current one included
+# The formats written beside each YOLO dataset version (comma separated; "" for none).
+EXPORTS = "coco"
 # The Report step: images drawn into previews, and at most this many flagged ones drawn.
 PREVIEW_SAMPLE = DEFAULT_SAMPLE
 PREVIEW_FLAGGED_LIMIT = DEFAULT_FLAGGED_LIMIT

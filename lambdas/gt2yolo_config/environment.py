@@ -121,6 +121,8 @@ class FinalizeEnv(_InBucket):
     DATASETS_PREFIX: str = variable(defaults.DATASETS_PREFIX)
     VAL_FRACTION: float = _fraction(defaults.SPLIT.val)
     TEST_FRACTION: float = _fraction(defaults.SPLIT.test)
+    # The `exports` context value, comma separated: coco, rekognition, sagemaker ("" for none).
+    EXPORTS: str = variable(defaults.EXPORTS, pattern=r"^[a-z,]*$")
 
 
 @dataclass(frozen=True, kw_only=True)

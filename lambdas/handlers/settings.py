@@ -117,6 +117,7 @@ def convert_settings() -> ConvertSettings:
         datasets_prefix=env.DATASETS_PREFIX,
         val_fraction=env.VAL_FRACTION,
         test_fraction=env.TEST_FRACTION,
+        exports=env.EXPORTS,
         copy_images=env.COPY_IMAGES,
         fan_out_bytes=env.FAN_OUT_BYTES,
         chunk_bytes=env.CHUNK_BYTES,
@@ -136,6 +137,7 @@ def convert_chunk_settings() -> ConvertSettings:
         datasets_prefix=env.DATASETS_PREFIX,
         val_fraction=env.VAL_FRACTION,
         test_fraction=env.TEST_FRACTION,
+        exports=env.EXPORTS,
         copy_images=env.COPY_IMAGES,
         images_prefix=env.IMAGES_PREFIX,
         image_buckets=env.IMAGE_BUCKETS,
@@ -151,6 +153,7 @@ def finalize_settings() -> ConvertSettings:
         datasets_prefix=env.DATASETS_PREFIX,
         val_fraction=env.VAL_FRACTION,
         test_fraction=env.TEST_FRACTION,
+        exports=env.EXPORTS,
     )
 
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from gt2yolo import ConversionOptions
 from gt2yolo.classes import ClassList, class_list_from_label_config
+from gt2yolo.exports.formats import ExportFormat, parse_exports
 from gt2yolo.fanout import DEFAULT_CHUNK_BYTES, plan_fan_out
 from gt2yolo.incremental import Baseline, convert_version
 from gt2yolo.manifest import ManifestSource
@@ -74,6 +75,11 @@ class ConvertSettings:
     images_prefix: str = defaults.IMAGES_PREFIX
     image_buckets: str = ""  # the `imageBuckets` entries, comma separated
     sequences_per_chunk: int = DEFAULT_SEQUENCES_PER_CHUNK
+    exports: str = defaults.EXPORTS  # the `exports` context value, comma separated
+
+    @property
+    def export_formats(self) -> tuple[ExportFormat, ...]:
+        return parse_exports([self.exports])
 
     def dataset_prefix(self, name: str) -> str:
         return f"{self.datasets_prefix}{name}/"
@@ -149,6 +155,10 @@ def conversion_options(
         fractions=SplitFractions(settings.val_fraction, settings.test_fraction),
         task=LabelTask(request.task) if request.task else None,
         partial=request.partial,
+        # The exports name each image by its URI in the dataset (published: resolved to where
+        # the version stores it, gt2yolo.exports.published).
+        exports=settings.export_formats,
+        export_base=f"s3://{settings.bucket}/{settings.dataset_prefix(request.dataset_name)}",
     )
 
 
@@ -338,6 +348,8 @@ def fingerprint_of(
     }
     if request.task is not None:  # absent for bounding boxes: their fingerprints stay as they were
         parts["task"] = request.task
+    if settings.exports:  # what the dataset holds besides YOLO: a new export, a new version
+        parts["exports"] = settings.exports
     if request.partial:
         # A live dataset never counts as the job's final one, even from identical bytes.
         parts["partial"] = True

@@ -85,6 +85,8 @@ def _options(
         fractions=SplitFractions(settings.val_fraction, settings.test_fraction),
         version=version,
         partial=request.partial,
+        exports=settings.export_formats,
+        export_base=f"s3://{settings.bucket}/{settings.dataset_prefix(request.dataset_name)}",
     )
 
 
@@ -139,7 +141,7 @@ def finalize_fan_out(
             store, _ = versioned(storage, planned.version, Baseline(None, None), None)
             options = _options(planned.request, settings, planned.version)
             result = finalize(planned.plan, parts, store, options)
-            close_version(dataset, planned.version, entries)
+            close_version(dataset, planned.version, entries, options.export_base)
         finally:
             storage.close()
             parts.close()

@@ -144,6 +144,7 @@ def ready_detail(outcome: ConversionOutcome) -> dict[str, Any]:
         "summary": outcome.summary.model_dump(),
         # A live dataset: the labels so far of a job still in progress.
         "partial": outcome.partial,
+        "exports": export_uris(outcome),
     }
     if outcome.collection is not None:
         detail["collection"] = {
@@ -153,6 +154,24 @@ def ready_detail(outcome: ConversionOutcome) -> dict[str, Any]:
             "removed_members": outcome.removed_members,
         }
     return detail
+
+
+def export_uris(outcome: ConversionOutcome) -> dict[str, dict[str, str]]:
+    """Each written export's files, by the version's root copy (images named where stored)."""
+    version = outcome.version or ""
+    return {
+        export: {name: outcome.dataset_uri + f"{version}.{export}.{name}" for name in files}
+        for export, files in outcome.summary.exports.items()
+    }
+
+
+def export_lines(outcome: ConversionOutcome) -> list[str]:
+    lines = []
+    for export, files in export_uris(outcome).items():
+        counts = outcome.summary.exports[export]
+        listed = ", ".join(f"{uri} ({counts[name]})" for name, uri in files.items())
+        lines.append(f"Export {export}: {listed}")
+    return lines
 
 
 def ready_message(outcome: PublishRequest) -> tuple[str, str]:
@@ -167,6 +186,7 @@ def ready_message(outcome: PublishRequest) -> tuple[str, str]:
         f"Version: {outcome.version} ({_version_note(outcome)})",
         *_counts(s),
         *collection_lines(outcome),
+        *export_lines(outcome),
         f"Details: {tables}report.json, {tables}rejected.jsonl",
     ]
     lines += [f"Warning: {w}" for w in s.warnings]

@@ -161,6 +161,7 @@ class ConversionWorkflow(Construct):
                 DATASETS_PREFIX=DATASETS_PREFIX,
                 VAL_FRACTION=self._settings.val_fraction,
                 TEST_FRACTION=self._settings.test_fraction,
+                EXPORTS=",".join(self._settings.exports),
                 COPY_IMAGES=True,
                 FAN_OUT_BYTES=self._settings.fan_out_threshold_mib * MIB,
                 # Video frame jobs fan out by sequence: each frame is a ranged GET, a copy and
@@ -200,6 +201,7 @@ class ConversionWorkflow(Construct):
                 DATASETS_PREFIX=DATASETS_PREFIX,
                 VAL_FRACTION=self._settings.val_fraction,
                 TEST_FRACTION=self._settings.test_fraction,
+                EXPORTS=",".join(self._settings.exports),
                 COPY_IMAGES=True,
                 IMAGES_PREFIX=IMAGES_PREFIX,
                 IMAGE_BUCKETS=self._images.setting,
@@ -229,6 +231,7 @@ class ConversionWorkflow(Construct):
                 DATASETS_PREFIX=DATASETS_PREFIX,
                 VAL_FRACTION=self._settings.val_fraction,
                 TEST_FRACTION=self._settings.test_fraction,
+                EXPORTS=",".join(self._settings.exports),
             ),
             statements=[
                 allow(

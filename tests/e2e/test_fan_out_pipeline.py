@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 from gt2yolo import ConversionOptions, convert_manifests
 from gt2yolo.classes import class_list_from_label_config
+from gt2yolo.exports.formats import parse_exports
 from gt2yolo.split import SplitFractions
 from gt2yolo.storage import LocalStorage
+from gt2yolo_config import defaults
 
 from localrun.cloud import LocalCloud
 from localrun.demo import completion_event
@@ -72,6 +74,8 @@ def _single_pass(job: SampleJob, bucket: str, out: Path, version: str) -> dict[s
         class_list=class_list_from_label_config(config, config_uri),
         fractions=SplitFractions(0.2, 0.0),
         version=version,
+        # The deployed default: COCO beside the YOLO files (exports/coco/<split>.json)
+        exports=parse_exports([defaults.EXPORTS]),
     )
     convert_manifests([manifest], LocalStorage(out), options)
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}

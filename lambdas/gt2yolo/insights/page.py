@@ -20,6 +20,7 @@ from __future__ import annotations
 from html import escape
 
 from gt2yolo.insights.collection import members_section
+from gt2yolo.insights.exports import exports_section
 from gt2yolo.insights.markup import code, note_paragraphs
 from gt2yolo.insights.parts import (
     REJECTED_SHOWN,
@@ -72,6 +73,10 @@ def render_page(data: PageData, sections: PageSections | None = None) -> str:
     if data.report.collection is not None:
         # A collection's members come after the counts, before the task's own sections.
         parts.insert(1, members_section(data.report.collection))
+    if data.report.exports:
+        # After the counts (and members): what else this version was written as.
+        parts.insert(2 if data.report.collection is not None else 1,
+                     exports_section(data.report.exports))  # fmt: skip
     report = data.report
     return (
         "<!DOCTYPE html>\n"
