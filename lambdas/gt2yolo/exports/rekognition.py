@@ -54,6 +54,8 @@ TRAIN_MANIFEST = "train.manifest"
 TEST_MANIFEST = "test.manifest"
 MANIFEST_OF = {Split.TRAIN: TRAIN_MANIFEST, Split.VAL: TEST_MANIFEST, Split.TEST: TEST_MANIFEST}
 CLASS_ATTRIBUTE = "image-class"
+# The rows of a manifest's later splits wait in memory up to this size, then on local disk.
+SPOOL_BYTES = 16 * 1024 * 1024
 
 # Rekognition Custom Labels' documented limits (guidelines and quotas; manifest validation).
 MIN_SIDE = 64  # px, each side
@@ -148,7 +150,9 @@ class RekognitionWriter(ExportWriter):
             name = MANIFEST_OF[split]
             if name in first:
                 self._waiting[split] = self._stack.enter_context(
-                    tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n")  # noqa: SIM115
+                    tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed by the writer's stack)
+                        SPOOL_BYTES, "w+", encoding="utf-8", newline="\n"
+                    )
                 )
             first.add(name)
 
