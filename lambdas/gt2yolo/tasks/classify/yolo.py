@@ -22,12 +22,13 @@ from typing import Any, ClassVar, TextIO
 
 from gt2yolo.excerpts import shortened
 from gt2yolo.exports.formats import ExportFormat
-from gt2yolo.passes import ExportGaps, Placed, TaskPass
+from gt2yolo.passes import Exporters, ExportGaps, Placed, TaskPass
 from gt2yolo.paths import NAME_MAX, name_key
 from gt2yolo.records import BoxDrop, ClassifiedImage, ImageClass, LineRejection, RejectedLine
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
 from gt2yolo.task_types import LabelTask
+from gt2yolo.tasks.classify.exports import RekognitionClassifyWriter, SageMakerClassifyWriter
 from gt2yolo.tasks.classify.report import ClassifyCounts, ClassifySection
 from gt2yolo.writers import CLASSES_TXT, LIST_SEPARATOR, DatasetWriter, image_key
 
@@ -152,6 +153,10 @@ class ClassifyWriter(DatasetWriter):
 
 
 class ClassifyPass(TaskPass[ClassifyWriter]):
+    exporters: ClassVar[Exporters] = {
+        ExportFormat.REKOGNITION: RekognitionClassifyWriter,
+        ExportFormat.SAGEMAKER: SageMakerClassifyWriter,
+    }
     export_gaps: ClassVar[ExportGaps] = {
         ExportFormat.COCO: "image classification has no COCO form (COCO holds objects: boxes, "
         "polygons): train from the class folders, or export rekognition or sagemaker"

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from gt2yolo.exports.coco import CocoWriter
+from gt2yolo.exports.rekognition import RekognitionWriter
+from gt2yolo.exports.sagemaker import SageMakerWriter
 from gt2yolo.exports.writer import ExportWriter
 from gt2yolo.records import BoxStatus, DrawnBox, LabeledImage
 from gt2yolo.split import Split
@@ -82,6 +84,14 @@ class CocoDetectWriter(DetectRows, CocoWriter):
             for b in row.pop("boxes")  # a frame's: its track
         ]
         super().consume(split, row)
+
+
+class RekognitionDetectWriter(DetectRows, RekognitionWriter):
+    """Rekognition Custom Labels object-localization lines, the clamped boxes in pixels."""
+
+
+class SageMakerDetectWriter(DetectRows, SageMakerWriter):
+    """Object Detection augmented-manifest lines, the clamped boxes in pixels."""
 
 
 def _area(bbox: list[Any]) -> float | int:

@@ -10,7 +10,11 @@ from gt2yolo.passes import Exporters, Placed, TaskPass
 from gt2yolo.records import BoxStatus, LineRejection, RejectedLine
 from gt2yolo.split import Split
 from gt2yolo.storage import Storage
-from gt2yolo.tasks.detect.exports import CocoDetectWriter
+from gt2yolo.tasks.detect.exports import (
+    CocoDetectWriter,
+    RekognitionDetectWriter,
+    SageMakerDetectWriter,
+)
 from gt2yolo.tasks.detect.rules import evaluate_boxes, kept_boxes
 from gt2yolo.tasks.detect.yolo import BoxOutcome, DetectWriter
 from gt2yolo.writers import label_key
@@ -19,7 +23,11 @@ _NAME_CLASHES = (FileExistsError, IsADirectoryError, NotADirectoryError)
 
 
 class DetectPass(TaskPass[DetectWriter]):
-    exporters: ClassVar[Exporters] = {ExportFormat.COCO: CocoDetectWriter}
+    exporters: ClassVar[Exporters] = {
+        ExportFormat.COCO: CocoDetectWriter,
+        ExportFormat.REKOGNITION: RekognitionDetectWriter,
+        ExportFormat.SAGEMAKER: SageMakerDetectWriter,
+    }
 
     def open_writers(
         self,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gt2yolo.exports.rekognition import RekognitionWriter
+from gt2yolo.exports.sagemaker import SageMakerWriter
 from gt2yolo.exports.writer import ExportWriter
 from gt2yolo.records import LabeledImage
 from gt2yolo.split import Split
@@ -45,4 +47,14 @@ class CocoVideoWriter(FrameRows, CocoDetectWriter):
     """COCO of frames: images with video_id and frame_id, annotations with track_id."""
 
 
-__all__ = ["CocoVideoWriter", "FrameRows"]
+class RekognitionVideoWriter(FrameRows, RekognitionWriter):
+    """Rekognition has no video training input: each kept frame is an image line."""
+
+
+class SageMakerVideoWriter(FrameRows, SageMakerWriter):
+    """Each kept frame an Object Detection image line (its sequence and tracks left out)."""
+
+
+__all__ = [
+    "CocoVideoWriter", "FrameRows", "RekognitionVideoWriter", "SageMakerVideoWriter",
+]  # fmt: skip

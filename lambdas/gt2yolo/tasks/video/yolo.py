@@ -61,7 +61,11 @@ from gt2yolo.tasks.detect.yolo import (
     _number,
     _plain_annot_rows,
 )
-from gt2yolo.tasks.video.exports import CocoVideoWriter
+from gt2yolo.tasks.video.exports import (
+    CocoVideoWriter,
+    RekognitionVideoWriter,
+    SageMakerVideoWriter,
+)
 from gt2yolo.tasks.video.frame_row import FrameRow
 from gt2yolo.tasks.video.reader import (
     Frame,
@@ -144,7 +148,11 @@ def sequence_folder(path: str) -> str:
 
 class VideoPass(TaskPass[VideoWriter]):
     reads = "video frame lines point at sequence files and SeqLabel.json"
-    exporters: ClassVar[Exporters] = {ExportFormat.COCO: CocoVideoWriter}
+    exporters: ClassVar[Exporters] = {
+        ExportFormat.COCO: CocoVideoWriter,
+        ExportFormat.REKOGNITION: RekognitionVideoWriter,
+        ExportFormat.SAGEMAKER: SageMakerVideoWriter,
+    }
 
     def open_writers(
         self,
