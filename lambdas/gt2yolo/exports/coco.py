@@ -124,7 +124,7 @@ class CocoWriter(ExportWriter):
             file.annotations.write(("\n" if file.annotated == 1 else ",\n") + json_text(entry))
 
     def close_files(self) -> None:
-        video = self.context.task.value.startswith("video")
+        video = self.context.task.video
         for split, file in self._files.items():
             stream = file.stream
             stream.write('],\n"annotations":[')
