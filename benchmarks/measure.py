@@ -21,8 +21,9 @@ from benchmarks.synthetic import SyntheticJob
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # ours: `gt2yolo convert` as a user runs it (every core: --jobs defaults to os.cpu_count());
-# ours-jobs1: the same with --jobs 1 (one process).
-CONTENDER_NAMES = ("baseline", "floor", "ours", "ours-jobs1")
+# ours-jobs1: the same with --jobs 1 (one process); ours-coco: ours writing the COCO export too
+# (what the pipeline writes by default), so its cost is a ratio to ours in the same run.
+CONTENDER_NAMES = ("baseline", "floor", "ours", "ours-jobs1", "ours-coco")
 # Scenarios: bounding-box manifests (size in lines) and segmentation jobs (size in masks).
 BOXES, MASKS = "boxes", "masks"
 
@@ -59,12 +60,13 @@ def command_for(contender: str, job: SyntheticJob | MaskJob, out: Path) -> list[
             "--s3-mirror", str(job.mirror), "--images", "skip", "--no-progress",
             "--label-attribute", job.label_attribute, "--label-config", str(job.label_config),
         ]  # fmt: skip
-    if contender in ("ours", "ours-jobs1"):
+    if contender in ("ours", "ours-jobs1", "ours-coco"):
         return [
             *gt2yolo_command(), "convert", str(job.manifest), "--out", str(out),
             "--images", "skip", "--no-progress", "--label-attribute", job.label_attribute,
             "--label-config", str(job.label_config),
             *(["--jobs", "1"] if contender == "ours-jobs1" else []),
+            *(["--export", "coco"] if contender == "ours-coco" else []),
         ]  # fmt: skip
     return [*module, contender, str(job.manifest), str(out), job.label_attribute]
 

@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"gt2yolo: error: S3: {exc}{hint}", file=sys.stderr)
             return EXIT_UNUSABLE_INPUT
         raise
-    print(summary(result.report, args.out))
+    print(summary(result.report, args.out) + export_summary(result.report))
     return 0
 
 
@@ -309,6 +309,24 @@ def summary(report: dict[str, Any], out: str) -> str:
         tracks = f", {video['tracks']} tracks (mot/)" if video["tracking"] else ""
         head += f"{video['sequences']} sequences, {video['frames']} frames{tracks}\n"
     return head + _detect_summary(report, out)
+
+
+def export_summary(report: dict[str, Any]) -> str:
+    """A line per export asked for: where its files are and what they hold, what was left out,
+    or why it was not written."""
+    lines = []
+    for name, entry in (report.get("exports") or {}).items():
+        if not entry.get("written"):
+            lines.append(f"export {name}: not written: {entry.get('reason', '')}")
+            continue
+        files = ", ".join(
+            f"{key} ({counts.get('images', counts.get('lines', 0))})"
+            for key, counts in entry.get("files", {}).items()
+        )
+        excluded = sum(entry.get("excluded", {}).values())
+        left_out = f"; {excluded} image(s) left out (report.json)" if excluded else ""
+        lines.append(f"export {name}: {files}{left_out}")
+    return "".join("\n" + line for line in lines)
 
 
 def _rejected(report: dict[str, Any]) -> str:

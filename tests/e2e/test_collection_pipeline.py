@@ -12,9 +12,11 @@ import pytest
 from gt2yolo import ConversionOptions, convert_manifests
 from gt2yolo.classes import class_list_from_label_config
 from gt2yolo.collection import Member, MemberInput, collection_input, parse_collections
+from gt2yolo.exports.formats import parse_exports
 from gt2yolo.split import SplitFractions
 from gt2yolo.storage import LocalStorage, S3Mirror
 from gt2yolo.task_types import LabelTask
+from gt2yolo_config import defaults
 
 from localrun.cloud import LocalCloud
 from localrun.demo import completion_event
@@ -97,7 +99,7 @@ def test_three_batches_completing_in_turn_publish_three_versions_of_one_dataset(
     assert len(ready) == 3 and f"{NEW_CLASS} (id {len(CLASSES)})" in ready[-1]
     # And the last version is byte for byte a full conversion of the three batches
     published = _comparable(snapshots[2])
-    full = _comparable(_full_conversion(parts.bucket, batches, tmp_path))
+    full = _comparable(_full_conversion(parts.bucket, batches, tmp_path, outputs[2]["version"]))
     # (new_classes: those the version added, every class for a first conversion)
     for document in (published, full):
         document["report.json"]["collection"].pop("new_classes")
@@ -119,8 +121,11 @@ def _label_keys(labels: dict[str, bytes], refs: set[str]) -> list[str]:
     return [k for k in labels if k.split("/", 2)[2].rsplit(".", 1)[0] in stems]
 
 
-def _full_conversion(bucket: str, batches: list[Batch], tmp_path: Path) -> dict[str, bytes]:
-    """The three batches converted at once by the core, from a mirror of both buckets."""
+def _full_conversion(
+    bucket: str, batches: list[Batch], tmp_path: Path, version: str
+) -> dict[str, bytes]:
+    """The three batches converted at once by the core, from a mirror of both buckets, with the
+    deployed exports and the version's id (which COCO's info names)."""
     mirror = tmp_path / "mirror"
     for batch in batches:
         for at, objects in (
@@ -133,7 +138,10 @@ def _full_conversion(bucket: str, batches: list[Batch], tmp_path: Path) -> dict[
                 path.write_bytes(body)
     (definition,) = parse_collections([PARTS])
     members = [_member_input(bucket, batch) for batch in batches]
-    grown = collection_input(definition, members, ConversionOptions(fractions=SplitFractions()))
+    options = ConversionOptions(
+        fractions=SplitFractions(), version=version, exports=parse_exports([defaults.EXPORTS])
+    )
+    grown = collection_input(definition, members, options)
     out = tmp_path / "full"
     convert_manifests(
         list(grown.sources), LocalStorage(out), grown.options, objects=S3Mirror(mirror)

@@ -14,15 +14,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from gt2yolo.versions import label_of
+from workflow.models import ConversionOutcome
+from workflow.publish import ready_detail
+
 from localrun.cloud import LocalCloud
 from localrun.demo import completion_event
 from localrun.synth import Assembly, synthesize
 from samples.detection import CUSTOMER_IMAGES, SampleJob, make_sample_job
 from tests.e2e.conftest import E2E_CONTEXT
-from workflow.models import ConversionOutcome
-from workflow.publish import ready_detail
 
 EXPORTS = ["coco", "rekognition", "sagemaker"]
 

@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 from gt2yolo import ConversionOptions, convert_manifests
 from gt2yolo.classes import class_list_from_label_config
+from gt2yolo.exports.formats import parse_exports
 from gt2yolo.split import SplitFractions
 from gt2yolo.storage import LocalStorage, S3Mirror
+from gt2yolo_config import defaults
 
 from localrun.cloud import LocalCloud
 from localrun.demo import completion_event
@@ -48,8 +50,11 @@ def _dataset(cloud: LocalCloud, name: str) -> dict[str, bytes]:
     return cloud.dataset(f"datasets/{name}/")
 
 
-def _local_reference(job: SampleJob, bucket: str, tmp_path: Path) -> dict[str, bytes]:
-    """The same job converted by the core locally, from a mirror of both buckets."""
+def _local_reference(
+    job: SampleJob, bucket: str, tmp_path: Path, published: dict[str, bytes]
+) -> dict[str, bytes]:
+    """The same job converted by the core locally, from a mirror of both buckets, with the
+    deployed exports and the published version's id (which COCO's info names)."""
     mirror = tmp_path / "mirror"
     for at, objects in ((bucket, job.objects), (CUSTOMER_IMAGES, job.image_objects)):
         for key, body in objects.items():
@@ -63,6 +68,8 @@ def _local_reference(job: SampleJob, bucket: str, tmp_path: Path) -> dict[str, b
         label_attribute=job.label_attribute,
         class_list=class_list_from_label_config(config, f"s3://{bucket}/{job.config_key}"),
         fractions=SplitFractions(0.2, 0.0),
+        version=json.loads(published["report.json"])["version"],
+        exports=parse_exports([defaults.EXPORTS]),
     )
     convert_manifests([source], LocalStorage(out), options, objects=S3Mirror(mirror))
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -115,7 +122,7 @@ def test_a_segmentation_job_publishes_the_polygon_dataset_the_core_writes(
     assert report["task"] == "segment"
     assert "task: segment" in published["data.yaml"].decode()
     # And every label file, table and list is what the core writes locally from a mirror
-    reference = _local_reference(job, cloud.bucket, tmp_path)
+    reference = _local_reference(job, cloud.bucket, tmp_path, published)
     assert _comparable(published) == _comparable(reference)
     # And each convertible image was copied, each rejected one counted (none copied)
     copied = [k for k in published if k.startswith("images/")]
@@ -144,7 +151,9 @@ def test_a_classification_job_publishes_class_folders_or_a_labels_table(
     # Then the dataset is the core's: class folders (single label) or labels.csv (multi-label)
     assert execution["status"] == "SUCCEEDED", execution["cause"]
     published = _dataset(cloud, job.job_name)
-    assert _comparable(published) == _comparable(_local_reference(job, cloud.bucket, tmp_path))
+    assert _comparable(published) == _comparable(
+        _local_reference(job, cloud.bucket, tmp_path, published)
+    )
     report = json.loads(published["report.json"])
     assert report["task"] == "classify"
     assert report["classification"]["multilabel"] is multilabel
@@ -182,7 +191,7 @@ def test_a_big_segmentation_manifest_fans_out_to_the_same_dataset(
     assert "ConvertChunks" in execution["states"]
     published = _dataset(fan_out_cloud, job.job_name)
     assert _comparable(published) == _comparable(
-        _local_reference(job, fan_out_cloud.bucket, tmp_path)
+        _local_reference(job, fan_out_cloud.bucket, tmp_path, published)
     )
 
 
@@ -246,7 +255,9 @@ def test_a_video_tracking_job_publishes_frames_split_by_sequence_and_mot_tracks(
         assert execution["status"] == "SUCCEEDED", execution["cause"]
         assert ("ConvertChunks" in execution["states"]) is (per_chunk is not None)
         published = _dataset(cloud, job.job_name)
-        assert _comparable(published) == _comparable(_local_reference(job, cloud.bucket, tmp_path))
+        assert _comparable(published) == _comparable(
+            _local_reference(job, cloud.bucket, tmp_path, published)
+        )
         report = json.loads(published["report.json"])
         assert report["video"]["sequences"] == len(job.tracks)
         assert report["video"]["tracks"] == sum(len(t) for t in job.tracks.values())
