@@ -17,6 +17,7 @@ from typing import Any
 from constructs import Construct
 from gt2yolo.collection import CollectionDefinition, parse_collections
 from gt2yolo.errors import ConversionError
+from gt2yolo.exports.formats import parse_exports
 from gt2yolo_config import defaults
 
 DEFAULT_POWERTOOLS_LAYER_VERSION = 27
@@ -39,6 +40,11 @@ _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9
 _JOB_NAME_PREFIX = re.compile(r"^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}-*)?$")
 _SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 _WORKTEAM_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:workteam/.+$")
+# A Custom Labels project: `project/<name>/<creation timestamp>` (the API's ProjectArn pattern;
+# the name as DescribeProjects' ProjectNames takes it).
+REKOGNITION_PROJECT_ARN = re.compile(
+    r"^arn:aws[a-z-]*:rekognition:[a-z0-9-]+:\d{12}:project/([a-zA-Z0-9_.\-]{1,255})/\d+$"
+)
 # General purpose bucket names (S3 User Guide, "Bucket naming rules"): 3-63 characters of a-z,
 # 0-9, dots and hyphens, a letter or digit at both ends, no "..", not an IP address, and none
 # of the prefixes and suffixes S3 reserves.
@@ -71,6 +77,8 @@ CONTEXT_KEYS = (
     "keepVersions",
     "liveIntervalMinutes",
     "collections",
+    "exports",
+    "rekognitionProject",
 )
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -126,6 +134,12 @@ class Settings:
     live_interval_minutes: int = DEFAULT_LIVE_INTERVAL_MINUTES
     # Datasets fed by many jobs (and dropped manifests): each job in at most one.
     collections: tuple[CollectionDefinition, ...] = ()
+    # Formats written beside each dataset version (exports/<format>/): coco, rekognition,
+    # sagemaker; COCO unless the context says otherwise (`[]` for none).
+    exports: tuple[str, ...] = tuple(parse_exports([defaults.EXPORTS]))
+    # A Rekognition Custom Labels project whose TRAIN and TEST datasets each published version
+    # replaces, from the version's Rekognition manifests (needs "rekognition" in `exports`).
+    rekognition_project: str | None = None
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
@@ -163,6 +177,8 @@ class Settings:
             ),
             live_interval_minutes=_live_interval(context.get("liveIntervalMinutes")),
             collections=_collections(context.get("collections")),
+            exports=_exports(context.get("exports")),
+            rekognition_project=_rekognition_project(context.get("rekognitionProject")),
         )
         readable = set(settings.image_buckets) | set(settings.source_buckets)
         if len(readable) > MAX_IMAGE_BUCKETS:
@@ -177,12 +193,35 @@ class Settings:
                 "workteamArn and streamingInputTopicArn configure the intake, which intake=false "
                 "turns off: drop intake=false, or those options"
             )
+        if settings.rekognition_project and "rekognition" not in settings.exports:
+            raise SettingsError(
+                "rekognitionProject creates the project's datasets from the version's Rekognition "
+                'manifests: add "rekognition" to exports, or drop rekognitionProject'
+            )
         return settings
 
     @classmethod
     def of(cls, scope: Construct) -> Settings:
         """Read the settings from the context visible at `scope`."""
         return cls.from_context({key: scope.node.try_get_context(key) for key in CONTEXT_KEYS})
+
+
+def _exports(value: Any) -> tuple[str, ...]:
+    """`["coco", "sagemaker"]` (cdk.json), `coco,sagemaker` or `[]`/`none` (-c): the formats."""
+    if value is None:
+        return tuple(parse_exports([defaults.EXPORTS]))
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise SettingsError(f"exports {value!r}: not a JSON list") from None
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(item, str) for item in items):
+        raise SettingsError(f"exports {value!r}: give format names (coco, rekognition, sagemaker)")
+    try:
+        return tuple(parse_exports(items))
+    except ConversionError as exc:
+        raise SettingsError(f"exports: {exc}") from None
 
 
 def _optional_str(value: Any) -> str | None:
@@ -278,6 +317,24 @@ def _arn(name: str, value: Any, pattern: re.Pattern[str]) -> str | None:
     if arn is not None and not pattern.fullmatch(arn):
         raise SettingsError(f"{name} {arn!r} is not an ARN of the right kind")
     return arn
+
+
+def _rekognition_project(value: Any) -> str | None:
+    arn = _optional_str(value)
+    if arn is not None and not REKOGNITION_PROJECT_ARN.fullmatch(arn):
+        raise SettingsError(
+            f"rekognitionProject {arn!r} is not a Custom Labels project ARN "
+            "(arn:aws:rekognition:<region>:<account>:project/<name>/<creation timestamp>)"
+        )
+    return arn
+
+
+def rekognition_project_name(arn: str) -> str:
+    """`arn:...:project/<name>/<timestamp>` -> `<name>` (IAM names its datasets by it)."""
+    found = REKOGNITION_PROJECT_ARN.fullmatch(arn)
+    if found is None:
+        raise SettingsError(f"{arn!r} is not a Custom Labels project ARN")
+    return found.group(1)
 
 
 def _entries(name: str, value: Any) -> list[str]:

@@ -19,6 +19,7 @@ __all__ = [
     "DATASETS_PREFIX",
     "EVENT_BUS_NAME",
     "EVENT_SOURCE",
+    "EXPORTS",
     "FAN_OUT_BYTES",
     "GROUNDTRUTH_PREFIX",
     "IMAGES_PREFIX",
@@ -29,6 +30,8 @@ __all__ = [
     "MIB",
     "PREVIEW_FLAGGED_LIMIT",
     "PREVIEW_SAMPLE",
+    "REKOGNITION_MAX_POLLS",
+    "REKOGNITION_POLL_SECONDS",
     "SEQUENCES_PER_CHUNK",
     "SERVICE_NAME",
     "SPLIT",
@@ -54,8 +57,14 @@ CHUNK_BYTES = DEFAULT_CHUNK_BYTES  # one chunk of a fanned-out manifest
 # ranged GET (its size), a copy and a label PUT: sequences beyond this many fan out, by sequence.
 SEQUENCES_PER_CHUNK = 10
 KEEP_VERSIONS = DEFAULT_KEEP  # dataset versions kept, the current one included
+# The formats written beside each YOLO dataset version (comma separated; "" for none).
+EXPORTS = "coco"
 # The Report step: images drawn into previews, and at most this many flagged ones drawn.
 PREVIEW_SAMPLE = DEFAULT_SAMPLE
+# RekognitionDatasets (`rekognitionProject`): seconds between its checks of the project, and the
+# checks before it gives up (an hour: the state machine's own timeout is two).
+REKOGNITION_POLL_SECONDS = 30
+REKOGNITION_MAX_POLLS = 120
 PREVIEW_FLAGGED_LIMIT = DEFAULT_FLAGGED_LIMIT
 # Publish announces datasets on the default event bus, as this source.
 EVENT_BUS_NAME = "default"

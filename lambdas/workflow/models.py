@@ -55,6 +55,8 @@ class ConversionSummary(_Model):
     classes: int
     images_per_split: dict[str, int]
     warnings: list[str] = Field(default_factory=list)
+    # The exports written: format -> {file name in its folder: images (or lines) it holds}.
+    exports: dict[str, dict[str, int]] = Field(default_factory=dict)
 
     @classmethod
     def from_report(cls, report: dict[str, Any]) -> ConversionSummary:
@@ -68,7 +70,19 @@ class ConversionSummary(_Model):
             classes=len(report["classes"]),
             images_per_split=report["images_per_split"],
             warnings=report.get("warnings", []),
+            exports=_exports_of(report),
         )
+
+
+def _exports_of(report: dict[str, Any]) -> dict[str, dict[str, int]]:
+    written: dict[str, dict[str, int]] = {}
+    for export, entry in (report.get("exports") or {}).items():
+        if isinstance(entry, dict) and entry.get("written"):
+            written[export] = {
+                str(key).rsplit("/", 1)[-1]: int(counts.get("images", counts.get("lines", 0)))
+                for key, counts in (entry.get("files") or {}).items()
+            }
+    return written
 
 
 class ConversionOutcome(ConversionRequest):
@@ -124,6 +138,8 @@ class PublishOutcome(_Model):
     reason: str
     summary: ConversionSummary
     version: str | None = None
+    # A live dataset (the labels so far of a job in progress): the steps after Publish skip it.
+    partial: bool = False
     kept_versions: list[str] = Field(default_factory=list)  # newest first, after the flip
     deleted_objects: int = 0  # of versions no longer kept (and of crashed runs)
 
