@@ -29,8 +29,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "version": request.version,
             "done": progress.done,
             "skipped": progress.skipped,
-            "created": progress.created,
-            "replaced": progress.replaced,
+            "created_datasets": progress.created,
+            "replaced_datasets": progress.replaced,
             "polls": progress.polls,
         },
     )
