@@ -12,7 +12,10 @@ its S3 requests are allowed or refused by its role's policies from the template,
 a bucket made with `create_bucket(..., other_account=True)` also needs its bucket policy to
 allow the role), SageMaker (`localrun.sagemaker`: moto has no labeling jobs, the answers are
 queued by the test or an account's past jobs, checked against the SageMaker API model; both it
-and StartExecution throttle on demand, `localrun.throttling`), and the delivery of events
+and StartExecution throttle on demand, `localrun.throttling`), Rekognition Custom Labels
+(`localrun.rekognition`: projects added by the test, the datasets the functions create in them,
+each request authorized by the caller's role and checked against the Rekognition API model),
+and the delivery of events
 (`localrun.delivery`: EventBridge rules to Step Functions and SQS, SQS batches to functions,
 EventBridge Scheduler on demand, S3's events with `deliver_s3_events`).
 
@@ -31,14 +34,22 @@ from typing import Any
 from localrun.delivery import EventDelivery
 from localrun.deploy import Deployment, LocalFunction, deploy
 from localrun.deployed import DeployedFunction
-from localrun.emulator import Endpoint, moto_app, moto_bucket_policy, no_retry_sleep, serving
-from localrun.iam import Denial, S3Gate
+from localrun.emulator import (
+    Endpoint,
+    moto_app,
+    moto_bucket_policy,
+    moto_object,
+    no_retry_sleep,
+    serving,
+)
+from localrun.iam import Denial, Identity, S3Gate
 from localrun.inspection import (
     EXECUTION_TIMEOUT,
     Execution,
     dataset_files,
     drain_notifications,
 )
+from localrun.rekognition import RekognitionFake
 from localrun.runtime import FunctionRuntime
 from localrun.sagemaker import SageMakerFake
 from localrun.sandbox import Sandbox
@@ -64,6 +75,7 @@ class LocalCloud:
         self.env_overrides = dict(env_overrides or {})
         self.deliver_s3_events = deliver_s3_events
         self.sagemaker = SageMakerFake()
+        self.rekognition = RekognitionFake(self._function_identity, moto_object)
         self.start_execution = StartExecutionThrottle()
         self._stack = ExitStack()
 
@@ -78,6 +90,7 @@ class LocalCloud:
         self._stack.enter_context(self.runtime.serving_moto())
         self._stack.enter_context(no_retry_sleep())
         self._stack.enter_context(self.sagemaker.patched())
+        self._stack.enter_context(self.rekognition.patched())
         self._stack.enter_context(self.start_execution.patched())
         self.deployment: Deployment = deploy(self.assembly, self.endpoint, self.env_overrides)
         for name, function in self.deployment.functions.items():
@@ -92,6 +105,10 @@ class LocalCloud:
 
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
+
+    def _function_identity(self, access_key: str) -> Identity | None:
+        """Which function signed (the S3 gate learns the functions' roles at deploy)."""
+        return self.s3_gate.identity_of(access_key)
 
     # -- the deployed stack --------------------------------------------------------------------
     def client(self, service: str) -> Any:
@@ -211,6 +228,16 @@ class LocalCloud:
     def sagemaker_calls(self) -> list[str]:
         """The SageMaker operations the functions called, in order."""
         return list(self.sagemaker.calls)
+
+    # -- Rekognition Custom Labels, simulated ---------------------------------------------------
+    def add_rekognition_project(self, arn: str) -> None:
+        """A Custom Labels project of the account (its ARN as the stack's rekognitionProject)."""
+        self.rekognition.add_project(arn)
+
+    @property
+    def rekognition_requests(self) -> list[tuple[str, dict[str, Any]]]:
+        """The Rekognition requests the functions sent, (operation, parameters), in order."""
+        return list(self.rekognition.requests)
 
     # -- what happened -------------------------------------------------------------------------
     @property

@@ -75,6 +75,18 @@ def moto_bucket_policy(bucket: str) -> dict[str, Any] | None:
     return parse_policy(s3_backends[ACCOUNT]["aws"].get_bucket_policy(bucket))
 
 
+def moto_object(bucket: str, key: str) -> bytes | None:
+    """An object's bytes as moto keeps them (None: no such object), for the fakes that read S3
+    as a service would (`localrun.rekognition`)."""
+    from moto.s3.models import s3_backends
+
+    try:
+        found = s3_backends[ACCOUNT]["aws"].get_object(bucket, key)
+    except Exception:  # no such bucket
+        return None
+    return None if found is None else bytes(found.value)
+
+
 def _moto_api(endpoint: Endpoint, action: str, body: dict[str, Any] | None) -> None:
     data = json.dumps(body).encode() if body is not None else b""
     request = urllib.request.Request(f"{endpoint.url}/moto-api/{action}", data, method="POST")

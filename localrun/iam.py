@@ -286,6 +286,10 @@ class S3Gate:
     def add_identity(self, access_key: str, identity: Identity) -> None:
         self._identities[access_key] = identity
 
+    def identity_of(self, access_key: str) -> Identity | None:
+        """The function that signs with this access key (the other fakes authorize by it)."""
+        return self._identities.get(access_key)
+
     def treat_as_foreign(self, bucket: str) -> None:
         self._foreign.add(bucket)
 

@@ -58,6 +58,11 @@ Context values (`cdk synth -c key=value`, or the "context" block of cdk.json):
   Labels and SageMaker augmented manifests under `versions/<v>/exports/`, with root copies
   `<v>.<format>.<file>` naming each image where the version stores it (docs/exports.md).
   Default: `["coco"]`.
+- `rekognitionProject`: the ARN of a Rekognition Custom Labels project
+  (`arn:aws:rekognition:<region>:<account>:project/<name>/<timestamp>`, in the stack's account
+  and region; needs "rekognition" in `exports`): after each complete version is published, the
+  RekognitionDatasets step replaces the project's TRAIN and TEST datasets with ones created from
+  the version's Rekognition manifests (docs/rekognition-project.md). Default: none.
 """
 
 from __future__ import annotations
@@ -102,6 +107,12 @@ from stacks.constructs.intake import (
 from stacks.constructs.live_datasets import LiveDatasets
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.notifications import Notifications
+from stacks.constructs.rekognition_datasets import (
+    DATASET_FILES,
+    MANIFESTS,
+    RekognitionDatasets,
+    project_datasets_arn,
+)
 from stacks.constructs.report_step import REPORT_OUTPUTS
 from stacks.constructs.scanner import skip_checkov
 from stacks.constructs.triggers import Triggers
@@ -162,6 +173,21 @@ REASON_LIST_LABELING_JOBS = (
     " resource-level permissions, only Resource '*' (it reveals job summaries, no data; each job"
     " is then described through the jobNamePrefix-scoped ARN). Active X-Ray tracing:"
     " xray:PutTraceSegments and xray:PutTelemetryRecords support only Resource '*' too."
+)
+REASON_REKOGNITION_LIST = (
+    "RekognitionDatasets finds its project's datasets with rekognition:DescribeProjects, which"
+    " supports no resource-level permissions, only Resource '*' (it asks for the project's name"
+    " only; every change is made through the project's own ARNs). Active X-Ray tracing:"
+    " xray:PutTraceSegments and xray:PutTelemetryRecords support only Resource '*' too."
+)
+REASON_REKOGNITION_DATASETS = (
+    "A project's dataset ARNs end with the dataset type and a timestamp Rekognition assigns at"
+    " creation; the resource names the datasets of the rekognitionProject only."
+)
+REASON_REKOGNITION_READS = (
+    "Rekognition reads the version's manifest and the images it names with the caller's"
+    " permissions; the version and dataset names are known at run time, so the ARN names"
+    " {what} of every dataset, read-only, and nothing else."
 )
 REASON_DLQ = (
     "This queue is itself the dead-letter queue of the EventBridge targets (EventBridge is not an"
@@ -247,6 +273,8 @@ class Gt2YoloStack(cdk.Stack):
             self._acknowledge_intake_findings(self.intake)
         if self.live is not None:
             self._acknowledge_live_findings(self.live)
+        if self.workflow.rekognition is not None:
+            self._acknowledge_rekognition_findings(self.workflow.rekognition)
         self._skip_inapplicable_checkov_checks()
 
     def _outputs(self) -> None:
@@ -313,6 +341,8 @@ class Gt2YoloStack(cdk.Stack):
             workflow.notify_failure_function,
             self.backfill.function,
         ]
+        if workflow.rekognition is not None:
+            task_functions.append(workflow.rekognition.function)
         if self.intake is not None:
             task_functions += [self.intake.prepare_function, self.intake.create_function]
             self._skip_function_checks(
@@ -412,7 +442,10 @@ class Gt2YoloStack(cdk.Stack):
             )
         for function in workflow.image_readers:
             self._acknowledge_image_sources(cast(iam.IRole, function.role))
-        self._acknowledge_state_machine_role(list(prefixes_by_function))
+        invoked: list[lambda_.IFunction] = list(prefixes_by_function)
+        if workflow.rekognition is not None:
+            invoked.append(workflow.rekognition.function)
+        self._acknowledge_state_machine_role(invoked)
         self._acknowledge(self.triggers.dead_letter_queue, "SQS3", REASON_DLQ)
 
     def _acknowledge_intake_findings(self, intake: Intake) -> None:
@@ -468,6 +501,27 @@ class Gt2YoloStack(cdk.Stack):
             "The schedule's target grants lambda:InvokeFunction on the LiveSweep function and its"
             " qualified ARNs (<arn>:*, versions and aliases) of this one function only.",
         )
+
+    def _acknowledge_rekognition_findings(self, rekognition: RekognitionDatasets) -> None:
+        role = cast(iam.IRole, rekognition.function.role)
+        self._acknowledge(role, "IAM5[Resource::*]", REASON_REKOGNITION_LIST)
+        project = self.settings.rekognition_project
+        assert project is not None
+        self._acknowledge(
+            role,
+            f"IAM5[Resource::{project_datasets_arn(project)}]",
+            REASON_REKOGNITION_DATASETS,
+        )
+        bucket = self._arn_token(self.storage.bucket)
+        for pattern, what in (
+            (MANIFESTS, "the Rekognition manifests"),
+            (DATASET_FILES, "the files"),
+        ):
+            self._acknowledge(
+                role,
+                f"IAM5[Resource::{bucket}/{pattern}]",
+                REASON_REKOGNITION_READS.format(what=what),
+            )
 
     def _acknowledge_ground_truth_role(self, intake: Intake) -> None:
         role = intake.ground_truth_role

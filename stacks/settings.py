@@ -40,6 +40,11 @@ _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9
 _JOB_NAME_PREFIX = re.compile(r"^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}-*)?$")
 _SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 _WORKTEAM_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:workteam/.+$")
+# A Custom Labels project: `project/<name>/<creation timestamp>` (the API's ProjectArn pattern;
+# the name as DescribeProjects' ProjectNames takes it).
+REKOGNITION_PROJECT_ARN = re.compile(
+    r"^arn:aws[a-z-]*:rekognition:[a-z0-9-]+:\d{12}:project/([a-zA-Z0-9_.\-]{1,255})/\d+$"
+)
 # General purpose bucket names (S3 User Guide, "Bucket naming rules"): 3-63 characters of a-z,
 # 0-9, dots and hyphens, a letter or digit at both ends, no "..", not an IP address, and none
 # of the prefixes and suffixes S3 reserves.
@@ -73,6 +78,7 @@ CONTEXT_KEYS = (
     "liveIntervalMinutes",
     "collections",
     "exports",
+    "rekognitionProject",
 )
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -131,6 +137,9 @@ class Settings:
     # Formats written beside each dataset version (exports/<format>/): coco, rekognition,
     # sagemaker; COCO unless the context says otherwise (`[]` for none).
     exports: tuple[str, ...] = tuple(parse_exports([defaults.EXPORTS]))
+    # A Rekognition Custom Labels project whose TRAIN and TEST datasets each published version
+    # replaces, from the version's Rekognition manifests (needs "rekognition" in `exports`).
+    rekognition_project: str | None = None
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
@@ -169,6 +178,7 @@ class Settings:
             live_interval_minutes=_live_interval(context.get("liveIntervalMinutes")),
             collections=_collections(context.get("collections")),
             exports=_exports(context.get("exports")),
+            rekognition_project=_rekognition_project(context.get("rekognitionProject")),
         )
         readable = set(settings.image_buckets) | set(settings.source_buckets)
         if len(readable) > MAX_IMAGE_BUCKETS:
@@ -182,6 +192,11 @@ class Settings:
             raise SettingsError(
                 "workteamArn and streamingInputTopicArn configure the intake, which intake=false "
                 "turns off: drop intake=false, or those options"
+            )
+        if settings.rekognition_project and "rekognition" not in settings.exports:
+            raise SettingsError(
+                "rekognitionProject creates the project's datasets from the version's Rekognition "
+                'manifests: add "rekognition" to exports, or drop rekognitionProject'
             )
         return settings
 
@@ -302,6 +317,24 @@ def _arn(name: str, value: Any, pattern: re.Pattern[str]) -> str | None:
     if arn is not None and not pattern.fullmatch(arn):
         raise SettingsError(f"{name} {arn!r} is not an ARN of the right kind")
     return arn
+
+
+def _rekognition_project(value: Any) -> str | None:
+    arn = _optional_str(value)
+    if arn is not None and not REKOGNITION_PROJECT_ARN.fullmatch(arn):
+        raise SettingsError(
+            f"rekognitionProject {arn!r} is not a Custom Labels project ARN "
+            "(arn:aws:rekognition:<region>:<account>:project/<name>/<creation timestamp>)"
+        )
+    return arn
+
+
+def rekognition_project_name(arn: str) -> str:
+    """`arn:...:project/<name>/<timestamp>` -> `<name>` (IAM names its datasets by it)."""
+    found = REKOGNITION_PROJECT_ARN.fullmatch(arn)
+    if found is None:
+        raise SettingsError(f"{arn!r} is not a Custom Labels project ARN")
+    return found.group(1)
 
 
 def _entries(name: str, value: Any) -> list[str]:

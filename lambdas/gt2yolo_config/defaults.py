@@ -30,6 +30,8 @@ __all__ = [
     "MIB",
     "PREVIEW_FLAGGED_LIMIT",
     "PREVIEW_SAMPLE",
+    "REKOGNITION_MAX_POLLS",
+    "REKOGNITION_POLL_SECONDS",
     "SEQUENCES_PER_CHUNK",
     "SERVICE_NAME",
     "SPLIT",
@@ -59,6 +61,10 @@ KEEP_VERSIONS = DEFAULT_KEEP  # dataset versions kept, the current one included
 EXPORTS = "coco"
 # The Report step: images drawn into previews, and at most this many flagged ones drawn.
 PREVIEW_SAMPLE = DEFAULT_SAMPLE
+# RekognitionDatasets (`rekognitionProject`): seconds between its checks of the project, and the
+# checks before it gives up (an hour: the state machine's own timeout is two).
+REKOGNITION_POLL_SECONDS = 30
+REKOGNITION_MAX_POLLS = 120
 PREVIEW_FLAGGED_LIMIT = DEFAULT_FLAGGED_LIMIT
 # Publish announces datasets on the default event bus, as this source.
 EVENT_BUS_NAME = "default"

@@ -28,6 +28,7 @@ READ_BY_POWERTOOLS = frozenset({POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAME
 SNS_TOPIC_ARN = r"^arn:aws[a-z-]*:sns:"
 STATE_MACHINE_ARN = r"^arn:aws[a-z-]*:states:"
 IAM_ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/"
+REKOGNITION_PROJECT_ARN = r"^arn:aws[a-z-]*:rekognition:[a-z0-9-]+:\d{12}:project/"
 
 
 class Source(StrEnum):
@@ -159,6 +160,15 @@ class PublishEnv(_InBucket):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RekognitionEnv(_InBucket):
+    """RekognitionDatasets: the project whose datasets it replaces, and how it waits for them."""
+
+    PROJECT_ARN: str = variable(pattern=REKOGNITION_PROJECT_ARN)
+    POLL_SECONDS: int = variable(defaults.REKOGNITION_POLL_SECONDS, ge=0)
+    MAX_POLLS: int = variable(defaults.REKOGNITION_MAX_POLLS, ge=1)
+
+
+@dataclass(frozen=True, kw_only=True)
 class NotifyEnv:
     TOPIC_ARN: str = variable(pattern=SNS_TOPIC_ARN)
 
@@ -191,6 +201,7 @@ ENVIRONMENTS: dict[str, type[Any]] = {
     "handlers.report.handler": ReportEnv,
     "handlers.publish.handler": PublishEnv,
     "handlers.notify_failure.handler": NotifyEnv,
+    "handlers.rekognition.handler": RekognitionEnv,
     "handlers.intake.handler": IntakeEnv,
     "handlers.start_job.prepare": StartJobEnv,
     "handlers.start_job.create": StartJobEnv,

@@ -42,6 +42,11 @@ def stepfunctions() -> Any:
     return boto3.client("stepfunctions", config=_RETRIES)
 
 
+@cache
+def rekognition() -> Any:
+    return boto3.client("rekognition", config=_RETRIES)
+
+
 def reset() -> None:
-    for factory in (s3, sagemaker, sns, events, dynamodb, stepfunctions):
+    for factory in (s3, sagemaker, sns, events, dynamodb, stepfunctions, rekognition):
         factory.cache_clear()

@@ -22,6 +22,7 @@ from gt2yolo_config.environment import (
     LiveEnv,
     NotifyEnv,
     PublishEnv,
+    RekognitionEnv,
     ReportEnv,
     ResolveEnv,
     StartJobEnv,
@@ -31,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from workflow.backfill import BackfillSettings
 from workflow.convert import ConvertSettings
 from workflow.live import LiveSettings
+from workflow.rekognition import RekognitionSettings
 from workflow.report_settings import ReportSettings
 from workflow.resolve import ResolveSettings
 from workflow.sources import SourceBuckets
@@ -174,6 +176,14 @@ def publish_env() -> PublishEnv:
 
 
 @cache
+def rekognition_settings() -> RekognitionSettings:
+    env = load(RekognitionEnv)
+    return RekognitionSettings(
+        project_arn=env.PROJECT_ARN, poll_seconds=env.POLL_SECONDS, max_polls=env.MAX_POLLS
+    )
+
+
+@cache
 def notify_env() -> NotifyEnv:
     return load(NotifyEnv)
 
@@ -192,5 +202,6 @@ def reset() -> None:
     """Forget validated settings (tests change the environment between cold starts)."""
     for loader in (resolve_settings, convert_settings, convert_chunk_settings, finalize_settings,
                    report_settings, publish_env, notify_env, intake_env, start_job_env, live_env,
-                   live_settings, backfill_env, backfill_settings):  # fmt: skip
+                   live_settings, backfill_env, backfill_settings,
+                   rekognition_settings):  # fmt: skip
         loader.cache_clear()

@@ -39,11 +39,30 @@ def readable_cause(error: dict[str, Any]) -> tuple[str, str]:
 def failure_message(state: dict[str, Any]) -> tuple[str, str, dict[str, str]]:
     job_name = job_name_of(state)
     error_type, message = readable_cause(state.get("error") or {})
+    if state.get("published") is True:
+        return _after_publish(state, job_name, error_type, message)
     subject = f"YOLO conversion failed: {job_name}"[:100]
     fix = FIXES.get(error_type, "Fix the input")
     body = "\n".join([
         f"Converting {job_name} failed; no dataset was published (no _SUCCESS).",
         f"Cause: {error_type}: {message}",
         f"{fix} and re-drop the manifest under manifests/, or re-send the job event.",
+    ])  # fmt: skip
+    return subject, body, {"job_name": job_name, "error": error_type, "cause": message}
+
+
+def _after_publish(
+    state: dict[str, Any], job_name: str, error_type: str, message: str
+) -> tuple[str, str, dict[str, str]]:
+    """A step after Publish failed (RekognitionDatasets): the dataset itself is published."""
+    subject = f"Rekognition datasets failed: {job_name}"[:100]
+    body = "\n".join([
+        f"Dataset {state.get('dataset_uri')} version {state.get('version')} is published "
+        "(its Dataset Ready message was sent); creating the Rekognition Custom Labels datasets "
+        "from it failed.",
+        f"Cause: {error_type}: {message}",
+        "The project may now lack a TRAIN or TEST dataset: create them from the version's "
+        "manifests (<version>.rekognition.train.manifest, .test.manifest) with CreateDataset, "
+        "or publish a new version.",
     ])  # fmt: skip
     return subject, body, {"job_name": job_name, "error": error_type, "cause": message}

@@ -138,6 +138,8 @@ class PublishOutcome(_Model):
     reason: str
     summary: ConversionSummary
     version: str | None = None
+    # A live dataset (the labels so far of a job in progress): the steps after Publish skip it.
+    partial: bool = False
     kept_versions: list[str] = Field(default_factory=list)  # newest first, after the flip
     deleted_objects: int = 0  # of versions no longer kept (and of crashed runs)
 

@@ -122,6 +122,7 @@ def _result(outcome: ConversionOutcome, published: bool, reason: str) -> Publish
         reason=reason,
         summary=outcome.summary,
         version=outcome.version,
+        partial=outcome.partial,
     )
 
 

@@ -1,7 +1,8 @@
 """ConversionWorkflow: the Lambda functions and the Step Functions state machine that run them.
 
 Resolve -> ShouldConvert? -> Convert -> FanOut? -> Report -> Publish -> DatasetPublished;
-Resolve may instead answer "nothing to do" (Skipped). A manifest above the fan-out threshold is
+Resolve may instead answer "nothing to do" (Skipped). With `rekognitionProject`, Publish leads to
+the RekognitionDatasets loop first (stacks.constructs.rekognition_datasets). A manifest above the fan-out threshold is
 only planned by Convert: ConvertChunks (a Distributed Map over byte ranges of the manifest) ->
 Finalize (merge) -> Report. Any error after retries goes to NotifyFailure -> ConversionFailed,
 except Report's: that step is not fatal (caught, then Publish). States pass S3 pointers, never
@@ -48,6 +49,7 @@ from stacks.constructs.functions import (
 )
 from stacks.constructs.image_sources import ImageSources
 from stacks.constructs.layers import opencv_layer
+from stacks.constructs.rekognition_datasets import RekognitionDatasets
 from stacks.constructs.report_step import pillow_layer, report_environment, report_statements
 from stacks.constructs.steps import invoke, logged_state_machine
 from stacks.settings import Settings, collections_text
@@ -113,6 +115,7 @@ class ConversionWorkflow(Construct):
         self.report_function = self._functions.function(self._report_spec())
         self.publish_function = self._functions.function(self._publish_spec(topic, topic_key))
         self.notify_failure_function = self._functions.function(self._notify_spec(topic, topic_key))
+        self.rekognition: RekognitionDatasets | None = None
         # The functions that read source images (ImageSources lists their statements).
         self.image_readers = [
             self.convert_function,
@@ -336,7 +339,7 @@ class ConversionWorkflow(Construct):
         resolve = self._invoke(STATE_RESOLVE, self.resolve_function, on_error=notify)
         convert = self._invoke(STATE_CONVERT, self.convert_function, on_error=notify)
         publish = self._invoke(STATE_PUBLISH, self.publish_function, on_error=notify)
-        publish.next(sfn.Succeed(self, STATE_PUBLISHED))
+        publish.next(self._after_publish(notify))
         # Not fatal: Publish gets the outcome with `report` (its answer) or `report_error`.
         report = self._invoke(STATE_REPORT, self.report_function, result_path="$.report")
         report.add_catch(publish, errors=["States.ALL"], result_path="$.report_error")
@@ -368,6 +371,20 @@ class ConversionWorkflow(Construct):
             log_name="conversion",
             log_key=self._storage.stack_key,
         )
+
+    def _after_publish(self, notify: sfn.IChainable) -> sfn.IChainable:
+        """DatasetPublished, through the project's datasets first when there is a project."""
+        published = sfn.Succeed(self, STATE_PUBLISHED)
+        if self._settings.rekognition_project is None:
+            return published
+        self.rekognition = RekognitionDatasets(
+            self,
+            "RekognitionDatasets",
+            settings=self._settings,
+            storage=self._storage,
+            notify=notify,
+        )
+        return self.rekognition.entry(published)
 
     def _fan_out(self, notify: sfn.IChainable) -> sfn.Chain:
         """ConvertChunks (Distributed Map over the plan's chunk list) -> Finalize.

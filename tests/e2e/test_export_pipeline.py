@@ -113,6 +113,8 @@ def test_the_published_coco_names_stored_images_and_holds_the_yolo_boxes(
         ]
     assert seen == report["images"] == len(job.truth)
     assert report["exports"]["coco"]["written"] is True
+    # (every function did so within its own role: no request was refused)
+    assert cloud.denials == []
 
 
 def _manifest(cloud: LocalCloud, key: str) -> list[dict[str, Any]]:

@@ -34,6 +34,9 @@ IMAGE_SOURCES_CONTEXT = {
     "imageBuckets": "customer-images,archive.example-corp/gt/2024/,archive.example-corp/gt/2025/",
     "imageKmsKeys": IMAGE_KEY_ARN,
 }
+# A Custom Labels project of the account the templates render (tests/infra/cfn.py).
+REKOGNITION_PROJECT = "arn:aws:rekognition:us-east-1:111122223333:project/parts/1700000000000"
+REKOGNITION_CONTEXT = {"exports": "coco,rekognition", "rekognitionProject": REKOGNITION_PROJECT}
 # Every option on: the stack's own key, the intake in both modes, filtered jobs, a subscription,
 # images and job outputs in other buckets.
 EVERY_OPTION = {
@@ -41,6 +44,7 @@ EVERY_OPTION = {
     **FILTERED_CONTEXT,
     **INTAKE_CONTEXT,
     **IMAGE_SOURCES_CONTEXT,
+    **REKOGNITION_CONTEXT,
     # Past jobs' output in the team's own buckets (see test_backfill.py).
     "sourceBuckets": "team-labels/jobs/,partner-labels",
     "notificationEmail": "labels@example.org",

@@ -480,3 +480,48 @@ def test_resolve_reads_the_collections_the_stack_was_given(synthesize: Synthesiz
     environments = _function_environments(synthesize({"collections": json.dumps([PARTS])}))
     given = json.loads(environments["handlers.resolve.handler"]["COLLECTIONS"])
     assert given == [PARTS | {"onOverlap": "latest", "classes": []}]
+
+
+# --- rekognitionProject ----------------------------------------------------------------------
+
+PROJECT = "arn:aws:rekognition:eu-west-1:111122223333:project/parts/1700000000000"
+
+
+def test_a_rekognition_project_is_taken_with_the_rekognition_export() -> None:
+    # Given a project ARN and the Rekognition export
+    settings = Settings.from_context({"exports": "coco,rekognition", "rekognitionProject": PROJECT})
+    # Then the project is kept as given; without the option there is none
+    assert settings.rekognition_project == PROJECT
+    assert Settings.from_context({"exports": "rekognition"}).rekognition_project is None
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:rekognition:eu-west-1:111122223333:project/parts",  # no creation timestamp
+        "arn:aws:rekognition:eu-west-1:111122223333:project/parts/version/v1/1700000000000",
+        "arn:aws:rekognition:eu-west-1:111122223333:project/parts/dataset/train/1700000000000",
+        "arn:aws:rekognition:eu-west-1:1111:project/parts/1700000000000",  # not an account
+        "arn:aws:sagemaker:eu-west-1:111122223333:project/parts/1700000000000",
+        "arn:aws:rekognition:eu-west-1:111122223333:project/my parts/1700000000000",
+        "parts",
+    ],
+)
+def test_a_rekognition_project_that_is_no_project_arn_fails_the_synth(arn: str) -> None:
+    # Given something other than a Custom Labels project ARN
+    # Then the synth fails, showing the ARN's form
+    with pytest.raises(SettingsError, match="project/<name>/<creation timestamp>"):
+        Settings.from_context({"exports": "rekognition", "rekognitionProject": arn})
+
+
+@pytest.mark.parametrize("exports", [None, "coco", "coco,sagemaker", "[]"])
+def test_a_rekognition_project_without_the_rekognition_export_fails_naming_both(
+    exports: str | None,
+) -> None:
+    # Given a project but no Rekognition manifests to create its datasets from
+    context = {"rekognitionProject": PROJECT}
+    if exports is not None:
+        context["exports"] = exports
+    # Then the synth fails, naming both options
+    with pytest.raises(SettingsError, match=r'rekognitionProject.*"rekognition" to exports'):
+        Settings.from_context(context)
