@@ -22,7 +22,8 @@ from gt2yolo.writers import image_key
 
 def _plain(value: float) -> float | int:
     """A pixel value as JSON shows it: `111`, not `111.0`, where the labeler's value was whole."""
-    return int(value) if float(value).is_integer() else value
+    whole = int(value)
+    return whole if whole == value else value
 
 
 def pixel_box(drawn: DrawnBox, width: int, height: int, clamped: bool) -> list[float | int]:
