@@ -253,7 +253,19 @@ def _print_result(out: Path, files: int, job_name: str, notes: list[dict[str, An
         print(f"\nSNS: {note.get('Subject')}\n{note.get('Message')}")
     _print_report(out / job_name)
     print(f"\nTrain: yolo detect train data={out / job_name / 'data.yaml'}")
+    _print_exports(out / job_name, report)
     _print_task_datasets(out)
+
+
+def _print_exports(dataset: Path, report: dict[str, Any]) -> None:
+    """The other formats the version was written in (the `exports` context: COCO by default)."""
+    for name, entry in (report.get("exports") or {}).items():
+        if entry.get("written"):
+            files = ", ".join(
+                f"{dataset / key} ({counts.get('images', counts.get('lines', 0))} images)"
+                for key, counts in entry["files"].items()
+            )
+            print(f"Export {name}: {files}")
 
 
 def _print_task_datasets(out: Path) -> None:
