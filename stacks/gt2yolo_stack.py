@@ -63,6 +63,13 @@ Context values (`cdk synth -c key=value`, or the "context" block of cdk.json):
   and region; needs "rekognition" in `exports`): after each complete version is published, the
   RekognitionDatasets step replaces the project's TRAIN and TEST datasets with ones created from
   the version's Rekognition manifests (docs/rekognition-project.md). Default: none.
+- `training`: train Ultralytics YOLO on SageMaker on each published version of the listed
+  datasets, e.g. `{"datasets": ["parts"], "instanceType": "ml.g5.xlarge", "model":
+  "yolo11n.pt", "epochs": 100, "imgsz": 640, "spot": true, "maxRuntimeHours": 8, "exportOnnx":
+  false}` (an object in cdk.json, or its JSON with -c; `volumeSizeGB` too): only `datasets` is
+  required, the rest default to those values (spot off, 50 GB). Models go to
+  `models/<dataset>/<version>/`. Building blocks only so far: the SageMaker execution role is
+  created, no step starts a job yet (docs/training.md). Default: none (no training).
 """
 
 from __future__ import annotations
