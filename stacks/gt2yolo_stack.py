@@ -63,6 +63,13 @@ Context values (`cdk synth -c key=value`, or the "context" block of cdk.json):
   and region; needs "rekognition" in `exports`): after each complete version is published, the
   RekognitionDatasets step replaces the project's TRAIN and TEST datasets with ones created from
   the version's Rekognition manifests (docs/rekognition-project.md). Default: none.
+- `training`: train Ultralytics YOLO on SageMaker on each published version of the listed
+  datasets, e.g. `{"datasets": ["parts"], "instanceType": "ml.g5.xlarge", "model":
+  "yolo11n.pt", "epochs": 100, "imgsz": 640, "spot": true, "maxRuntimeHours": 8, "exportOnnx":
+  false}` (an object in cdk.json, or its JSON with -c; `volumeSizeGB` too): only `datasets` is
+  required, the rest default to those values (spot off, 50 GB). Models go to
+  `models/<dataset>/<version>/`. Building blocks only so far: the SageMaker execution role is
+  created, no step starts a job yet (docs/training.md). Default: none (no training).
 """
 
 from __future__ import annotations
@@ -77,7 +84,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
-from gt2yolo_config.defaults import BACKFILL_PREFIX
+from gt2yolo_config.defaults import (
+    BACKFILL_PREFIX,
+    MODELS_PREFIX,
+    TRAINING_LOG_GROUP,
+    TRAINING_SOURCE_PREFIX,
+)
 
 from stacks.constructs import scanner
 from stacks.constructs.backfill import Backfill
@@ -115,6 +127,7 @@ from stacks.constructs.rekognition_datasets import (
 )
 from stacks.constructs.report_step import REPORT_OUTPUTS
 from stacks.constructs.scanner import skip_checkov
+from stacks.constructs.training import CHECKPOINTS, ModelTraining
 from stacks.constructs.triggers import Triggers
 from stacks.settings import Settings
 
@@ -188,6 +201,13 @@ REASON_REKOGNITION_READS = (
     "Rekognition reads the version's manifest and the images it names with the caller's"
     " permissions; the version and dataset names are known at run time, so the ARN names"
     " {what} of every dataset, read-only, and nothing else."
+)
+REASON_TRAINING_WILDCARDS = (
+    "A training job pulls its image with an ECR registry token (ecr:GetAuthorizationToken) and"
+    " publishes its metrics (cloudwatch:PutMetricData, limited by condition to the"
+    " /aws/sagemaker/TrainingJobs namespace); neither action supports resource-level"
+    " permissions, only Resource '*'. The image layers are read from the pinned Deep Learning"
+    " Containers repository only."
 )
 REASON_DLQ = (
     "This queue is itself the dead-letter queue of the EventBridge targets (EventBridge is not an"
@@ -265,6 +285,12 @@ class Gt2YoloStack(cdk.Stack):
                 storage=self.storage,
                 state_machine=self.workflow.state_machine,
             )
+        # Building block: the training jobs' execution role, not yet used by any step.
+        self.training: ModelTraining | None = None
+        if settings.training is not None:
+            self.training = ModelTraining(
+                self, "ModelTraining", settings=settings.training, storage=self.storage
+            )
         cdk.Tags.of(self).add(*PROJECT_TAG)
         self._outputs()
         self._acknowledge_nag_findings()
@@ -275,6 +301,8 @@ class Gt2YoloStack(cdk.Stack):
             self._acknowledge_live_findings(self.live)
         if self.workflow.rekognition is not None:
             self._acknowledge_rekognition_findings(self.workflow.rekognition)
+        if self.training is not None:
+            self._acknowledge_training_findings(self.training)
         self._skip_inapplicable_checkov_checks()
 
     def _outputs(self) -> None:
@@ -522,6 +550,51 @@ class Gt2YoloStack(cdk.Stack):
                 f"IAM5[Resource::{bucket}/{pattern}]",
                 REASON_REKOGNITION_READS.format(what=what),
             )
+
+    def _acknowledge_training_findings(self, training: ModelTraining) -> None:
+        role = training.role
+        bucket = self._arn_token(self.storage.bucket)
+        self._acknowledge(role, "IAM5[Resource::*]", REASON_TRAINING_WILDCARDS)
+        assert self.settings.training is not None
+        for name in self.settings.training.datasets:
+            self._acknowledge(
+                role,
+                f"IAM5[Resource::{bucket}/{DATASETS_PREFIX}{name}/*]",
+                "A training job reads the whole folder of a dataset the training option lists "
+                f"({name}: its versions' entry files and files, the File-mode channel); "
+                "read-only, that dataset only.",
+            )
+        self._acknowledge(
+            role,
+            f"IAM5[Resource::{bucket}/{TRAINING_SOURCE_PREFIX}*]",
+            "The training source tarball's key is chosen by the step that uploads it (one key "
+            "per content); read-only, under the training source prefix only.",
+        )
+        self._acknowledge(
+            role,
+            f"IAM5[Resource::{bucket}/{MODELS_PREFIX}*]",
+            "SageMaker writes each job's model (and, with spot, checkpoints) under "
+            "models/<dataset>/<version>/<job>/, names known at run time; s3:PutObject only, "
+            "under the models prefix only.",
+        )
+        if self.settings.training.spot:
+            self._acknowledge(
+                role,
+                f"IAM5[Resource::{bucket}/{CHECKPOINTS}*]",
+                "An interrupted spot job resumes from its own checkpoints, which SageMaker "
+                "copies back from models/<dataset>/<version>/checkpoints/; read-only, "
+                "checkpoint folders only.",
+            )
+        log_streams = (
+            "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+            f"{TRAINING_LOG_GROUP}:log-stream:*"
+        )
+        self._acknowledge(
+            role,
+            f"IAM5[Resource::{log_streams}]",
+            "SageMaker names one log stream per training job (and instance) in its own log "
+            "group, at run time.",
+        )
 
     def _acknowledge_ground_truth_role(self, intake: Intake) -> None:
         role = intake.ground_truth_role

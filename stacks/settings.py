@@ -16,9 +16,11 @@ from typing import Any
 
 from constructs import Construct
 from gt2yolo.collection import CollectionDefinition, parse_collections
+from gt2yolo.collection.definition import DATASET_NAME
 from gt2yolo.errors import ConversionError
 from gt2yolo.exports.formats import parse_exports
 from gt2yolo_config import defaults
+from gt2yolo_config.training import MAX_RUNTIME_HOURS, TrainingSettings
 
 DEFAULT_POWERTOOLS_LAYER_VERSION = 27
 # The pipeline's own defaults, as context values (gt2yolo_config.defaults defines them).
@@ -79,6 +81,7 @@ CONTEXT_KEYS = (
     "collections",
     "exports",
     "rekognitionProject",
+    "training",
 )
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -140,6 +143,8 @@ class Settings:
     # A Rekognition Custom Labels project whose TRAIN and TEST datasets each published version
     # replaces, from the version's Rekognition manifests (needs "rekognition" in `exports`).
     rekognition_project: str | None = None
+    # Train Ultralytics YOLO on each published version of the listed datasets (None: off).
+    training: TrainingSettings | None = None
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any]) -> Settings:
@@ -179,6 +184,7 @@ class Settings:
             collections=_collections(context.get("collections")),
             exports=_exports(context.get("exports")),
             rekognition_project=_rekognition_project(context.get("rekognitionProject")),
+            training=_training(context.get("training")),
         )
         readable = set(settings.image_buckets) | set(settings.source_buckets)
         if len(readable) > MAX_IMAGE_BUCKETS:
@@ -449,3 +455,113 @@ def _collections(value: Any) -> tuple[CollectionDefinition, ...]:
 def collections_text(collections: tuple[CollectionDefinition, ...]) -> str:
     """The definitions as Resolve reads them (COLLECTIONS): compact JSON, in the given order."""
     return json.dumps([c.as_context() for c in collections], separators=(",", ":"))
+
+
+# `training`: its keys, and the bounds that keep a typo from costing a GPU-week.
+_TRAINING_KEYS = {
+    "instanceType": "instance_type",
+    "model": "model",
+    "epochs": "epochs",
+    "imgsz": "imgsz",
+    "spot": "spot",
+    "datasets": "datasets",
+    "maxRuntimeHours": "max_runtime_hours",
+    "exportOnnx": "export_onnx",
+    "volumeSizeGB": "volume_size_gb",
+}
+# A SageMaker training instance type: ml.<family>.<size> (ml.g5.xlarge, ml.p4d.24xlarge).
+_TRAINING_INSTANCE_TYPE = re.compile(r"^ml\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
+# Ultralytics weights or a model config by name (it downloads the official ones): no path, no URL.
+_TRAINING_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.(pt|yaml)$")
+TRAINING_BOUNDS = {
+    "epochs": (1, 10_000),
+    "imgsz": (32, 4096),  # Ultralytics rounds it to a multiple of the stride, 32
+    "maxRuntimeHours": (1, MAX_RUNTIME_HOURS),
+    "volumeSizeGB": (1, 16_384),  # ResourceConfig.VolumeSizeInGB (gp2 volumes up to 16 TiB)
+}
+# Each dataset adds two resources to the execution role's inline policy (10,240 characters).
+MAX_TRAINING_DATASETS = 20
+
+
+def _training(value: Any) -> TrainingSettings | None:
+    """`training`: an object in cdk.json, or its JSON text from `-c training={...}`."""
+    if value is None or value == "":
+        return None
+    value = _training_object(value)
+    fields: dict[str, Any] = {"datasets": _training_datasets(value.get("datasets"))}
+    if "instanceType" in value:
+        fields["instance_type"] = _training_text(
+            "instanceType", value["instanceType"], _TRAINING_INSTANCE_TYPE,
+            "a SageMaker training instance type (ml.<family>.<size>, e.g. ml.g5.xlarge)",
+        )  # fmt: skip
+    if "model" in value:
+        fields["model"] = _training_text(
+            "model", value["model"], _TRAINING_MODEL,
+            "an Ultralytics model file name (e.g. yolo11n.pt, yolo11s-seg.pt, yolo11n.yaml)",
+        )  # fmt: skip
+    for key, (low, high) in TRAINING_BOUNDS.items():
+        if key in value:
+            fields[_TRAINING_KEYS[key]] = _training_int(key, value[key], low, high)
+    for key in ("spot", "exportOnnx"):
+        if key in value:
+            fields[_TRAINING_KEYS[key]] = _training_bool(key, value[key])
+    return TrainingSettings(**fields)
+
+
+def _training_object(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"training is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise SettingsError(
+            f'training must be an object like {{"datasets": ["parts"]}}, not {value!r}'
+        )
+    unknown = sorted(str(key) for key in set(value) - set(_TRAINING_KEYS))
+    if unknown:
+        raise SettingsError(f"training: unknown key(s) {unknown}; known: {sorted(_TRAINING_KEYS)}")
+    return value
+
+
+def _training_datasets(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise SettingsError(
+            f'training.datasets must be a non-empty list of dataset names (["parts"]), not '
+            f"{value!r}"
+        )
+    for name in value:
+        if not isinstance(name, str) or not DATASET_NAME.fullmatch(name):
+            raise SettingsError(
+                f"training.datasets: {name!r} is not a dataset name (1 to 128 of A-Z a-z 0-9 "
+                ". _ -, starting with a letter or digit: the folder datasets/<name>/)"
+            )
+    if len(set(value)) != len(value):
+        raise SettingsError(f"training.datasets names a dataset twice: {value!r}")
+    if len(value) > MAX_TRAINING_DATASETS:
+        raise SettingsError(
+            f"training.datasets has {len(value)} datasets, at most {MAX_TRAINING_DATASETS} fit "
+            "the execution role's policy size"
+        )
+    return tuple(value)
+
+
+def _training_text(key: str, value: Any, pattern: re.Pattern[str], what: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise SettingsError(f"training.{key} must be {what}, not {value!r}")
+    return value
+
+
+def _training_int(key: str, value: Any, low: int, high: int) -> int:
+    # bool is an int in Python: `true` must not read as 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SettingsError(f"training.{key} must be a whole number, not {value!r}")
+    if not low <= value <= high:
+        raise SettingsError(f"training.{key} must be between {low} and {high}, not {value}")
+    return value
+
+
+def _training_bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise SettingsError(f"training.{key} must be true or false, not {value!r}")
+    return value

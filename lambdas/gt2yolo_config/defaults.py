@@ -28,6 +28,7 @@ __all__ = [
     "MANIFESTS_PREFIX",
     "METRICS_NAMESPACE",
     "MIB",
+    "MODELS_PREFIX",
     "PREVIEW_FLAGGED_LIMIT",
     "PREVIEW_SAMPLE",
     "REKOGNITION_MAX_POLLS",
@@ -35,6 +36,20 @@ __all__ = [
     "SEQUENCES_PER_CHUNK",
     "SERVICE_NAME",
     "SPLIT",
+    "TRAINING_CHECKPOINTS_PATH",
+    "TRAINING_EPOCHS",
+    "TRAINING_EXPORT_ONNX",
+    "TRAINING_IMGSZ",
+    "TRAINING_INSTANCE_TYPE",
+    "TRAINING_JOB_PREFIX",
+    "TRAINING_LOG_GROUP",
+    "TRAINING_MAX_RUNTIME_HOURS",
+    "TRAINING_MODEL",
+    "TRAINING_PROGRAM",
+    "TRAINING_SOURCE_PREFIX",
+    "TRAINING_SPOT",
+    "TRAINING_SPOT_WAIT_FACTOR",
+    "TRAINING_VOLUME_GB",
     "fraction_text",
 ]
 
@@ -46,6 +61,8 @@ GROUNDTRUTH_PREFIX = "groundtruth/"  # OutputConfig.S3OutputPath of labeling job
 MANIFESTS_PREFIX = "manifests/"  # drop an output.manifest here to convert it without SageMaker
 DATASETS_PREFIX = "datasets/"  # YOLO datasets written by the workflow
 BACKFILL_PREFIX = "backfill/"  # the log of each backfill run, <run id>.json
+MODELS_PREFIX = "models/"  # trained models: models/<dataset>/<version>/ (the `training` option)
+TRAINING_SOURCE_PREFIX = "training/source/"  # the training script's tarball (read-only to jobs)
 
 # The split of images into train / val / test (the core's default fractions).
 SPLIT = SplitFractions()
@@ -66,6 +83,21 @@ PREVIEW_SAMPLE = DEFAULT_SAMPLE
 REKOGNITION_POLL_SECONDS = 30
 REKOGNITION_MAX_POLLS = 120
 PREVIEW_FLAGGED_LIMIT = DEFAULT_FLAGGED_LIMIT
+# The training step (`training`): what a training job runs unless the option says otherwise.
+TRAINING_INSTANCE_TYPE = "ml.g5.xlarge"
+TRAINING_MODEL = "yolo11n.pt"
+TRAINING_EPOCHS = 100
+TRAINING_IMGSZ = 640
+TRAINING_SPOT = False
+TRAINING_MAX_RUNTIME_HOURS = 8
+TRAINING_EXPORT_ONNX = False
+TRAINING_VOLUME_GB = 50
+# A spot job may wait for capacity: MaxWaitTimeInSeconds = this many times MaxRuntimeInSeconds.
+TRAINING_SPOT_WAIT_FACTOR = 2
+TRAINING_JOB_PREFIX = "gt2yolo-"  # every training job's name starts with it
+TRAINING_PROGRAM = "train.py"  # the entry point inside the source tarball
+TRAINING_CHECKPOINTS_PATH = "/opt/ml/checkpoints"  # where SageMaker syncs checkpoints from/to S3
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"  # SageMaker's log group of training jobs
 # Publish announces datasets on the default event bus, as this source.
 EVENT_BUS_NAME = "default"
 EVENT_SOURCE = "gt2yolo"

@@ -37,6 +37,9 @@ IMAGE_SOURCES_CONTEXT = {
 # A Custom Labels project of the account the templates render (tests/infra/cfn.py).
 REKOGNITION_PROJECT = "arn:aws:rekognition:us-east-1:111122223333:project/parts/1700000000000"
 REKOGNITION_CONTEXT = {"exports": "coco,rekognition", "rekognitionProject": REKOGNITION_PROJECT}
+# Training two datasets on spot instances (the execution role only: no step uses it yet).
+# (Its JSON text, as -c gives it: the synthesized templates are cached by context.)
+TRAINING_CONTEXT = {"training": '{"datasets": ["parts", "leaves.v2"], "spot": true}'}
 # Every option on: the stack's own key, the intake in both modes, filtered jobs, a subscription,
 # images and job outputs in other buckets.
 EVERY_OPTION = {
@@ -45,6 +48,7 @@ EVERY_OPTION = {
     **INTAKE_CONTEXT,
     **IMAGE_SOURCES_CONTEXT,
     **REKOGNITION_CONTEXT,
+    **TRAINING_CONTEXT,
     # Past jobs' output in the team's own buckets (see test_backfill.py).
     "sourceBuckets": "team-labels/jobs/,partner-labels",
     "notificationEmail": "labels@example.org",

@@ -48,7 +48,7 @@ _ON_DUPLICATE = {
 
 # A collection's name is its dataset's folder (`datasets/<name>/`) and its label attribute: one
 # plain path segment that S3, a laptop's file system and a Lambda event all keep as is.
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _KEYS = {"name", "jobs", "manifests", "onOverlap", "classes"}
 MAX_PATTERNS = 100
 
@@ -114,7 +114,7 @@ def _definition(entry: object, position: int) -> CollectionDefinition:
     if not isinstance(entry, dict):
         raise CollectionError(f"{where} is {_shown(entry)}, not an object")
     name = entry.get("name")
-    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name):
+    if not isinstance(name, str) or not DATASET_NAME.fullmatch(name):
         raise CollectionError(
             f"{where}: name {_shown(name)} is not a dataset name (1 to 128 of A-Z a-z 0-9 . _ -, "
             "starting with a letter or digit)"
