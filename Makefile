@@ -95,7 +95,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy lambdas stacks localrun samples benchmarks verify app.py tests/infra tests/deploy
+	$(VENV)/bin/mypy lambdas stacks localrun samples benchmarks verify training app.py tests/infra tests/deploy
 
 bench: install
 	$(PY) -m benchmarks.run
