@@ -95,7 +95,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy lambdas stacks localrun samples benchmarks verify app.py tests/infra tests/deploy
+	$(VENV)/bin/mypy lambdas stacks localrun samples benchmarks verify training app.py tests/infra tests/deploy
 
 bench: install
 	$(PY) -m benchmarks.run
@@ -124,13 +124,15 @@ $(VERIFY_VENV)/.installed: requirements-verify.txt
 	touch $@
 
 # The check fails on broken datasets (selftest), then passes on every dataset of the demo, with
-# the task its report.json names (none: detect).
+# the task its report.json names (none: detect). Then the training step's train.py trains one
+# epoch as a local SageMaker job (localrun.training, in our venv; the job in the verify venv).
 verify: verify-env demo
 	$(VERIFY_PY) verify/selftest.py demo-output/demo-shapes
 	@for dataset in demo-output/*/; do \
 		[ -f "$$dataset/report.json" ] || continue; \
 		$(VERIFY_PY) verify/ultralytics_check.py --task report "$$dataset" || exit 1; \
 	done
+	$(PY) verify/train_check.py --python $(VERIFY_PY) demo-output/demo-shapes
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out build demo-output bench-output .mypy_cache .ruff_cache .pytest_cache
