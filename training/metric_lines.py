@@ -31,7 +31,18 @@ def _regex(name: str) -> str:
     return rf"{PREFIX} {re.escape(name)}={_NUMBER}"
 
 
-# AlgorithmSpecification.MetricDefinitions of a training job running train.py.
+def metric_regex(name: str) -> str:
+    """The regex SageMaker runs over the job's log for `name`: its one group is the value."""
+    return _regex(name)
+
+
+def metric_definitions(task: str) -> list[dict[str, str]]:
+    """AlgorithmSpecification.MetricDefinitions of a training job of `task` (detect, segment,
+    classify): what train.py prints for that task, one definition per name."""
+    return [{"Name": name, "Regex": _regex(name)} for name in NAMES[task]]
+
+
+# Every metric train.py can print, whatever the task (the local runner reads a log with these).
 METRIC_DEFINITIONS: list[dict[str, str]] = [
     {"Name": name, "Regex": _regex(name)} for name in ALL_NAMES
 ]

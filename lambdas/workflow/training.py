@@ -11,7 +11,8 @@ request the SageMaker API takes, and `training_job_name` names the job. The job:
   hyperparameter, relative to the channel);
 - writes its model under `models/<dataset>/<version>/` (SageMaker adds `<job>/output/`), encrypted
   with the stack's key when there is one; with spot, its checkpoints go to `checkpoints/` there;
-- reports the metrics of `gt2yolo_config.training_metrics`.
+- reports the metrics train.py prints (`training.metric_lines`, shipped with train.py: the
+  function that builds this request carries the `training` package in its code asset).
 
 The name is a function of the dataset and the version only: starting the same version twice
 asks for the same job, which SageMaker refuses (ResourceInUse) instead of training it twice.
@@ -28,7 +29,8 @@ from gt2yolo.task_types import YoloTask
 from gt2yolo.versions import FILES, VersionFiles, is_version_id
 from gt2yolo_config import defaults
 from gt2yolo_config.training import TrainingSettings
-from gt2yolo_config.training_metrics import metric_definitions
+
+from training.metric_lines import metric_definitions
 
 CHANNEL = "dataset"  # the input channel: /opt/ml/input/data/dataset (SM_CHANNEL_DATASET)
 # SageMaker's TrainingJobName: 1 to 63 characters, ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}.

@@ -8,21 +8,35 @@ import re
 from pathlib import Path
 
 import pytest
-from gt2yolo_config import training_metrics
-from gt2yolo_config.training_metrics import (
-    METRICS_BY_TASK,
-    metric_definitions,
-    metric_line,
-    metric_regex,
-)
 
-ALL_METRICS = sorted({name for names in METRICS_BY_TASK.values() for name in names})
+from training import metric_lines
+from training.metric_lines import NAMES, metric_definitions, metric_regex
+
+ALL_METRICS = sorted({name for names in NAMES.values() for name in names})
+
+
+def metric_line(name: str, value: float) -> str:
+    line = metric_lines.metric_line(name, value)
+    assert line is not None
+    return line
 
 
 def test_each_task_reports_its_ultralytics_metrics() -> None:
-    assert METRICS_BY_TASK["detect"] == ("mAP50", "mAP50-95", "precision", "recall")
-    assert METRICS_BY_TASK["segment"] == METRICS_BY_TASK["detect"]
-    assert METRICS_BY_TASK["classify"] == ("top1", "top5")
+    box = ("mAP50", "mAP50-95", "precision", "recall")
+    assert NAMES["detect"] == box
+    # Segment keeps the box metrics' names (a gate on mAP50 reads the same metric), masks apart
+    assert NAMES["segment"] == (*box, *(f"mask_{name}" for name in box))
+    assert NAMES["classify"] == ("top1", "top5")
+
+
+def test_a_value_that_is_not_a_number_prints_no_line() -> None:
+    for value in (float("nan"), float("inf"), float("-inf")):
+        assert metric_lines.metric_line("mAP50", value) is None
+
+
+def test_a_mask_metrics_regex_and_a_box_metrics_regex_read_only_their_own_line() -> None:
+    assert re.search(metric_regex("mAP50"), metric_line("mask_mAP50", 0.3)) is None
+    assert re.search(metric_regex("mask_mAP50"), metric_line("mAP50", 0.3)) is None
 
 
 @pytest.mark.parametrize("name", ALL_METRICS)
@@ -44,9 +58,9 @@ def test_a_metrics_regex_does_not_read_another_metrics_line() -> None:
     assert re.search(metric_regex("mAP50-95"), metric_line("mAP50", 0.9)) is None
 
 
-def test_metric_names_need_no_escaping_in_a_regex() -> None:
+def test_metric_names_are_plain_words() -> None:
     for name in ALL_METRICS:
-        assert re.fullmatch(r"[A-Za-z0-9-]+", name), name
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", name), name
 
 
 def test_definitions_are_sagemakers_name_and_regex_pairs_per_task() -> None:
@@ -56,14 +70,14 @@ def test_definitions_are_sagemakers_name_and_regex_pairs_per_task() -> None:
         {"Name": "top5", "Regex": metric_regex("top5")},
     ]
     # MetricDefinitions: Name 1-255, Regex 1-500 characters, at most 40 definitions
-    for task in METRICS_BY_TASK:
+    for task in NAMES:
         for definition in metric_definitions(task):
             assert 1 <= len(definition["Name"]) <= 255 and 1 <= len(definition["Regex"]) <= 500
 
 
 def test_the_module_imports_nothing_outside_the_standard_library() -> None:
     # The training script imports it inside the training container, where gt2yolo is absent
-    tree = ast.parse(Path(training_metrics.__file__).read_text(encoding="utf-8"))
+    tree = ast.parse(Path(metric_lines.__file__).read_text(encoding="utf-8"))
     imported = {
         alias.name.split(".")[0]
         for node in ast.walk(tree)
@@ -74,4 +88,4 @@ def test_the_module_imports_nothing_outside_the_standard_library() -> None:
         for node in ast.walk(tree)
         if isinstance(node, ast.ImportFrom)
     }
-    assert imported <= {"__future__"}
+    assert imported <= {"__future__", "math", "re"}

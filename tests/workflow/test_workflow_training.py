@@ -12,7 +12,6 @@ import pytest
 from botocore.validate import validate_parameters
 from gt2yolo_config.training import TrainingSettings
 from gt2yolo_config.training_images import training_image
-from gt2yolo_config.training_metrics import metric_regex
 from workflow.training import (
     JOB_NAME,
     MAX_JOB_NAME,
@@ -21,6 +20,8 @@ from workflow.training import (
     training_job_name,
     training_job_request,
 )
+
+from training.metric_lines import metric_regex
 
 VERSION = "20261202T081500Z-3fa9c1"
 LATER = "20261203T090000Z-77aa01"
@@ -125,11 +126,13 @@ def test_a_classification_version_trains_on_its_folder_of_splits() -> None:
     ]
 
 
-def test_detect_and_segment_report_box_metrics() -> None:
-    for task in ("detect", "segment"):
+def test_detect_reports_box_metrics_and_segment_mask_metrics_too() -> None:
+    box = ["mAP50", "mAP50-95", "precision", "recall"]
+    expected = {"detect": box, "segment": [*box, *(f"mask_{name}" for name in box)]}
+    for task, metrics in expected.items():
         request = training_job_request(ON_DEMAND, dataclasses.replace(TARGET, task=task))
         names = [d["Name"] for d in request["AlgorithmSpecification"]["MetricDefinitions"]]
-        assert names == ["mAP50", "mAP50-95", "precision", "recall"]
+        assert names == metrics
         assert request["HyperParameters"]["data"] == f"{VERSION}.yaml"
 
 
