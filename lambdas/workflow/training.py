@@ -149,7 +149,7 @@ def hyperparameters(
         "imgsz": str(settings.imgsz),
         "data": data_path(target.version, task),
         "task": task,
-        "export_onnx": "true" if settings.export_onnx else "false",
+        "onnx": "true" if settings.export_onnx else "false",
         "sagemaker_program": defaults.TRAINING_PROGRAM,
         "sagemaker_submit_directory": target.source_uri,
         "sagemaker_region": target.region,

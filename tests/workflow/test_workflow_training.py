@@ -107,7 +107,7 @@ def test_the_hyperparameters_run_train_py_from_the_tarball_on_the_versions_yaml(
         "imgsz": "960",
         "data": f"{VERSION}.yaml",
         "task": "detect",
-        "export_onnx": "false",
+        "onnx": "false",
         "sagemaker_program": "train.py",
         "sagemaker_submit_directory": SOURCE,
         "sagemaker_region": "eu-west-1",
