@@ -26,11 +26,16 @@ nothing of its own: each method is one of theirs.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import boto3
+
+from localrun.account import FAKE_CREDENTIALS, REGION
 from localrun.delivery import EventDelivery
 from localrun.deploy import Deployment, LocalFunction, deploy
 from localrun.deployed import DeployedFunction
@@ -55,6 +60,8 @@ from localrun.sagemaker import SageMakerFake
 from localrun.sandbox import Sandbox
 from localrun.synth import Assembly
 from localrun.throttling import StartExecutionThrottle
+from localrun.training import LocalTraining, TrainingRun
+from localrun.training_jobs import JobEnd, TrainingJobs, sync_patched
 
 __all__ = ["EXECUTION_TIMEOUT", "Execution", "LocalCloud"]
 
@@ -68,12 +75,21 @@ class LocalCloud:
         env_overrides: dict[str, str] | None = None,
         *,
         deliver_s3_events: bool = False,
+        training_python: str | None = None,
+        training_python_path: Sequence[Path] = (),
     ) -> None:
         """`env_overrides`: values for environment variables the functions already have (e.g. a
-        small FAN_OUT_BYTES, so a sample manifest takes the Distributed Map)."""
+        small FAN_OUT_BYTES, so a sample manifest takes the Distributed Map).
+        `training_python`: the interpreter standing for a training container's (one with
+        Ultralytics; default: this one), `training_python_path`: its PYTHONPATH (a stub of
+        Ultralytics in the tests)."""
         self.assembly = assembly
         self.env_overrides = dict(env_overrides or {})
         self.deliver_s3_events = deliver_s3_events
+        self.training_python = training_python or sys.executable
+        self.training_python_path = tuple(training_python_path)
+        self.training_jobs = TrainingJobs(self._run_training_job)
+        self.training_runs: list[TrainingRun] = []  # each job's run: its log and /opt/ml tree
         self.sagemaker = SageMakerFake()
         self.rekognition = RekognitionFake(self._function_identity, moto_object)
         self.start_execution = StartExecutionThrottle()
@@ -90,6 +106,10 @@ class LocalCloud:
         self._stack.enter_context(self.runtime.serving_moto())
         self._stack.enter_context(no_retry_sleep())
         self._stack.enter_context(self.sagemaker.patched())
+        self._stack.enter_context(self.training_jobs.patched())
+        self._stack.enter_context(sync_patched())
+        self._training_dir = work_dir / "training-jobs"
+        self._stack.callback(self.training_jobs.join)
         self._stack.enter_context(self.rekognition.patched())
         self._stack.enter_context(self.start_execution.patched())
         self.deployment: Deployment = deploy(self.assembly, self.endpoint, self.env_overrides)
@@ -105,6 +125,37 @@ class LocalCloud:
 
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
+
+    def _run_training_job(self, request: dict[str, Any]) -> JobEnd:
+        """A CreateTrainingJob request, run as SageMaker runs it (localrun.training): as its
+        execution role, whose policies the S3 gate applies to every request of the job."""
+        identity = self.deployment.service_roles.get(request["RoleArn"])
+        if identity is None:
+            return JobEnd("Failed", f"ClientError: SageMaker may not assume {request['RoleArn']}")
+        access_key = f"training-{request['TrainingJobName']}"
+        self.s3_gate.add_identity(access_key, identity)
+        s3 = boto3.client(
+            "s3",
+            region_name=REGION,
+            endpoint_url=self.endpoint.url,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        runner = LocalTraining(
+            s3,
+            self._training_dir,
+            python=self.training_python,
+            python_path=self.training_python_path,
+        )
+        run = runner.run(request)
+        self.training_runs.append(run)
+        described = run.described
+        metrics = {m["MetricName"]: m["Value"] for m in described.get("FinalMetricDataList", [])}
+        return JobEnd(described["TrainingJobStatus"], described.get("FailureReason", ""), metrics)
+
+    def training_requests(self) -> list[dict[str, Any]]:
+        """The CreateTrainingJob requests the state machine sent, in order."""
+        return list(self.training_jobs.requests)
 
     def _function_identity(self, access_key: str) -> Identity | None:
         """Which function signed (the S3 gate learns the functions' roles at deploy)."""

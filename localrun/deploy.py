@@ -51,6 +51,8 @@ class Deployment:
     inbox_url: str = ""  # a queue subscribed to every topic: what was notified
     state_machine_arn: str = ""  # the conversion workflow
     definition: dict[str, Any] = field(default_factory=dict)  # the conversion workflow's ASL
+    # Roles a service assumes to act in the account (SageMaker training jobs), by role ARN.
+    service_roles: dict[str, Identity] = field(default_factory=dict)
 
     @property
     def start_labeling_job_arn(self) -> str:
@@ -82,6 +84,9 @@ def deploy(
     return _Deployer(assembly, endpoint, dict(env_overrides or {})).run()
 
 
+SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
+
+
 class _Deployer:
     """One deployment's steps, in an order where each resource's name is known before the
     first resource that refers to it is made."""
@@ -103,6 +108,7 @@ class _Deployer:
         self._name_roles()
         self._name_state_machines()
         self._create_functions()
+        self._name_service_roles()
         self._create_state_machines()
         self._create_stack_record()
         return self.result
@@ -232,6 +238,19 @@ class _Deployer:
         return LocalFunction(
             function.handler, env, arn, function, self._identity(name, props["Role"])
         )
+
+    def _name_service_roles(self) -> None:
+        """The roles SageMaker may assume (a training job's execution role), with their policies:
+        the local training jobs sign their S3 requests as them."""
+        for logical, resource in resources_of(self.template, "AWS::IAM::Role").items():
+            trust = resource["Properties"].get("AssumeRolePolicyDocument", {})
+            services = [
+                statement.get("Principal", {}).get("Service")
+                for statement in _as_list(trust.get("Statement", []))
+            ]
+            if SAGEMAKER_PRINCIPAL in services:
+                identity = self._identity(f"role:{logical}", {"Fn::GetAtt": [logical, "Arn"]})
+                self.result.service_roles[identity.role_arn] = identity
 
     def _identity(self, function: str, role: Any) -> Identity:
         """The function's role and the statements of every policy attached to it."""

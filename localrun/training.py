@@ -3,8 +3,8 @@
 `LocalTraining.run(request)` takes a CreateTrainingJob request, validated against botocore's
 SageMaker model as the SDK would before sending it, and:
 
-1. lays out an /opt/ml-like tree under the work folder: code/ (a copy of the source dir, like
-   /opt/ml/code), input/config/*.json, input/data/<channel>/, model/, output/data/, checkpoints/;
+1. lays out an /opt/ml-like tree under the work folder: code/ (the `sagemaker_submit_directory`
+   tarball from S3, unpacked as the training toolkit does, else a copy of the source dir), input/config/*.json, input/data/<channel>/, model/, output/data/, checkpoints/;
 2. copies each channel's S3Prefix (File mode) from S3 (the client given: moto in tests), or
    from a local folder the caller names, and the checkpoints SageMaker would restore from
    CheckpointConfig.S3Uri (what lets a restarted spot job resume);
@@ -121,7 +121,10 @@ class LocalTraining:
         _refuse_unemulated(request)
         created = datetime.now(UTC)
         root = self.work_dir / request["TrainingJobName"]
-        layout = _Layout.make(root, self.source_dir)
+        submitted = _submit_directory(request)
+        layout = _Layout.make(root, None if submitted else self.source_dir)
+        if submitted is not None:
+            self._download_source(submitted, layout.code)
         channels = self._download_inputs(request, layout, local_inputs or {})
         self._restore_checkpoints(request, layout)
         layout.write_config(request, channels)
@@ -166,6 +169,13 @@ class LocalTraining:
                 target = _inside(folder, relative)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 self.s3.download_file(uri.bucket, key, str(target))
+
+    def _download_source(self, uri: _S3Uri, code: Path) -> None:
+        """The toolkit's source dir: the `sagemaker_submit_directory` tarball, unpacked into
+        /opt/ml/code (links, devices and paths out of the folder refused, as `data` filters)."""
+        body = self.s3.get_object(Bucket=uri.bucket, Key=uri.prefix)["Body"].read()
+        with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
+            archive.extractall(code, filter="data")
 
     def _restore_checkpoints(self, request: dict[str, Any], layout: _Layout) -> None:
         """What SageMaker copies back into LocalPath before the job starts (a restart)."""
@@ -319,11 +329,15 @@ class _Layout:
     root: Path
 
     @classmethod
-    def make(cls, root: Path, source_dir: Path) -> _Layout:
+    def make(cls, root: Path, source_dir: Path | None) -> _Layout:
+        """`source_dir`: copied as the code folder (None: left empty, for a tarball)."""
         if root.exists():
             raise FileExistsError(f"{root}: a job of this name already ran here")
         layout = cls(root)
-        shutil.copytree(source_dir, layout.code, ignore=shutil.ignore_patterns("__pycache__"))
+        if source_dir is None:
+            layout.code.mkdir(parents=True)
+        else:
+            shutil.copytree(source_dir, layout.code, ignore=shutil.ignore_patterns("__pycache__"))
         for folder in (layout.config, layout.model, layout.output_data, layout.checkpoints):
             folder.mkdir(parents=True)
         return layout
@@ -421,6 +435,13 @@ def _refuse_unemulated(request: dict[str, Any]) -> None:
             raise ValueError(f"channel {channel['ChannelName']!r}: only S3Prefix is emulated")
         if channel.get("InputMode", mode) != "File":
             raise ValueError(f"channel {channel['ChannelName']!r}: only File mode is emulated")
+
+
+def _submit_directory(request: dict[str, Any]) -> _S3Uri | None:
+    """Where the training toolkit takes the source dir from: `sagemaker_submit_directory`, when
+    it is an S3 URI (the toolkit downloads and unpacks it); None: the local source dir."""
+    value = _decoded(request.get("HyperParameters", {}).get("sagemaker_submit_directory", ""))
+    return _S3Uri.parse(value) if isinstance(value, str) and value.startswith("s3://") else None
 
 
 def _inside(folder: Path, relative: str) -> Path:

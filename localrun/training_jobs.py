@@ -58,6 +58,7 @@ class TrainingJobs:
         self.requests: list[dict[str, Any]] = []  # CreateTrainingJob requests, in order
         self._jobs: dict[str, dict[str, Any]] = {}  # DescribeTrainingJob answers, by name
         self._lock = threading.Lock()
+        self._workers: list[threading.Thread] = []
         self._model = botocore.session.get_session().get_service_model("sagemaker")
 
     @contextmanager
@@ -98,10 +99,30 @@ class TrainingJobs:
             self.requests.append(request)
             arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{name.lower()}"
             self._jobs[name] = self._description(request, arn, "InProgress")
-        end = self.runner(request) if self.runner else JobEnd("Failed", "no runner")
-        with self._lock:
-            self._jobs[name] = self._description(request, arn, end.status, end)
+        # The job runs apart from the request, as in SageMaker: CreateTrainingJob answers at
+        # once (a real Ultralytics run outlasts an SDK's read timeout), DescribeTrainingJob
+        # says InProgress until the runner is done.
+        worker = threading.Thread(
+            target=self._run, args=(request, arn), name=f"training-{name}", daemon=True
+        )
+        self._workers.append(worker)
+        worker.start()
         return {"TrainingJobArn": arn}
+
+    def _run(self, request: dict[str, Any], arn: str) -> None:
+        try:
+            end = self.runner(request) if self.runner else JobEnd("Failed", "no runner")
+        except Exception as exc:  # the runner's own failure: the job fails, as in SageMaker
+            end = JobEnd("Failed", f"InternalServerError: {type(exc).__name__}: {exc}"[:1024])
+        with self._lock:
+            self._jobs[request["TrainingJobName"]] = self._description(
+                request, arn, end.status, end
+            )
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the jobs started so far to end."""
+        for worker in list(self._workers):
+            worker.join(timeout)
 
     def _describe_training_job(self, request: dict[str, Any]) -> dict[str, Any]:
         from moto.core.exceptions import JsonRESTError

@@ -68,8 +68,9 @@ Context values (`cdk synth -c key=value`, or the "context" block of cdk.json):
   "yolo11n.pt", "epochs": 100, "imgsz": 640, "spot": true, "maxRuntimeHours": 8, "exportOnnx":
   false}` (an object in cdk.json, or its JSON with -c; `volumeSizeGB` too): only `datasets` is
   required, the rest default to those values (spot off, 50 GB). Models go to
-  `models/<dataset>/<version>/`. Building blocks only so far: the SageMaker execution role is
-  created, no step starts a job yet (docs/training.md). Default: none (no training).
+  `models/<dataset>/<version>/`: after each complete published version of a listed dataset, the
+  state machine runs a SageMaker training job (`createTrainingJob.sync`) and ModelReady publishes
+  the model, the Model Ready event and e-mail (docs/training.md). Default: none (no training).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ from constructs import Construct, IConstruct
 from gt2yolo_config.defaults import (
     BACKFILL_PREFIX,
     MODELS_PREFIX,
+    TRAINING_JOB_PREFIX,
     TRAINING_LOG_GROUP,
     TRAINING_SOURCE_PREFIX,
 )
@@ -236,6 +238,18 @@ class Gt2YoloStack(cdk.Stack):
             self, "Notifications", settings=settings, stack_key=self.storage.stack_key
         )
         self.image_sources = ImageSources(settings, self.storage)
+        # Training after Publish (the state machine's last steps), when the option is on.
+        self.training: ModelTraining | None = None
+        if settings.training is not None:
+            self.training = ModelTraining(
+                self,
+                "ModelTraining",
+                settings=settings.training,
+                storage=self.storage,
+                powertools_layer_version=settings.powertools_layer_version,
+                topic=self.notifications.topic,
+                topic_key=self.notifications.key,
+            )
         self.workflow = ConversionWorkflow(
             self,
             "ConversionWorkflow",
@@ -244,6 +258,7 @@ class Gt2YoloStack(cdk.Stack):
             image_sources=self.image_sources,
             topic=self.notifications.topic,
             topic_key=self.notifications.key,
+            training=self.training,
         )
         self.triggers = Triggers(
             self,
@@ -284,12 +299,6 @@ class Gt2YoloStack(cdk.Stack):
                 settings=settings,
                 storage=self.storage,
                 state_machine=self.workflow.state_machine,
-            )
-        # Building block: the training jobs' execution role, not yet used by any step.
-        self.training: ModelTraining | None = None
-        if settings.training is not None:
-            self.training = ModelTraining(
-                self, "ModelTraining", settings=settings.training, storage=self.storage
             )
         cdk.Tags.of(self).add(*PROJECT_TAG)
         self._outputs()
@@ -356,10 +365,10 @@ class Gt2YoloStack(cdk.Stack):
 
     # --- checkov ---------------------------------------------------------------------------
 
-    def _skip_inapplicable_checkov_checks(self) -> None:
-        """Skip, resource by resource and with a reason, the checkov checks that do not apply."""
+    def _state_machine_tasks(self) -> list[lambda_.IFunction]:
+        """The functions only state machines invoke (their retries and pacing are the states')."""
         workflow = self.workflow
-        task_functions = [
+        functions: list[lambda_.IFunction] = [
             workflow.resolve_function,
             workflow.convert_function,
             workflow.convert_chunk_function,
@@ -370,7 +379,14 @@ class Gt2YoloStack(cdk.Stack):
             self.backfill.function,
         ]
         if workflow.rekognition is not None:
-            task_functions.append(workflow.rekognition.function)
+            functions.append(workflow.rekognition.function)
+        if self.training is not None:
+            functions += [self.training.prepare_function, self.training.model_ready_function]
+        return functions
+
+    def _skip_inapplicable_checkov_checks(self) -> None:
+        """Skip, resource by resource and with a reason, the checkov checks that do not apply."""
+        task_functions = self._state_machine_tasks()
         if self.intake is not None:
             task_functions += [self.intake.prepare_function, self.intake.create_function]
             self._skip_function_checks(
@@ -473,6 +489,8 @@ class Gt2YoloStack(cdk.Stack):
         invoked: list[lambda_.IFunction] = list(prefixes_by_function)
         if workflow.rekognition is not None:
             invoked.append(workflow.rekognition.function)
+        if self.training is not None:
+            invoked += [self.training.prepare_function, self.training.model_ready_function]
         self._acknowledge_state_machine_role(invoked)
         self._acknowledge(self.triggers.dead_letter_queue, "SQS3", REASON_DLQ)
 
@@ -585,6 +603,7 @@ class Gt2YoloStack(cdk.Stack):
                 "copies back from models/<dataset>/<version>/checkpoints/; read-only, "
                 "checkpoint folders only.",
             )
+        self._acknowledge_training_steps(training)
         log_streams = (
             "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
             f"{TRAINING_LOG_GROUP}:log-stream:*"
@@ -594,6 +613,47 @@ class Gt2YoloStack(cdk.Stack):
             f"IAM5[Resource::{log_streams}]",
             "SageMaker names one log stream per training job (and instance) in its own log "
             "group, at run time.",
+        )
+
+    def _acknowledge_training_steps(self, training: ModelTraining) -> None:
+        """PrepareTraining, ModelReady and the state machine's Train state."""
+        bucket = self._arn_token(self.storage.bucket)
+        prepare = cast(iam.IRole, training.prepare_function.role)
+        self._acknowledge(prepare, "IAM5[Resource::*]", REASON_XRAY)
+        self._acknowledge(
+            prepare,
+            f"IAM5[Resource::{bucket}/{TRAINING_SOURCE_PREFIX}*]",
+            "PrepareTraining writes the training source tarball under a key named by its "
+            "content digest (known at run time); a conditional PUT, under that prefix only.",
+        )
+        ready = cast(iam.IRole, training.model_ready_function.role)
+        self._acknowledge(ready, "IAM5[Resource::*]", REASON_XRAY)
+        assert self.settings.training is not None
+        for name in self.settings.training.datasets:
+            self._acknowledge(
+                ready,
+                f"IAM5[Resource::{bucket}/{MODELS_PREFIX}{name}/*]",
+                f"ModelReady reads the training job's archives and writes the model's files "
+                f"under models/{name}/ (the version and job names are known at run time); "
+                "that dataset's models only.",
+            )
+            self._acknowledge(
+                ready,
+                f"IAM5[Resource::{bucket}/{DATASETS_PREFIX}{name}/versions/*/report.*]",
+                f"ModelReady links the model from the trained version's report (report.json, "
+                f"report.html of {name}); the version is known at run time; nothing else of "
+                "the dataset.",
+            )
+        jobs = (
+            "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/"
+            f"{TRAINING_JOB_PREFIX}*"
+        )
+        self._acknowledge(
+            self.workflow.state_machine.role,
+            f"IAM5[Resource::{jobs}]",
+            "The Train state starts, watches, stops and tags the training jobs it names "
+            f"({TRAINING_JOB_PREFIX}<dataset>-<version>-<digest>: known at run time); "
+            "training jobs of that prefix only.",
         )
 
     def _acknowledge_ground_truth_role(self, intake: Intake) -> None:

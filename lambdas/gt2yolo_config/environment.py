@@ -169,6 +169,18 @@ class RekognitionEnv(_InBucket):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PrepareTrainingEnv(_InBucket):
+    """PrepareTraining: the `training` option (TrainingSettings.to_json) and the job's role,
+    image and model key (empty: the bucket's default encryption)."""
+
+    TRAINING: str = variable(min_length=2)
+    ROLE_ARN: str = variable(pattern=IAM_ROLE_ARN)
+    IMAGE: str = variable(min_length=1)
+    KMS_KEY_ARN: str = variable("")
+    AWS_REGION: str = variable(min_length=1, source=Source.RUNTIME)
+
+
+@dataclass(frozen=True, kw_only=True)
 class NotifyEnv:
     TOPIC_ARN: str = variable(pattern=SNS_TOPIC_ARN)
 
@@ -202,6 +214,7 @@ ENVIRONMENTS: dict[str, type[Any]] = {
     "handlers.publish.handler": PublishEnv,
     "handlers.notify_failure.handler": NotifyEnv,
     "handlers.rekognition.handler": RekognitionEnv,
+    "handlers.prepare_training.handler": PrepareTrainingEnv,
     "handlers.intake.handler": IntakeEnv,
     "handlers.start_job.prepare": StartJobEnv,
     "handlers.start_job.create": StartJobEnv,

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
 
 from gt2yolo_config import defaults
@@ -43,3 +45,12 @@ class TrainingSettings:
 
     def trains(self, dataset: str) -> bool:
         return dataset in self.datasets
+
+    def to_json(self) -> str:
+        """The settings as the stack hands them to the function that builds the requests."""
+        return json.dumps(dataclasses.asdict(self), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainingSettings:
+        values = json.loads(text)
+        return cls(**{**values, "datasets": tuple(values["datasets"])})

@@ -2,7 +2,8 @@
 
 Resolve -> ShouldConvert? -> Convert -> FanOut? -> Report -> Publish -> DatasetPublished;
 Resolve may instead answer "nothing to do" (Skipped). With `rekognitionProject`, Publish leads to
-the RekognitionDatasets loop first (stacks.constructs.rekognition_datasets). A manifest above the fan-out threshold is
+the RekognitionDatasets loop first (stacks.constructs.rekognition_datasets); with `training`,
+then to the training states (stacks.constructs.training). A manifest above the fan-out threshold is
 only planned by Convert: ConvertChunks (a Distributed Map over byte ranges of the manifest) ->
 Finalize (merge) -> Report. Any error after retries goes to NotifyFailure -> ConversionFailed,
 except Report's: that step is not fatal (caught, then Publish). States pass S3 pointers, never
@@ -52,6 +53,7 @@ from stacks.constructs.layers import opencv_layer
 from stacks.constructs.rekognition_datasets import RekognitionDatasets
 from stacks.constructs.report_step import pillow_layer, report_environment, report_statements
 from stacks.constructs.steps import invoke, logged_state_machine
+from stacks.constructs.training import ModelTraining
 from stacks.settings import Settings, collections_text
 
 EVENT_SOURCE = defaults.EVENT_SOURCE  # `source` of the events Publish puts on the default bus
@@ -100,9 +102,11 @@ class ConversionWorkflow(Construct):
         image_sources: ImageSources,
         topic: sns.ITopic,
         topic_key: kms.IKey,
+        training: ModelTraining | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._settings = settings
+        self._training = training
         self._storage = storage
         self._images = image_sources
         self._functions = FunctionFactory(self, storage, settings.powertools_layer_version)
@@ -126,6 +130,9 @@ class ConversionWorkflow(Construct):
         # The Map reads chunk lists from the bucket: through S3 with the bucket's key, if any.
         for statement in bucket_key_statements(self._storage, write=False):
             self.state_machine.add_to_role_policy(statement)
+        if training is not None:
+            for statement in training.state_machine_statements():
+                self.state_machine.add_to_role_policy(statement)
 
     # --- functions -------------------------------------------------------------------------
 
@@ -373,8 +380,11 @@ class ConversionWorkflow(Construct):
         )
 
     def _after_publish(self, notify: sfn.IChainable) -> sfn.IChainable:
-        """DatasetPublished, through the project's datasets first when there is a project."""
-        published = sfn.Succeed(self, STATE_PUBLISHED)
+        """DatasetPublished, through the project's datasets first when there is a project, and
+        through training (stacks.constructs.training) when the option is on."""
+        published: sfn.IChainable = sfn.Succeed(self, STATE_PUBLISHED)
+        if self._training is not None:
+            published = self._training.entry(published, notify)
         if self._settings.rekognition_project is None:
             return published
         self.rekognition = RekognitionDatasets(

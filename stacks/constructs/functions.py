@@ -53,6 +53,8 @@ class FunctionSpec:
     timeout: cdk.Duration = field(default_factory=lambda: cdk.Duration.seconds(30))
     ephemeral_storage_mb: int = 512
     layers: tuple[lambda_.ILayerVersion, ...] = ()
+    # Another code asset than `lambdas/` (PrepareTraining: `lambdas/` plus `training/`).
+    code: lambda_.Code | None = None
 
 
 class FunctionFactory:
@@ -96,7 +98,7 @@ class FunctionFactory:
             scope,
             f"{spec.name}Function",
             description=spec.description,
-            code=self._code,
+            code=spec.code or self._code,
             handler=spec.handler,
             runtime=LAMBDA_RUNTIME,
             architecture=LAMBDA_ARCHITECTURE,

@@ -11,6 +11,8 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
 from gt2yolo_config.training_images import IMAGE_ACCOUNTS, UnknownRegionError
 
 from stacks.app_factory import cdk_json_context
@@ -29,7 +31,11 @@ LOG_GROUP = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/sagemaker/TrainingJ
 
 
 def _role_ids(template: assertions.Template) -> list[str]:
-    return [r for r in resources(template, "AWS::IAM::Role") if r.startswith("ModelTraining")]
+    return [
+        r
+        for r in resources(template, "AWS::IAM::Role")
+        if r.startswith("ModelTrainingExecutionRole")
+    ]
 
 
 def _role(template: assertions.Template) -> str:
@@ -160,7 +166,16 @@ def _construct(region: str, training: dict[str, Any]) -> ModelTraining:
     settings = Settings.from_context({"training": json.dumps(training)})
     assert settings.training is not None
     storage = DatasetStorage(stack, "DatasetStorage", settings=settings)
-    return ModelTraining(stack, "ModelTraining", settings=settings.training, storage=storage)
+    key = kms.Key(stack, "TopicKey")
+    return ModelTraining(
+        stack,
+        "ModelTraining",
+        settings=settings.training,
+        storage=storage,
+        powertools_layer_version=settings.powertools_layer_version,
+        topic=sns.Topic(stack, "Topic", master_key=key),
+        topic_key=key,
+    )
 
 
 def test_in_a_known_region_the_image_and_repository_are_written_out() -> None:
@@ -181,7 +196,7 @@ def test_in_an_unknown_region_synth_stops_with_a_clear_error() -> None:
         _construct("xx-nowhere-1", {"datasets": ["parts"]})
 
 
-def test_the_stack_exposes_the_role_for_the_step_that_will_use_it() -> None:
+def test_the_stack_has_the_role_only_with_the_option() -> None:
     from stacks.app_factory import build_app
 
     from .synthesis import BASE_CONTEXT
