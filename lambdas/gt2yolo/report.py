@@ -293,6 +293,37 @@ class ExportEntry:
 
 
 @dataclass(frozen=True)
+class ModelEntry:
+    """report.json's `model`: the model trained on this version (added by Model Ready, after
+    publishing), its files, its metrics and their change against the dataset's previous model."""
+
+    version: str
+    task: str
+    training_job: str
+    model_uri: str  # best.pt
+    details_uri: str  # model.json: everything known about the model
+    files: dict[str, str]  # name -> URI
+    metrics: dict[str, float]
+    previous_version: str | None  # None: the first model of the dataset
+    changes: dict[str, float]  # metric -> change against the previous model
+    trained_at: str | None
+    document: Mapping[str, Any]  # as written
+
+    @classmethod
+    def parse(cls, document: Mapping[str, Any]) -> ModelEntry:
+        read = Reader(document, "report.json model")
+        return cls(
+            read.text("version"), read.text("task"), read.text("training_job"),
+            read.text("model_uri"), read.text("details_uri"), read.optional_texts("files") or {},
+            read.numbers("metrics"), read.optional_text("previous_version"),
+            read.numbers("changes"), read.optional_text("trained_at"), dict(document),
+        )  # fmt: skip
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.document)
+
+
+@dataclass(frozen=True)
 class CollectionSummary:
     """report.json's `collection` section: a dataset fed by several labeling jobs."""
 
@@ -383,6 +414,7 @@ class ReportDocument:
     partial: bool = False  # written only when true
     collection: CollectionSummary | None = None  # only a collection's dataset
     exports: tuple[ExportEntry, ...] = ()  # only when exports were asked for
+    model: ModelEntry | None = None  # only once a model was trained on the version
     section: TaskSection = field(default_factory=TaskSection)
 
     def boxes_in(self, split: str) -> int:
@@ -423,6 +455,8 @@ class ReportDocument:
             document["collection"] = self.collection.as_dict()
         if self.exports:
             document["exports"] = {entry.name: dict(entry.document) for entry in self.exports}
+        if self.model is not None:
+            document["model"] = self.model.as_dict()
         if self.section.key is not None:
             document[self.section.key] = self.section.as_dict()
         return document
@@ -460,6 +494,7 @@ class ReportDocument:
             partial=read.flag("partial"),
             collection=_collection(read),
             exports=_exports(read),
+            model=_model(read),
             section=_section(document, task, sections),
         )
 
@@ -472,6 +507,11 @@ def _exports(read: Reader) -> tuple[ExportEntry, ...]:
             raise ConversionError(f"report.json exports.{name} is not an object")
         entries.append(ExportEntry.parse(str(name), entry))
     return tuple(entries)
+
+
+def _model(read: Reader) -> ModelEntry | None:
+    section = read.mapping("model")
+    return None if section is None else ModelEntry.parse(section)
 
 
 def _collection(read: Reader) -> CollectionSummary | None:

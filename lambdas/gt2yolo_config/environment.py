@@ -204,6 +204,15 @@ class StartJobEnv(_InBucket):
     OUTPUT_PREFIX: str = variable(defaults.GROUNDTRUTH_PREFIX)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ModelReadyEnv(_InBucket):
+    """ModelReady (the training step's last): the topic and the bus Model Ready goes to."""
+
+    TOPIC_ARN: str = variable(pattern=SNS_TOPIC_ARN)
+    EVENT_BUS_NAME: str = variable(defaults.EVENT_BUS_NAME)
+    EVENT_SOURCE: str = variable(defaults.EVENT_SOURCE)
+
+
 # Handler (as the template names it) -> the environment it reads.
 ENVIRONMENTS: dict[str, type[Any]] = {
     "handlers.resolve.handler": ResolveEnv,
@@ -220,6 +229,7 @@ ENVIRONMENTS: dict[str, type[Any]] = {
     "handlers.start_job.create": StartJobEnv,
     "handlers.live.handler": LiveEnv,
     "handlers.backfill.handler": BackfillEnv,
+    "handlers.model_ready.handler": ModelReadyEnv,
 }
 # What a function gets without reading it: the factory gives BUCKET_NAME to every function, and
 # NotifyFailure only publishes to the topic. (Leaving it out would change the template.)

@@ -20,6 +20,7 @@ from gt2yolo_config.environment import (
     FinalizeEnv,
     IntakeEnv,
     LiveEnv,
+    ModelReadyEnv,
     NotifyEnv,
     PublishEnv,
     RekognitionEnv,
@@ -203,5 +204,10 @@ def reset() -> None:
     for loader in (resolve_settings, convert_settings, convert_chunk_settings, finalize_settings,
                    report_settings, publish_env, notify_env, intake_env, start_job_env, live_env,
                    live_settings, backfill_env, backfill_settings,
-                   rekognition_settings):  # fmt: skip
+                   rekognition_settings, model_ready_env):  # fmt: skip
         loader.cache_clear()
+
+
+@cache
+def model_ready_env() -> ModelReadyEnv:
+    return load(ModelReadyEnv)

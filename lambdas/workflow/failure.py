@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gt2yolo_config import defaults
+
 from workflow.resolve import JOB_ARN_MARKER
 
 # What to do before converting again, by error type (default: the input is at fault).
@@ -39,6 +41,9 @@ def readable_cause(error: dict[str, Any]) -> tuple[str, str]:
 def failure_message(state: dict[str, Any]) -> tuple[str, str, dict[str, str]]:
     job_name = job_name_of(state)
     error_type, message = readable_cause(state.get("error") or {})
+    training = state.get("training")
+    if isinstance(training, dict) and isinstance(training.get("request"), dict):
+        return _training_failed(state, training, error_type, message)
     if state.get("published") is True:
         return _after_publish(state, job_name, error_type, message)
     subject = f"YOLO conversion failed: {job_name}"[:100]
@@ -66,3 +71,46 @@ def _after_publish(
         "or publish a new version.",
     ])  # fmt: skip
     return subject, body, {"job_name": job_name, "error": error_type, "cause": message}
+
+
+def training_cause(error: dict[str, Any]) -> tuple[str, str] | None:
+    """(status, reason) of a SageMaker `.sync` failure, whose Cause is DescribeTrainingJob's
+    answer as JSON; None for any other cause."""
+    cause = error.get("Cause", "")
+    try:
+        parsed = json.loads(cause) if isinstance(cause, str) else cause
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict) or "TrainingJobStatus" not in parsed:
+        return None
+    reason = parsed.get("FailureReason") or "SageMaker gave no failure reason"
+    return str(parsed["TrainingJobStatus"]), str(reason)[:2000]
+
+
+def _training_failed(
+    state: dict[str, Any], training: dict[str, Any], error_type: str, message: str
+) -> tuple[str, str, dict[str, str]]:
+    """The training job (or Model Ready after it) failed: the dataset version is published."""
+    dataset = str(training.get("dataset") or job_name_of(state))
+    version = str(training.get("version") or state.get("version") or "")
+    request = training["request"]
+    job = str(training.get("job_name") or request.get("TrainingJobName") or "unknown")
+    error = state.get("error") or {}
+    sagemaker = training_cause(error) if isinstance(error, dict) else None
+    if sagemaker is not None:
+        status, reason = sagemaker
+        error_type, message = f"TrainingJob{status}", reason
+        cause = f"Cause: training job {job} is {status}: {reason}"
+    else:
+        cause = f"Cause: {error_type}: {message}"
+    subject = f"Training failed: {dataset} {version}"[:100]
+    body = "\n".join([
+        f"Dataset {dataset} version {version} is published and untouched (its Dataset Ready "
+        "message was sent); training a model on it failed, and no Model Ready message follows.",
+        f"Training job: {job}",
+        cause,
+        f"Its files, if any, are under {request.get('OutputDataConfig', {}).get('S3OutputPath', '')}"
+        f"{job}/ and its log in CloudWatch ({defaults.TRAINING_LOG_GROUP}, stream {job}/...).",
+        "To train again: fix the cause, then publish a new version (a job name is used once).",
+    ])  # fmt: skip
+    return subject, body, {"job_name": job, "error": error_type, "cause": message}

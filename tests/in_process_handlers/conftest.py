@@ -64,7 +64,7 @@ OPTIONAL_ENV = (
 )  # fmt: skip
 HANDLERS = (
     "resolve", "convert", "report", "publish", "notify_failure", "convert_chunk", "finalize",
-    "intake", "start_job", "live",
+    "intake", "start_job", "live", "model_ready",
 )  # fmt: skip
 TABLE_NAME = "gt2yolo-image-registry"
 STREAMING_TOPIC_NAME = "gt-streaming-input"
@@ -391,6 +391,11 @@ def report(handler_modules: dict[str, ModuleType]) -> Handler:
 @pytest.fixture
 def publish(handler_modules: dict[str, ModuleType]) -> Handler:
     return _invoker(handler_modules["publish"], "gt2yolo-publish")
+
+
+@pytest.fixture
+def model_ready(handler_modules: dict[str, ModuleType]) -> Handler:
+    return _invoker(handler_modules["model_ready"], "gt2yolo-model-ready")
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from html import escape
 from gt2yolo.insights.collection import members_section
 from gt2yolo.insights.exports import exports_section
 from gt2yolo.insights.markup import code, note_paragraphs
+from gt2yolo.insights.model import model_section
 from gt2yolo.insights.parts import (
     REJECTED_SHOWN,
     PageData,
@@ -77,6 +78,9 @@ def render_page(data: PageData, sections: PageSections | None = None) -> str:
         # After the counts (and members): what else this version was written as.
         parts.insert(2 if data.report.collection is not None else 1,
                      exports_section(data.report.exports))  # fmt: skip
+    if data.report.model is not None:
+        # Right after the counts: the model trained on this version (Model Ready adds it).
+        parts.insert(1, model_section(data.report.model))
     report = data.report
     return (
         "<!DOCTYPE html>\n"
