@@ -96,7 +96,7 @@ class _Deployer:
         self.template = assembly.template
         self.client = endpoint.client
         self.overrides = overrides
-        self.resolver = Resolver(REGION, ACCOUNT)
+        self.resolver = Resolver(REGION, ACCOUNT, self.template.get("Mappings"))
         self.result = Deployment(self.resolver)
 
     def run(self) -> Deployment:

@@ -9,13 +9,24 @@ PSEUDO = {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::NoVa
 
 
 class Resolver:
-    """Resolves Ref / Fn::GetAtt / Fn::Join / Fn::Select / Fn::Split against emulator resources."""
+    """Resolves Ref / Fn::GetAtt / Fn::Join / Fn::Select / Fn::Split / Fn::FindInMap against
+    emulator resources and the template's Mappings."""
 
-    def __init__(self, region: str, account: str) -> None:
+    def __init__(
+        self, region: str, account: str, mappings: Mapping[str, Any] | None = None
+    ) -> None:
         self.refs: dict[str, Any] = {
             **PSEUDO, "AWS::Region": region, "AWS::AccountId": account, "AWS::StackName": "local",
         }  # fmt: skip
         self.attributes: dict[tuple[str, str], Any] = {}
+        self.mappings: Mapping[str, Any] = mappings or {}
+
+    def _find_in_map(self, argument: list[Any]) -> Any:
+        name, key, attribute = (str(self.resolve(part)) for part in argument)
+        try:
+            return self.mappings[name][key][attribute]
+        except KeyError:
+            raise KeyError(f"the template's mapping {name} has no {key}.{attribute}") from None
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -49,6 +60,7 @@ class LenientResolver(Resolver):
     def __init__(self, base: Resolver) -> None:
         self.refs = base.refs
         self.attributes = base.attributes
+        self.mappings = base.mappings
 
     def _ref(self, name: str) -> Any:
         return self.refs.get(name, f"<{name}>")
@@ -64,6 +76,7 @@ _FUNCTIONS: dict[str, Any] = {
     "Fn::Join": lambda r, a: a[0].join(str(r.resolve(p)) for p in a[1]),
     "Fn::Select": lambda r, a: r.resolve(a[1])[int(a[0])],
     "Fn::Split": lambda r, a: str(r.resolve(a[1])).split(a[0]),
+    "Fn::FindInMap": lambda r, a: r._find_in_map(a),
 }
 
 

@@ -365,10 +365,10 @@ class Gt2YoloStack(cdk.Stack):
 
     # --- checkov ---------------------------------------------------------------------------
 
-    def _state_machine_tasks(self) -> list[lambda_.IFunction]:
+    def _state_machine_tasks(self) -> list[lambda_.Function]:
         """The functions only state machines invoke (their retries and pacing are the states')."""
         workflow = self.workflow
-        functions: list[lambda_.IFunction] = [
+        functions: list[lambda_.Function] = [
             workflow.resolve_function,
             workflow.convert_function,
             workflow.convert_chunk_function,

@@ -18,6 +18,11 @@ SECONDS_PER_HOUR = 3600
 MAX_RUNTIME_HOURS = 28 * 24
 
 
+def models_prefix(dataset: str, version: str) -> str:
+    """Where a version's model goes: `models/<dataset>/<version>/`."""
+    return f"{defaults.MODELS_PREFIX}{dataset}/{version}/"
+
+
 @dataclass(frozen=True)
 class TrainingSettings:
     """Train Ultralytics YOLO on each published version of `datasets`."""

@@ -42,10 +42,10 @@ from gt2yolo.storage import ObjectStore, ObjectStores, S3Uri, read_or_none
 from gt2yolo.task_types import YoloTask
 from gt2yolo.versions import is_version_id, version_key
 from gt2yolo.writers import REPORT_JSON
+from gt2yolo_config.training import models_prefix
 from pydantic import BaseModel, ConfigDict, Field
 
 from workflow.publish import EventBus, Notifier
-from workflow.training import models_prefix
 
 MODEL_READY = "Model Ready"
 MODEL_ARCHIVE = "model.tar.gz"

@@ -26,16 +26,11 @@ from typing import Any
 
 from gt2yolo.storage import ObjectStore, S3Uri
 from gt2yolo_config import defaults
-from gt2yolo_config.training import TrainingSettings
+from gt2yolo_config.training import TrainingSettings, models_prefix
 from pydantic import BaseModel, ConfigDict, Field
 
 from workflow.models import PublishOutcome
-from workflow.training import (
-    TrainingTarget,
-    models_prefix,
-    training_job_name,
-    training_job_request,
-)
+from workflow.training import TrainingTarget, training_job_name, training_job_request
 
 TARBALL_MODE = 0o644
 DIGEST_LENGTH = 16

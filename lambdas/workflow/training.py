@@ -28,7 +28,7 @@ from typing import Any
 from gt2yolo.task_types import YoloTask
 from gt2yolo.versions import FILES, VersionFiles, is_version_id
 from gt2yolo_config import defaults
-from gt2yolo_config.training import TrainingSettings
+from gt2yolo_config.training import TrainingSettings, models_prefix
 
 from training.metric_lines import metric_definitions
 
@@ -59,11 +59,6 @@ class TrainingTarget:
     image: str  # the training image URI (gt2yolo_config.training_images)
     region: str  # where the job runs (the toolkit downloads the tarball from there)
     kms_key: str | None = None  # the stack's key: the model's encryption
-
-
-def models_prefix(dataset: str, version: str) -> str:
-    """Where a version's model goes: `models/<dataset>/<version>/`."""
-    return f"{defaults.MODELS_PREFIX}{dataset}/{version}/"
 
 
 def training_job_name(dataset: str, version: str) -> str:

@@ -87,7 +87,6 @@ PLAN_FIELDS = (
 # writes them: workflow.training.training_job_request).
 REQUEST_FIELDS = (
     "TrainingJobName",
-    "RoleArn",
     "AlgorithmSpecification",
     "HyperParameters",
     "InputDataConfig",
@@ -225,7 +224,14 @@ class ModelTraining(Construct):
                 "Type": "Task",
                 "Comment": "Trains the version; the state ends when the job does",
                 "Resource": resource,
-                "Parameters": {f"{name}.$": f"{TRAINING_PATH}.request.{name}" for name in fields},
+                # RoleArn written out: it is the role this construct made (the request names
+                # the same one; a test checks it). Step Functions reads `RoleArn.$` in
+                # Parameters as any member, but moto's ASL parser takes it for a task's
+                # Credentials and drops it, so the local cloud could not run the state.
+                "Parameters": {
+                    "RoleArn": self.role.role_arn,
+                    **{f"{name}.$": f"{TRAINING_PATH}.request.{name}" for name in fields},
+                },
                 "ResultPath": JOB_PATH,
             },
         )

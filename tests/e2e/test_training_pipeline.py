@@ -25,7 +25,7 @@ import pytest
 from localrun.cloud import LocalCloud
 from localrun.demo import completion_event
 from localrun.synth import Assembly, synthesize
-from samples.detection import CUSTOMER_IMAGES, SampleJob, make_sample_job
+from samples.detection import CUSTOMER_IMAGES, SampleJob, make_sample_job, relabeled
 from tests.e2e.conftest import E2E_CONTEXT
 
 STUB = Path(__file__).resolve().parents[1] / "fixtures" / "fake_ultralytics"
@@ -151,10 +151,54 @@ def test_a_published_version_is_trained_and_its_model_published_under_models(
     # And the job's final metrics are those train.py printed
     final = {m["MetricName"]: m["Value"] for m in run.described["FinalMetricDataList"]}
     assert final == pytest.approx(metrics["metrics"])
-    # And nothing of the dataset changed while it trained, and no request of any role was
-    # refused (the execution role read the dataset and wrote models/ only)
-    assert _keys(cloud, "datasets/") == seen["datasets"]
+    # And Model Ready published the model beside its version: the files unpacked under
+    # models/<dataset>/<version>/, model.json, then latest.json naming it
+    ready = execution.output["model"]["summary"]
+    assert ready["model_uri"] == f"s3://{cloud.bucket}/{models}best.pt"
+    stored = _keys(cloud, models)
+    for name in ("best.pt", "last.pt", "results.csv", "args.yaml", "metrics.json", "model.json"):
+        assert f"{models}{name}" in stored, sorted(stored)
+    latest = json.loads(_read(cloud, f"models/{DATASET}/latest.json"))
+    assert latest["version"] == version
+    assert ready["metrics"] == pytest.approx(metrics["metrics"])
+    assert ready["previous"] is None
+    # And the subscribers got the Model Ready e-mail with the metrics
+    [message] = [n for n in cloud.notifications() if n["Subject"].startswith("Model ready")]
+    assert version in message["Subject"]
+    assert "mAP50" in message["Message"] and ready["model_uri"] in message["Message"]
+    # And the version's report links the model; nothing else of the dataset changed while it
+    # trained, and no request of any role was refused (the execution role read the dataset and
+    # wrote models/ only)
+    report = f"datasets/{DATASET}/versions/{version}/report."
+    after = _keys(cloud, "datasets/")
+    changed = {key for key in after if after[key] != seen["datasets"].get(key)}
+    assert changed == {f"{report}json", f"{report}html"}
+    assert set(after) == set(seen["datasets"])
+    assert json.loads(_read(cloud, f"{report}json"))["model"]["version"] == version
+    assert ready["model_uri"] in _read(cloud, f"{report}html").decode()
     assert cloud.denials == []
+
+
+def test_the_next_version_is_trained_and_compared_with_the_last_model(
+    train_cloud: LocalCloud,
+) -> None:
+    cloud = train_cloud
+    # Given a trained first version; When the job's output is converted again, relabeled
+    job = _job(cloud)
+    first = _run(cloud, job)
+    assert first.status == "SUCCEEDED", first.cause
+    attribute = job.describe_response()["LabelAttributeName"]
+    manifest = relabeled(job.objects[job.manifest_key], attribute, count=2)
+    cloud.put_objects({job.manifest_key: manifest})
+    second = _run(cloud, job)
+    assert second.status == "SUCCEEDED", second.cause
+    # Then a second job trained the new version, and Model Ready compared it with the first
+    assert len(cloud.training_requests()) == 2
+    ready = second.output["model"]["summary"]
+    assert ready["previous"]["version"] == first.output["version"]
+    assert set(ready["changes"]) == set(ready["metrics"])
+    latest = json.loads(_read(cloud, f"models/{DATASET}/latest.json"))
+    assert latest["version"] == second.output["version"]
 
 
 def test_a_dataset_not_listed_is_not_trained(train_cloud: LocalCloud) -> None:

@@ -101,16 +101,24 @@ def test_cfn_lint_finds_nothing(synthesized: Synthesized) -> None:
 def test_lambda_asset_ships_the_handlers_but_not_the_cli_or_caches(
     synthesized: Synthesized,
 ) -> None:
-    [asset] = [
+    assets = [
         path
         for path in synthesized.directory.glob("asset.*")
         if (path / "handlers").is_dir()  # the other folder assets are the layers
     ]
-    shipped = {path.relative_to(asset).as_posix() for path in asset.rglob("*")}
-    assert {"handlers/resolve.py", "handlers/convert.py", "handlers/publish.py"} <= shipped
-    assert {"handlers/notify_failure.py", "handlers/report.py"} <= shipped
-    assert {"handlers/intake.py", "handlers/start_job.py"} <= shipped
-    assert {"handlers/convert_chunk.py", "handlers/finalize.py"} <= shipped
-    assert "gt2yolo_report/draw.py" in shipped
-    assert not [p for p in shipped if p.startswith("gt2yolo_cli") or "__pycache__" in p]
-    assert not [p for p in shipped if ".egg-info" in p]
+    # One asset of lambdas/; with training, PrepareTraining's: the same plus training/
+    plain = [asset for asset in assets if not (asset / "training").exists()]
+    with_training = [asset for asset in assets if (asset / "training").exists()]
+    assert len(plain) == 1 and len(with_training) <= 1
+    for asset in assets:
+        shipped = {path.relative_to(asset).as_posix() for path in asset.rglob("*")}
+        assert {"handlers/resolve.py", "handlers/convert.py", "handlers/publish.py"} <= shipped
+        assert {"handlers/notify_failure.py", "handlers/report.py"} <= shipped
+        assert {"handlers/intake.py", "handlers/start_job.py"} <= shipped
+        assert {"handlers/convert_chunk.py", "handlers/finalize.py"} <= shipped
+        assert "gt2yolo_report/draw.py" in shipped
+        assert not [p for p in shipped if p.startswith("gt2yolo_cli") or "__pycache__" in p]
+        assert not [p for p in shipped if ".egg-info" in p]
+    for asset in with_training:
+        training = {p.name for p in (asset / "training").iterdir()}
+        assert {"train.py", "contract.py", "metric_lines.py", "requirements.txt"} <= training
