@@ -15,7 +15,9 @@ queued by the test or an account's past jobs, checked against the SageMaker API 
 and StartExecution throttle on demand, `localrun.throttling`), Rekognition Custom Labels
 (`localrun.rekognition`: projects added by the test, the datasets the functions create in them,
 each request authorized by the caller's role and checked against the Rekognition API model),
-and the delivery of events
+SageMaker training jobs (`localrun.training_jobs`: the `.sync` integration and the job API, each
+job run by `localrun.training` as SageMaker runs it, signed as its execution role), and the
+delivery of events
 (`localrun.delivery`: EventBridge rules to Step Functions and SQS, SQS batches to functions,
 EventBridge Scheduler on demand, S3's events with `deliver_s3_events`).
 

@@ -59,7 +59,7 @@ def _outcome(**changes: Any) -> PublishOutcome:
             clamped_boxes=0,
             classes=2,
             images_per_split={"train": 8, "val": 2},
-        ),  # fmt: skip
+        ),
         "version": VERSION,
     }
     return PublishOutcome(**{**values, **changes})
