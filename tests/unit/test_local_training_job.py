@@ -223,9 +223,12 @@ def test_checkpoints_are_synced_and_a_restarted_job_resumes_from_them(
     s3: Any, tmp_path: Path
 ) -> None:
     # Given the checkpoints a job interrupted after epoch 1 of 3 left in CheckpointConfig.S3Uri
+    # (as written in a container: its data and save_dir are not this job's folders)
     saved = {"model": "yolo11n.yaml", "task": "detect", "epochs": 3, "data": "gone.yaml",
-             "project": "/opt/ml/checkpoints", "name": "train"}  # fmt: skip
-    checkpoint = {"train/weights/last.pt": "stub weights, epoch 1", "train/args.yaml":
+             "project": "/opt/ml/checkpoints", "name": "train",
+             "save_dir": "/opt/ml/checkpoints/train"}  # fmt: skip
+    last = json.dumps({"epoch": 0, "optimizer": "stub", "train_args": saved})  # the stub's
+    checkpoint = {"train/weights/last.pt": last, "train/args.yaml":
                   json.dumps(saved), "train/results.csv": "epoch,metrics/mAP50(B)\n1,0.1\n"}  # fmt: skip
     for key, text in checkpoint.items():
         s3.put_object(Bucket=BUCKET, Key=f"checkpoints/shapes/{key}", Body=text.encode())
