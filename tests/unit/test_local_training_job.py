@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import tarfile
 from collections.abc import Iterator
@@ -205,6 +206,20 @@ def test_a_run_leaves_model_and_output_tarballs_under_the_output_path(
     final = {m["MetricName"]: m["Value"] for m in described["FinalMetricDataList"]}
     assert final == {"mAP50": 0.512, "mAP50-95": 0.301, "precision": 0.61, "recall": 0.52}
     assert "gt2yolo-metric mAP50=0.512" in run.logs
+
+
+def test_a_relative_python_path_is_of_the_caller_s_folder_not_the_job_s(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the interpreter named relative to the caller's folder, as `make verify` names it
+    monkeypatch.chdir(tmp_path)
+    relative = os.path.relpath(sys.executable)
+    # When a job runs with it (its process runs in the job's code/ folder)
+    run = LocalTraining(s3, tmp_path / "jobs", python=relative, python_path=[STUB]).run(
+        training_request()
+    )
+    # Then that interpreter ran the entry point
+    assert run.described["TrainingJobStatus"] == "Completed", run.described.get("FailureReason")
 
 
 def test_a_local_folder_can_stand_for_a_channel(s3: Any, tmp_path: Path) -> None:
