@@ -125,14 +125,16 @@ $(VERIFY_VENV)/.installed: requirements-verify.txt
 
 # The check fails on broken datasets (selftest), then passes on every dataset of the demo, with
 # the task its report.json names (none: detect). Then the training step's train.py trains one
-# epoch as a local SageMaker job (localrun.training, in our venv; the job in the verify venv).
+# epoch as a local SageMaker job on a detect, a segment and a classify dataset (localrun.training,
+# in our venv; the job in the verify venv), and resumes a detect job killed after epoch 1.
 verify: verify-env demo
 	$(VERIFY_PY) verify/selftest.py demo-output/demo-shapes
 	@for dataset in demo-output/*/; do \
 		[ -f "$$dataset/report.json" ] || continue; \
 		$(VERIFY_PY) verify/ultralytics_check.py --task report "$$dataset" || exit 1; \
 	done
-	$(PY) verify/train_check.py --python $(VERIFY_PY) demo-output/demo-shapes
+	$(PY) verify/train_check.py --python $(VERIFY_PY) --resume demo-output/demo-shapes \
+		demo-output/demo-segmentation demo-output/demo-classification
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out build demo-output bench-output .mypy_cache .ruff_cache .pytest_cache

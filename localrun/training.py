@@ -100,7 +100,8 @@ class LocalTraining:
     ) -> None:
         self.s3 = s3
         self.work_dir = work_dir
-        self.python = python
+        # A path relative to this process's folder (`build/.../python`), not the job's code/.
+        self.python = os.path.abspath(python) if os.sep in python else python
         self.source_dir = source_dir
         self.python_path = tuple(python_path)
         self.gpus = gpus

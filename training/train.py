@@ -68,10 +68,25 @@ def train(settings: Settings, *, resume: bool) -> Any:
     from ultralytics import YOLO
 
     if resume:
-        # The checkpoint holds every argument of the run (data, epochs, project): only resume.
         last = settings.run_dir / "weights" / "last.pt"
+        checkpoint = YOLO(str(last))
+        if not resumable(getattr(checkpoint, "ckpt", None)):
+            # A finished run's last.pt (Ultralytics strips its epoch and optimizer): the job
+            # was restarted after training ended. Resuming it would start a new training with
+            # Ultralytics' defaults (100 epochs at 640): publish the finished run instead.
+            print(f"gt2yolo-train: {last} is a finished run: publishing it", flush=True)
+            return None
+        # The checkpoint holds every argument of the run (epochs, imgsz, ...) and resumes with
+        # them, but for where things are: its data and save_dir are the paths of the run that
+        # wrote it, which a job outside a container (another job folder, another
+        # GT2YOLO_CHECKPOINT_DIR) does not share. Ultralytics takes data, save_dir and device
+        # from the call on a resume (BaseTrainer.check_resume): this job's channel, checkpoint
+        # folder and devices.
         print(f"gt2yolo-train: resuming from {last}", flush=True)
-        return YOLO(str(last)).train(resume=True)
+        return checkpoint.train(
+            resume=True, data=str(settings.data), save_dir=str(settings.run_dir),
+            device=settings.device,
+        )  # fmt: skip
     return YOLO(settings.model, task=settings.task).train(
         data=str(settings.data),
         epochs=settings.epochs,
@@ -84,6 +99,14 @@ def train(settings: Settings, *, resume: bool) -> Any:
         name=settings.run_dir.name,
         exist_ok=True,  # the same folder on every restart: the one a resume looks in
     )
+
+
+def resumable(checkpoint: Any) -> bool:
+    """Whether a loaded last.pt is of an unfinished run, by Ultralytics' own rule (Model.train):
+    an epoch and the optimizer's state; a finished run's are stripped (epoch -1, no optimizer)."""
+    if not isinstance(checkpoint, dict):
+        return False
+    return int(checkpoint.get("epoch", -1)) >= 0 and checkpoint.get("optimizer") is not None
 
 
 def metric_values(result: Any, results_csv: Path, task: str) -> dict[str, float]:

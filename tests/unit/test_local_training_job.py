@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import tarfile
 from collections.abc import Iterator
@@ -207,6 +208,20 @@ def test_a_run_leaves_model_and_output_tarballs_under_the_output_path(
     assert "gt2yolo-metric mAP50=0.512" in run.logs
 
 
+def test_a_relative_python_path_is_of_the_caller_s_folder_not_the_job_s(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the interpreter named relative to the caller's folder, as `make verify` names it
+    monkeypatch.chdir(tmp_path)
+    relative = os.path.relpath(sys.executable)
+    # When a job runs with it (its process runs in the job's code/ folder)
+    run = LocalTraining(s3, tmp_path / "jobs", python=relative, python_path=[STUB]).run(
+        training_request()
+    )
+    # Then that interpreter ran the entry point
+    assert run.described["TrainingJobStatus"] == "Completed", run.described.get("FailureReason")
+
+
 def test_a_local_folder_can_stand_for_a_channel(s3: Any, tmp_path: Path) -> None:
     # Given the dataset in a local folder instead of S3
     folder = tmp_path / "shapes"
@@ -223,9 +238,12 @@ def test_checkpoints_are_synced_and_a_restarted_job_resumes_from_them(
     s3: Any, tmp_path: Path
 ) -> None:
     # Given the checkpoints a job interrupted after epoch 1 of 3 left in CheckpointConfig.S3Uri
+    # (as written in a container: its data and save_dir are not this job's folders)
     saved = {"model": "yolo11n.yaml", "task": "detect", "epochs": 3, "data": "gone.yaml",
-             "project": "/opt/ml/checkpoints", "name": "train"}  # fmt: skip
-    checkpoint = {"train/weights/last.pt": "stub weights, epoch 1", "train/args.yaml":
+             "project": "/opt/ml/checkpoints", "name": "train",
+             "save_dir": "/opt/ml/checkpoints/train"}  # fmt: skip
+    last = json.dumps({"epoch": 0, "optimizer": "stub", "train_args": saved})  # the stub's
+    checkpoint = {"train/weights/last.pt": last, "train/args.yaml":
                   json.dumps(saved), "train/results.csv": "epoch,metrics/mAP50(B)\n1,0.1\n"}  # fmt: skip
     for key, text in checkpoint.items():
         s3.put_object(Bucket=BUCKET, Key=f"checkpoints/shapes/{key}", Body=text.encode())

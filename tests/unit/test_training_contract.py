@@ -181,15 +181,28 @@ def test_every_metric_line_parses_back_with_the_metric_definitions(tmp_path: Pat
     assert "gt2yolo-metric mAP50=0.512" in done.stdout.splitlines()
 
 
+def interrupted_run(run_dir: Path, train_args: dict[str, Any], *, finished: bool = False) -> None:
+    """The run folder a spot interruption left after epoch 1 (SageMaker puts the checkpoint
+    folder back before the restarted job starts); `finished`: one whose training had ended."""
+    sys.path.insert(0, str(STUB))
+    try:
+        from ultralytics import checkpoint  # the stub's last.pt format
+    finally:
+        sys.path.remove(str(STUB))
+        sys.modules.pop("ultralytics", None)
+    (run_dir / "weights").mkdir(parents=True)
+    (run_dir / "weights" / "last.pt").write_text(checkpoint(1, train_args, finished=finished))
+    (run_dir / "args.yaml").write_text(json.dumps(train_args))
+    (run_dir / "results.csv").write_text("epoch,metrics/mAP50(B)\n1,0.1\n")
+
+
 def test_a_restarted_job_resumes_from_the_last_pt_in_its_checkpoints(job: Job) -> None:
-    # Given the checkpoint folder a spot interruption left after epoch 1 of 3 (SageMaker puts
-    # it back before the restarted job starts)
-    (job.run_dir / "weights").mkdir(parents=True)
-    (job.run_dir / "weights" / "last.pt").write_text("stub weights, epoch 1")
-    saved = {"model": "yolo11n.yaml", "task": "detect", "epochs": 3,
-             "data": str(job.channel / "data.yaml"), "project": str(job.checkpoints), "name": "train"}  # fmt: skip
-    (job.run_dir / "args.yaml").write_text(json.dumps(saved))
-    (job.run_dir / "results.csv").write_text("epoch,metrics/mAP50(B)\n1,0.1\n")
+    # Given the checkpoint folder of a run interrupted after epoch 1 of 3, written by a job
+    # whose channel and checkpoint folder were elsewhere (a local run in another folder)
+    saved = {"model": "yolo11n.yaml", "task": "detect", "epochs": 3, "imgsz": 64,
+             "data": "/elsewhere/input/data/dataset/data.yaml", "project": "/elsewhere",
+             "name": "train", "save_dir": "/elsewhere/train", "device": "0"}  # fmt: skip
+    interrupted_run(job.run_dir, saved)
     # When the job runs again
     done = job.run({"model": "yolo11n.yaml", "epochs": "3"})
     # Then it resumed from that last.pt instead of starting over, and ran epochs 2 and 3
@@ -199,6 +212,32 @@ def test_a_restarted_job_resumes_from_the_last_pt_in_its_checkpoints(job: Job) -
     assert "resuming from" in done.stdout
     metrics = job.metrics()
     assert (metrics["resumed"], metrics["epochs_run"]) == (True, 3)
+    # With the checkpoint's arguments but for where things are: this job's data, run folder
+    # (Ultralytics would write to the checkpoint's save_dir) and devices
+    assert (call["epochs"], call["imgsz"]) == (3, 64)
+    assert call["data"] == str(job.channel.resolve() / f"{VERSION}.yaml")
+    assert (call["save_dir"], call["device"]) == (str(job.run_dir), "cpu")
+
+
+def test_a_restarted_job_whose_run_had_finished_publishes_it_without_training(
+    job: Job,
+) -> None:
+    # Given the checkpoint folder of a run that finished (its last.pt stripped) before the job
+    # was interrupted: resuming it would start a new 100-epoch training in Ultralytics
+    saved = {"model": "yolo11n.yaml", "task": "detect", "epochs": 1, "data": "gone.yaml",
+             "project": str(job.checkpoints), "name": "train"}  # fmt: skip
+    interrupted_run(job.run_dir, saved, finished=True)
+    (job.run_dir / "weights" / "best.pt").write_text("best")
+    # When the job runs again
+    done = job.run({"model": "yolo11n.yaml", "epochs": "1"})
+    # Then nothing is trained; the finished run is published, its metrics from results.csv
+    assert done.returncode == 0, done.stderr
+    assert job.stub_calls() == []
+    assert "is a finished run" in done.stdout
+    assert (job.model / "best.pt").read_text() == "best"
+    metrics = job.metrics()
+    assert (metrics["resumed"], metrics["epochs_run"], metrics["metrics"]) == (
+        True, 1, {"mAP50": 0.1})  # fmt: skip
 
 
 def test_without_the_dataset_channel_the_job_exits_non_zero_saying_so(job: Job) -> None:
