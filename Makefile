@@ -126,7 +126,9 @@ $(VERIFY_VENV)/.installed: requirements-verify.txt
 # The check fails on broken datasets (selftest), then passes on every dataset of the demo, with
 # the task its report.json names (none: detect). Then the training step's train.py trains one
 # epoch as a local SageMaker job on a detect, a segment and a classify dataset (localrun.training,
-# in our venv; the job in the verify venv), and resumes a detect job killed after epoch 1.
+# in our venv; the job in the verify venv), and resumes a detect job killed after epoch 1. Last,
+# the whole step deployed on the local cloud: the demo job converted, published, trained through
+# createTrainingJob.sync with the real Ultralytics, its model published by ModelReady.
 verify: verify-env demo
 	$(VERIFY_PY) verify/selftest.py demo-output/demo-shapes
 	@for dataset in demo-output/*/; do \
@@ -135,6 +137,7 @@ verify: verify-env demo
 	done
 	$(PY) verify/train_check.py --python $(VERIFY_PY) --resume demo-output/demo-shapes \
 		demo-output/demo-segmentation demo-output/demo-classification
+	$(PY) verify/train_pipeline.py --python $(VERIFY_PY)
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out build demo-output bench-output .mypy_cache .ruff_cache .pytest_cache
