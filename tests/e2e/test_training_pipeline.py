@@ -92,6 +92,25 @@ def _read(cloud: LocalCloud, key: str) -> bytes:
     return bytes(cloud.client("s3").get_object(Bucket=cloud.bucket, Key=key)["Body"].read())
 
 
+def _listen_for_model_ready(cloud: LocalCloud) -> str:
+    """A queue a rule on the default bus sends every Model Ready event to, as a subscriber's
+    rule would (its URL)."""
+    sqs, events = cloud.client("sqs"), cloud.client("events")
+    url = sqs.create_queue(QueueName="model-ready-listener")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    pattern = {"source": ["gt2yolo"], "detail-type": ["Model Ready"]}
+    events.put_rule(Name="model-ready-listener", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="model-ready-listener", Targets=[{"Id": "queue", "Arn": arn}])
+    return str(url)
+
+
+def _received(cloud: LocalCloud, url: str) -> list[dict[str, Any]]:
+    messages = cloud.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+
+
 def _snapshot_datasets_when_the_job_starts(cloud: LocalCloud) -> dict[str, dict[str, str]]:
     """The dataset's objects as they were when the training job started (filled then)."""
     seen: dict[str, dict[str, str]] = {}
@@ -112,6 +131,7 @@ def test_a_published_version_is_trained_and_its_model_published_under_models(
     cloud = train_cloud
     job = _job(cloud)
     seen = _snapshot_datasets_when_the_job_starts(cloud)
+    listener = _listen_for_model_ready(cloud)
     # When the labeling job completes and its version publishes
     execution = _run(cloud, job)
     assert execution.status == "SUCCEEDED", execution.cause
@@ -162,6 +182,13 @@ def test_a_published_version_is_trained_and_its_model_published_under_models(
     assert latest["version"] == version
     assert ready["metrics"] == pytest.approx(metrics["metrics"])
     assert ready["previous"] is None
+    # And the Model Ready event carries them: best.pt, metrics.json, the metrics
+    [event] = _received(cloud, listener)
+    detail = event["detail"]
+    assert (detail["dataset"], detail["version"]) == (DATASET, version)
+    assert detail["model_uri"] == ready["model_uri"]
+    assert detail["files"]["metrics.json"] == f"s3://{cloud.bucket}/{models}metrics.json"
+    assert detail["metrics"] == pytest.approx(metrics["metrics"])
     # And the subscribers got the Model Ready e-mail with the metrics
     [message] = [n for n in cloud.notifications() if n["Subject"].startswith("Model ready")]
     assert version in message["Subject"]
