@@ -81,7 +81,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         raise ContractError(f"hyperparameter task={task!r}: one of {', '.join(TASKS)}")
     data_name = hyperparameters.get("data") or str(pointer.get("data") or "data.yaml")
     return Settings(
-        model=hyperparameters.get("model") or DEFAULTS["model"],
+        model=model_for_task(hyperparameters.get("model") or DEFAULTS["model"], task),
         task=task,
         data=_data(channel, data_name, task),
         data_name=data_name,
@@ -97,6 +97,22 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         model_dir=Path(environ.get("SM_MODEL_DIR", "/opt/ml/model")),
         output_data_dir=Path(environ.get("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")),
     )
+
+
+# An Ultralytics detection model of the YOLO families by its file name (`yolo11n.pt`,
+# `yolov8s.yaml`, `yolo26m.pt`): its segment and classify forms add `-seg` / `-cls`.
+_DETECT_MODEL = re.compile(r"^(yolo(?:v?\d+)[nsmlx])(\.pt|\.yaml)$")
+TASK_SUFFIXES = {"segment": "-seg", "classify": "-cls"}
+
+
+def model_for_task(model: str, task: str) -> str:
+    """The model of `task` for a detection model's name (one `model` setting serves datasets of
+    every task: `yolo11n.pt` trains `yolo11n-seg.pt` on a segment dataset); any other name, or a
+    detect task, as given."""
+    found = _DETECT_MODEL.fullmatch(model)
+    if found is None or task not in TASK_SUFFIXES:
+        return model
+    return f"{found.group(1)}{TASK_SUFFIXES[task]}{found.group(2)}"
 
 
 def read_hyperparameters(text: str) -> dict[str, str]:

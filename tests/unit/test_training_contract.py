@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from training.contract import ContractError, read_settings, version_of
+from training.contract import ContractError, model_for_task, read_settings, version_of
 from training.metric_lines import METRIC_DEFINITIONS, final_metrics, metric_line
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,7 +159,13 @@ def test_metrics_json_names_the_task_s_metrics_version_model_and_epochs(
     metrics = job.metrics()
     assert list(metrics["metrics"]) == names
     assert metrics["task"] == task
-    assert (metrics["version"], metrics["model"]) == (VERSION, "yolo11n.yaml")
+    # (the model of the task: yolo11n-seg.yaml, yolo11n-cls.yaml for the detect model's name)
+    trained = {
+        "detect": "yolo11n.yaml",
+        "segment": "yolo11n-seg.yaml",
+        "classify": "yolo11n-cls.yaml",
+    }
+    assert (metrics["version"], metrics["model"]) == (VERSION, trained[task])
     # And the epochs asked for and run
     assert (metrics["epochs"], metrics["epochs_run"], metrics["resumed"]) == (2, 2, False)
     if task == "detect":  # the stub's values, converted from Ultralytics' names
@@ -342,3 +348,25 @@ def test_the_contract_and_metric_code_import_without_ultralytics() -> None:
     # Then they import, and Ultralytics is not loaded
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("model", "task", "trained"),
+    [
+        ("yolo11n.pt", "segment", "yolo11n-seg.pt"),
+        ("yolo11n.pt", "classify", "yolo11n-cls.pt"),
+        ("yolo11n.pt", "detect", "yolo11n.pt"),
+        ("yolov8s.yaml", "segment", "yolov8s-seg.yaml"),
+        ("yolo26m.pt", "classify", "yolo26m-cls.pt"),
+        # a model of the task already, or any other name, is taken as given
+        ("yolo11n-seg.pt", "segment", "yolo11n-seg.pt"),
+        ("yolo11n-cls.pt", "segment", "yolo11n-cls.pt"),
+        ("rtdetr-l.pt", "segment", "rtdetr-l.pt"),
+        ("my-parts-model.pt", "classify", "my-parts-model.pt"),
+    ],
+)
+def test_a_detection_model_name_becomes_the_same_model_of_the_datasets_task(
+    model: str, task: str, trained: str
+) -> None:
+    # One `model` setting serves every listed dataset, whatever its task
+    assert model_for_task(model, task) == trained
