@@ -38,6 +38,10 @@ JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 MAX_JOB_NAME = 63
 _DIGEST_LENGTH = 8
 PROJECT_TAG = {"Key": "project", "Value": "gt2yolo"}
+# The container's variables: Ultralytics' offline switch turns off its usage analytics, crash
+# reports and pip auto-updates of missing requirements (the job installs requirements.txt, pinned,
+# and sends nothing about the user's data); weights it is asked for are still downloaded.
+JOB_ENVIRONMENT = {"YOLO_OFFLINE": "1"}
 DATASET_TAG = "gt2yolo:dataset"
 VERSION_TAG = "gt2yolo:version"
 
@@ -95,6 +99,7 @@ def training_job_request(settings: TrainingSettings, target: TrainingTarget) -> 
             "MetricDefinitions": metric_definitions(task),
         },
         "HyperParameters": hyperparameters(settings, target, task),
+        "Environment": dict(JOB_ENVIRONMENT),
         "InputDataConfig": [
             {
                 "ChannelName": CHANNEL,

@@ -89,6 +89,7 @@ REQUEST_FIELDS = (
     "TrainingJobName",
     "AlgorithmSpecification",
     "HyperParameters",
+    "Environment",
     "InputDataConfig",
     "OutputDataConfig",
     "ResourceConfig",

@@ -209,3 +209,9 @@ def test_a_target_the_settings_do_not_train_is_refused(
 ) -> None:
     with pytest.raises(TrainingRequestError, match=message):
         training_job_request(ON_DEMAND, dataclasses.replace(TARGET, **change))
+
+
+def test_the_job_runs_ultralytics_offline_sending_no_analytics() -> None:
+    # Ultralytics' usage analytics, crash reports and pip auto-updates are off in the job
+    request = _valid(training_job_request(ON_DEMAND, TARGET))
+    assert request["Environment"] == {"YOLO_OFFLINE": "1"}
