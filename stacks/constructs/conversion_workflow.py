@@ -374,9 +374,18 @@ class ConversionWorkflow(Construct):
             self,
             "StateMachine",
             definition,
-            timeout=STATE_MACHINE_TIMEOUT,
+            timeout=self._timeout(),
             log_name="conversion",
             log_key=self._storage.stack_key,
+        )
+
+    def _timeout(self) -> cdk.Duration:
+        """The conversion's bound, plus the longest a training job may take when there is one
+        (an execution that timed out would abort its Train state, and the job with it)."""
+        if self._training is None:
+            return STATE_MACHINE_TIMEOUT
+        return cdk.Duration.seconds(
+            STATE_MACHINE_TIMEOUT.to_seconds() + self._training.longest_job.to_seconds()
         )
 
     def _after_publish(self, notify: sfn.IChainable) -> sfn.IChainable:

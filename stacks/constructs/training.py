@@ -109,6 +109,9 @@ JOB_ACTIONS = [
     "sagemaker:ListTags",
 ]
 TRAINING_MEMORY_MB = 256
+# Beyond the job's own limits (MaxRuntime, spot's MaxWait): provisioning, the image pull, the
+# download of the channel and the upload of the model, which SageMaker does not count.
+JOB_OVERHEAD = cdk.Duration.hours(1)
 MODEL_READY_MEMORY_MB = 1024  # unpacks the model archive (tens of MB for yolo11n..x)
 MODEL_READY_TIMEOUT = cdk.Duration.minutes(5)
 MODEL_READY_STORAGE_MB = 2048
@@ -234,8 +237,19 @@ class ModelTraining(Construct):
                     **{f"{name}.$": f"{TRAINING_PATH}.request.{name}" for name in fields},
                 },
                 "ResultPath": JOB_PATH,
+                # A job SageMaker never ends (a lost event) fails the state instead of the
+                # execution's timeout; Step Functions then stops the job.
+                "TimeoutSeconds": int(self.longest_job.to_seconds()),
             },
         )
+
+    @property
+    def longest_job(self) -> cdk.Duration:
+        """How long the Train state may wait: the job's longest (spot: MaxWaitTimeInSeconds,
+        waiting for capacity included; else MaxRuntimeInSeconds) and its overhead."""
+        settings = self._settings
+        longest = settings.max_wait_seconds if settings.spot else settings.max_runtime_seconds
+        return cdk.Duration.seconds(longest + JOB_OVERHEAD.to_seconds())
 
     def state_machine_statements(self) -> list[iam.PolicyStatement]:
         """What the state machine's role needs for the Train state (`.sync`): start, watch and

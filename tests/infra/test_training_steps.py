@@ -178,3 +178,21 @@ def test_model_ready_reads_and_writes_the_listed_datasets_models_and_reports_onl
     assert permissions["s3:PutObject"] == expected
     assert "s3:DeleteObject" not in permissions
     assert permissions["s3:ListBucket"] == {bucket}
+
+
+def test_the_execution_outlasts_the_longest_training_job(synthesize: Synthesize) -> None:
+    # Given spot training of up to 8 h runtime (16 h with the wait for capacity)
+    template = synthesize(TRAINING_CONTEXT)
+    train = state_machine_definition(template)["States"]["Train"]
+    # Then the Train state waits for that and an hour of overhead
+    assert train["TimeoutSeconds"] == (16 + 1) * 3600
+    # And the execution's own timeout leaves the conversion its 2 h on top
+    [machine] = [
+        m
+        for m in resources(template, "AWS::StepFunctions::StateMachine")
+        if m.startswith("ConversionWorkflow")
+    ]
+    definition = json.loads(render(properties(template, machine)["DefinitionString"]))
+    assert definition["TimeoutSeconds"] == (2 + 16 + 1) * 3600
+    # And without training the bound is the conversion's
+    assert state_machine_definition(synthesize({}))["TimeoutSeconds"] == 2 * 3600
