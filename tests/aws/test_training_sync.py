@@ -84,18 +84,20 @@ def test_a_sync_training_state_waits_for_the_job_and_outputs_its_description(
     )
 
 
-def test_a_failed_training_job_fails_the_state_with_its_description(
-    jobs: tuple[Endpoint, TrainingJobs],
+@pytest.mark.parametrize("status", ["Failed", "Stopped"])
+def test_a_failed_or_stopped_training_job_fails_the_state_with_its_description(
+    jobs: tuple[Endpoint, TrainingJobs], status: str
 ) -> None:
-    # Given a runner whose job fails
+    # Given a runner whose job fails, or is stopped (MaxRuntime, a StopTrainingJob)
     endpoint, fake = jobs
-    fake.runner = lambda request: JobEnd("Failed", failure_reason="AlgorithmError: boom")
+    fake.runner = lambda request: JobEnd(status, failure_reason="AlgorithmError: boom")
     # When the state machine runs it
-    execution = _run(endpoint, _request("parts-v2"))
+    execution = _run(endpoint, _request(f"parts-v2-{status.lower()}"))
     # Then the execution fails with States.TaskFailed and the description as its cause
     assert execution.status == "FAILED"
     assert execution.error == "States.TaskFailed"
-    assert json.loads(execution.cause)["FailureReason"] == "AlgorithmError: boom"
+    cause = json.loads(execution.cause)
+    assert (cause["TrainingJobStatus"], cause["FailureReason"]) == (status, "AlgorithmError: boom")
 
 
 def test_a_request_sagemaker_would_refuse_fails_before_any_job_runs(

@@ -25,6 +25,7 @@ import pytest
 from localrun.cloud import LocalCloud
 from localrun.demo import completion_event
 from localrun.synth import Assembly, synthesize
+from localrun.training_jobs import JobEnd
 from samples.detection import CUSTOMER_IMAGES, SampleJob, make_sample_job, relabeled
 from tests.e2e.conftest import E2E_CONTEXT
 
@@ -265,3 +266,29 @@ def test_a_failed_training_notifies_and_leaves_the_dataset_as_it_was(
     )
     assert not any(key.endswith("best.pt") for key in _keys(cloud, "models/"))
     assert cloud.denials == []
+
+
+def test_a_stopped_training_notifies_and_leaves_the_dataset_as_it_was(
+    train_cloud: LocalCloud,
+) -> None:
+    cloud = train_cloud
+    job = _job(cloud)
+    seen: dict[str, dict[str, str]] = {}
+
+    # Given a job SageMaker stops (its MaxRuntime reached) before it ends
+    def stopped(request: dict[str, Any]) -> JobEnd:
+        seen["datasets"] = _keys(cloud, "datasets/")  # the dataset as the job found it
+        return JobEnd("Stopped", "MaxRuntimeExceeded: the job ran past its MaxRuntimeInSeconds")
+
+    cloud.training_jobs.runner = stopped
+    # When the version publishes and its job is stopped
+    execution = _run(cloud, job)
+    # Then the execution fails after Train through NotifyFailure, and ModelReady never ran
+    assert execution.status == "FAILED"
+    assert "ModelReady" not in execution.states
+    assert execution.states[-2:] == ["NotifyFailure", "ConversionFailed"]
+    [message] = [n for n in cloud.notifications() if n["Subject"].startswith("Training failed")]
+    assert "Stopped" in message["Message"] and "MaxRuntimeExceeded" in message["Message"]
+    # And the dataset is as the job found it; no model was published
+    assert _keys(cloud, "datasets/") == seen["datasets"]
+    assert not any(key.endswith(("best.pt", "latest.json")) for key in _keys(cloud, "models/"))
