@@ -25,16 +25,16 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from unittest import mock
 
 import botocore.session
 from botocore.validate import validate_parameters
 
 from localrun.iam import ALLOW, S3_ARN, Check, Identity, decide
+from localrun.responses import answering
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 # More invalid lines than this fails the import (Custom Labels manifest validation rules).
@@ -107,13 +107,7 @@ class RekognitionFake:
         """moto's Rekognition answers these operations from here while the context lasts."""
         from moto.rekognition.responses import RekognitionResponse
 
-        with ExitStack() as stack:
-            for operation, method in self.OPERATIONS.items():
-                stack.enter_context(
-                    mock.patch.object(
-                        RekognitionResponse, method, self._answer(operation), create=True
-                    )
-                )
+        with answering(RekognitionResponse, self.OPERATIONS, self._answer):
             yield
 
     def _answer(self, operation: str) -> Callable[[Any], str]:

@@ -19,15 +19,15 @@ import json
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from unittest import mock
 
 import botocore.session
 from botocore.validate import validate_parameters
 
 from localrun.account import ACCOUNT, REGION
+from localrun.responses import answering
 
 # One queued answer: the operation, its response, the request parameters it must have been sent.
 _Expected = tuple[str, dict[str, Any], dict[str, Any] | None]
@@ -129,13 +129,7 @@ class SageMakerFake:
         """moto's SageMaker answers these operations from the queue while the context lasts."""
         from moto.sagemaker.responses import SageMakerResponse
 
-        with ExitStack() as stack:
-            for operation, method in self.OPERATIONS.items():
-                stack.enter_context(
-                    mock.patch.object(
-                        SageMakerResponse, method, self._answer(operation), create=True
-                    )
-                )
+        with answering(SageMakerResponse, self.OPERATIONS, self._answer):
             yield
 
     def _answer(self, operation: str) -> Callable[[Any], str]:

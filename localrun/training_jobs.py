@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
@@ -28,6 +28,7 @@ import botocore.session
 from botocore.validate import validate_parameters
 
 from localrun.account import ACCOUNT, REGION
+from localrun.responses import answering
 
 TERMINAL = ("Completed", "Failed", "Stopped")
 
@@ -65,13 +66,7 @@ class TrainingJobs:
     def patched(self) -> Iterator[None]:
         from moto.sagemaker.responses import SageMakerResponse
 
-        with ExitStack() as stack:
-            for operation, method in self.OPERATIONS.items():
-                stack.enter_context(
-                    mock.patch.object(
-                        SageMakerResponse, method, self._answer(operation), create=True
-                    )
-                )
+        with answering(SageMakerResponse, self.OPERATIONS, self._answer):
             yield
 
     def _answer(self, operation: str) -> Callable[[Any], str]:
